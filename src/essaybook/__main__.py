@@ -1,0 +1,5 @@
+"""Entry point for ``python -m essaybook``."""
+
+from essaybook.cli import main
+
+main()

@@ -1,0 +1,131 @@
+"""The driver: load -> convert -> compose -> render (PDF | EPUB). The only module that imports every stage."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pygments.formatters import HtmlFormatter
+from pygments.util import ClassNotFound
+
+from essaybook import log
+from essaybook.compose import compose_epub, compose_print, epub_stylesheets, table_of_contents
+from essaybook.config import Config, load_config
+from essaybook.convert import convert_book
+from essaybook.errors import ConfigError, EssaybookError, RenderError
+from essaybook.manuscript import load_book, resolve_meta
+from essaybook.model import Book, Meta
+from essaybook.renderers.epub import EpubResult, render_epub
+from essaybook.renderers.pdf import PdfResult, render_pdf
+from essaybook.themes import Theme, environment, load_theme
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build wrote."""
+
+    pdf: PdfResult | None
+    epub: EpubResult | None
+    seconds: float
+    warnings: int
+
+    def summary(self) -> str:
+        parts = []
+        if self.pdf:
+            parts.append(f"{self.pdf.path} ({self.pdf.pages} pages)")
+        if self.epub:
+            parts.append(f"{self.epub.path} ({self.epub.files} files)")
+        warned = f", {self.warnings} warning{'s' if self.warnings != 1 else ''}" if self.warnings else ""
+        return f"Wrote {' and '.join(parts) or 'nothing'} in {self.seconds:.1f} s{warned}"
+
+
+@dataclass
+class Project:
+    """A loaded and converted book, ready to compose."""
+
+    root: Path
+    config: Config
+    theme: Theme
+    book: Book
+    meta: Meta
+    code_css: str
+
+    @property
+    def layout(self) -> str:
+        if self.config.pdf.layout != "auto":
+            return self.config.pdf.layout
+        return "essay" if len(self.book.chapters) == 1 else "book"
+
+
+def load_project(root: Path) -> Project:
+    """Steps 1 and 2: read settings and chapters, convert the Markdown."""
+    if not root.is_dir():
+        raise EssaybookError("no such book project folder", file=root)
+    root = root.absolute()
+    toml = root / "manuscript" / "book.toml"
+    config = load_config(toml)
+    theme = load_theme(config.theme.name, root, config.source)
+    try:
+        code_css = HtmlFormatter(style=config.theme.code_style).get_style_defs(".codehilite")
+    except ClassNotFound:
+        raise ConfigError(f"unknown Pygments style {config.theme.code_style!r}", file=toml,
+                          key="theme.code-style", hint="e.g. 'friendly', 'default', 'bw'") from None
+    book = load_book(root, config)
+    convert_book(book, config.theme.code_style)
+    meta = resolve_meta(config, book)
+    return Project(root=root, config=config, theme=theme, book=book, meta=meta, code_css=code_css)
+
+
+def _check_output(out_dir: Path) -> None:
+    """Fail before any work is written if ``out_dir`` cannot take files."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as exc:
+        raise RenderError(f"the output folder cannot be written: {exc.strerror or exc}", file=out_dir,
+                          hint="choose another folder with -o") from None
+
+
+def build(root: Path, out_dir: Path | None = None, pdf: bool = True, epub: bool = True,
+          strict: bool = False) -> BuildResult:
+    """Build the book project at ``root`` into ``out_dir`` (default ``root/dist``)."""
+    start = time.perf_counter()
+    root = root.absolute()
+    total = 3 + pdf + epub
+    with log.step(1, total, f"Loading {root / 'manuscript'}"):
+        out = out_dir if out_dir is not None else root / "dist"
+        _check_output(out)
+    with log.step(2, total, "Converting Markdown"):
+        project = load_project(root)
+    book, meta, config, theme = project.book, project.meta, project.config, project.theme
+    log.LOGGER.info("        %d chapter%s, %s layout", len(book.chapters), "s" * (len(book.chapters) != 1),
+                    project.layout)
+    env = environment(theme)
+    env.globals["code_css"] = project.code_css
+    env.globals["print_href"] = lambda entry: f"#{entry.id}"
+    with log.step(3, total, "Composing HTML"):
+        print_html = compose_print(book, meta, config, theme, env, project.layout) if pdf else ""
+        documents = compose_epub(book, meta, config, theme, env) if epub else []
+    if strict and log.warnings_seen():
+        raise EssaybookError(f"{len(log.warnings_seen())} warning(s) with --strict; nothing was written")
+    number = 4
+    pdf_result = epub_result = None
+    if pdf:
+        with log.step(number, total, "Rendering PDF (WeasyPrint)"):
+            pdf_result = render_pdf(print_html, root, theme.roots, meta, config, out / f"{meta.slug}.pdf")
+        number += 1
+    if epub:
+        with log.step(number, total, "Packaging EPUB (ebooklib)"):
+            sheets = [(f"styles/{p.name}", p.read_bytes()) for p in epub_stylesheets(theme, config)]
+            sheets.append(("styles/code.css", project.code_css.encode()))
+            fonts = theme.fonts() if config.epub.embed_fonts else []
+            epub_result = render_epub(documents, sheets, list(book.assets.values()), fonts,
+                                      table_of_contents(book, config.epub.toc_depth), meta,
+                                      out / f"{meta.slug}.epub")
+    result = BuildResult(pdf=pdf_result, epub=epub_result, seconds=time.perf_counter() - start,
+                         warnings=len(log.warnings_seen()))
+    log.LOGGER.info(result.summary())
+    return result

@@ -1,0 +1,284 @@
+"""Stage 3: converted chapters -> one print HTML document and per-chapter EPUB XHTML (Jinja2 templates).
+
+The converted fragments are shared by both outputs; only what differs between paper and screen is
+reshaped here: notes become page-foot floats in print, links cross file boundaries in the EPUB.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from lxml import etree
+from markupsafe import Markup
+
+from essaybook import __version__
+from essaybook.config import Config
+from essaybook.errors import TemplateError
+from essaybook.model import BACK_ROLES, FRONT_ROLES, ROLES, Book, Chapter, Meta
+from essaybook.themes import Theme
+
+EPUB_NS = "http://www.idpf.org/2007/ops"
+_WRAP = f'<div xmlns:epub="{EPUB_NS}">'
+_EPUB_TYPE = f"{{{EPUB_NS}}}type"
+
+
+@dataclass
+class TocEntry:
+    """One line of a table of contents."""
+
+    title: str
+    id: str
+    level: int
+    matter: str
+    chapter: Chapter
+    children: list[TocEntry] = field(default_factory=list)
+
+
+@dataclass
+class EpubDocument:
+    """One XHTML file of the EPUB."""
+
+    name: str
+    title: str
+    xhtml: str
+    chapter: Chapter | None = None
+    properties: tuple[str, ...] = ()
+    linear: bool = True
+
+
+def matter_of(chapter: Chapter, seen_body: bool) -> str:
+    """'front', 'body' or 'back' for a chapter, by its role and place in the book."""
+    if chapter.role in BACK_ROLES:
+        return "back"
+    if chapter.role in FRONT_ROLES and not seen_body:
+        return "front"
+    return "body"
+
+
+def matters(book: Book) -> dict[str, str]:
+    result, seen_body = {}, False
+    for chapter in book.chapters:
+        matter = matter_of(chapter, seen_body)
+        seen_body = seen_body or matter != "front"
+        result[chapter.id] = matter
+    return result
+
+
+def table_of_contents(book: Book, depth: int) -> list[TocEntry]:
+    """Chapters and their headings down to ``depth`` levels, nested."""
+    kinds = matters(book)
+    entries = []
+    for chapter in book.chapters:
+        entry = TocEntry(title=chapter.title or chapter.rel, id=chapter.id, level=1,
+                         matter=kinds[chapter.id], chapter=chapter)
+        headings = chapter.headings[1:] if chapter.has_title_heading else chapter.headings
+        top = chapter.headings[0].level if chapter.has_title_heading else min(
+            (h.level for h in headings), default=1) - 1
+        stack = [entry]
+        for heading in headings:
+            level = max(2, heading.level - top + 1)
+            if level > depth:
+                continue
+            node = TocEntry(title=heading.text, id=heading.id, level=level, matter=entry.matter, chapter=chapter)
+            while len(stack) > 1 and stack[-1].level >= level:
+                stack.pop()
+            stack[-1].children.append(node)
+            stack.append(node)
+        entries.append(entry)
+    return entries
+
+
+def _fragment(chapter: Chapter) -> etree._Element:
+    return etree.fromstring(f"{_WRAP}{chapter.html}</div>")
+
+
+def _inner(wrapper: etree._Element, method: str) -> Markup:
+    """The one place where converted Markdown becomes template-safe markup."""
+    text = wrapper.text or ""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    body = "".join(etree.tostring(child, encoding="unicode", method=method, with_tail=True) for child in wrapper)
+    return Markup(escaped + body)
+
+
+def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
+    try:
+        return env.get_template(name).render(**context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template syntax error: {exc.message}", file=exc.filename or name,
+                            line=exc.lineno) from None
+    except jinja2.TemplateNotFound as exc:
+        raise TemplateError(f"template {exc.name!r} not found", file=name) from None
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(f"template uses an undefined value: {exc.message}", file=name) from None
+
+
+def _chapter_context(chapter: Chapter, matter: str, content: Markup) -> dict[str, Any]:
+    epub_type, role = ROLES[chapter.role]
+    return {"id": chapter.id, "title": chapter.title, "role": chapter.role, "epub_type": epub_type,
+            "aria_role": role, "authors": chapter.author, "lang": chapter.lang, "matter": matter,
+            "has_title_heading": chapter.has_title_heading, "content": content, "source": chapter.rel}
+
+
+def _common(meta: Meta, config: Config) -> dict[str, Any]:
+    return {"meta": meta, "pdf": config.pdf, "epub": config.epub, "generator": f"essaybook {__version__}"}
+
+
+# ----------------------------------------------------------------------------------------------- print
+
+def print_fragment(chapter: Chapter, notes: str, book: Book) -> Markup:
+    """Reshape one chapter for paper: notes float to the page foot (or gather at its end), images by path."""
+    root = _fragment(chapter)
+    for img in root.iter("img"):
+        src = img.get("src", "")
+        asset = next((a for a in book.assets.values() if a.href == src), None)
+        if asset is not None:
+            img.set("src", asset.source.as_uri())
+    if notes == "footnotes":
+        section = root.find("section[@class='footnotes']")
+        notes_by_id = {a.get("id"): a for a in section.iter("aside")} if section is not None else {}
+        for ref in list(root.iter("a")):
+            if ref.get("class") != "noteref":
+                continue
+            note = notes_by_id.get(ref.get("href", "")[1:])
+            if note is None:
+                continue
+            span = etree.Element("span", {"class": "footnote", "id": note.get("id", "")})
+            span.tail = ref.tail
+            _flatten_note(note, span)
+            parent = ref.getparent()
+            assert parent is not None
+            parent.replace(ref, span)
+        if section is not None:
+            root.remove(section)
+    else:
+        for back in list(root.iter("a")):
+            if back.get("role") == "doc-backlink":
+                back.getparent().remove(back)  # type: ignore[union-attr]
+    for element in root.iter():
+        element.attrib.pop(_EPUB_TYPE, None)
+    return _inner(root, "html")
+
+
+def _flatten_note(note: etree._Element, span: etree._Element) -> None:
+    """Note paragraphs -> inline content of one span (a page-foot float must sit inside the paragraph)."""
+    for label in note.iterfind(".//span[@class='note-label']"):
+        parent = label.getparent()
+        assert parent is not None
+        parent.text = (parent.text or "") + (label.tail or "")
+        parent.remove(label)
+    for back in list(note.iter("a")):
+        if back.get("role") == "doc-backlink":
+            parent = back.getparent()
+            assert parent is not None
+            previous = back.getprevious()
+            if back.tail:
+                if previous is not None:
+                    previous.tail = (previous.tail or "") + back.tail
+                else:
+                    parent.text = (parent.text or "") + back.tail
+            parent.remove(back)
+    blocks = [child for child in note]
+    for i, block in enumerate(blocks):
+        inline = copy.deepcopy(block)
+        inline.tag = "span"
+        inline.attrib.clear()
+        inline.attrib["class"] = "note-para"
+        if i:
+            etree.SubElement(span, "br")
+        span.append(inline)
+        inline.tail = None
+    # Trailing non-breaking space left by the removed backlink.
+    for text_holder in span.iter():
+        if text_holder.text:
+            text_holder.text = text_holder.text.rstrip("\u00a0")
+        if text_holder.tail:
+            text_holder.tail = text_holder.tail.rstrip("\u00a0")
+
+
+def compose_print(book: Book, meta: Meta, config: Config, theme: Theme, env: jinja2.Environment,
+                  layout: str) -> str:
+    """The whole book as one HTML document for WeasyPrint."""
+    kinds = matters(book)
+    chapters = [_chapter_context(c, kinds[c.id], print_fragment(c, config.pdf.notes, book))
+                for c in book.chapters]
+    context = _common(meta, config) | {
+        "layout": layout,
+        "chapters": chapters,
+        "toc": table_of_contents(book, config.pdf.toc_depth),
+        "stylesheets": [p.as_uri() for p in theme.css("print")],
+        "page_size": config.pdf.css_size,
+    }
+    return _render(env, "book.html", context)
+
+
+# ------------------------------------------------------------------------------------------------ epub
+
+def epub_fragment(chapter: Chapter, id_to_file: dict[str, str]) -> Markup:
+    """Reshape one chapter for the EPUB: cross-chapter links name their file, images sit in images/."""
+    root = _fragment(chapter)
+    for a in root.iter("a"):
+        href = a.get("href", "")
+        if href.startswith("#"):
+            target = id_to_file.get(href[1:])
+            if target is not None and target != chapter.epub_name:
+                a.set("href", Path(target).name + href)
+    for img in root.iter("img"):
+        src = img.get("src", "")
+        if src.startswith("images/"):
+            img.set("src", "../" + src)
+    return _inner(root, "xml")
+
+
+def compose_epub(book: Book, meta: Meta, config: Config, theme: Theme,
+                 env: jinja2.Environment) -> list[EpubDocument]:
+    """The EPUB's XHTML documents in reading order: cover, title page, nav, chapters."""
+    id_to_file: dict[str, str] = {}
+    for chapter in book.chapters:
+        id_to_file[chapter.id] = chapter.epub_name
+        for anchor_id in _ids(chapter):
+            id_to_file[anchor_id] = chapter.epub_name
+    css = ["../styles/" + p.name for p in epub_stylesheets(theme, config)]
+    common = _common(meta, config) | {"stylesheets": css}
+    kinds = matters(book)
+    documents: list[EpubDocument] = []
+    if meta.cover_image is not None and config.epub.cover_page:
+        documents.append(EpubDocument(
+            name="text/cover.xhtml", title="Cover",
+            xhtml=_render(env, "cover.xhtml", common | {"image": "../" + meta.cover_image.href})))
+    if len(book.chapters) > 1:
+        documents.append(EpubDocument(name="text/titlepage.xhtml", title=meta.title,
+                                      xhtml=_render(env, "titlepage.xhtml", common)))
+    toc = table_of_contents(book, config.epub.toc_depth)
+    landmarks = [("toc", "Table of Contents", "nav.xhtml#toc")]
+    if documents and documents[0].name == "text/cover.xhtml":
+        landmarks.insert(0, ("cover", "Cover", "text/cover.xhtml"))
+    first_body = next((c for c in book.chapters if kinds[c.id] == "body"), book.chapters[0])
+    landmarks.append(("bodymatter", "Start of Content", first_body.epub_name))
+    for chapter in book.chapters:
+        context = common | {"chapter": _chapter_context(chapter, kinds[chapter.id],
+                                                        epub_fragment(chapter, id_to_file))}
+        documents.append(EpubDocument(name=chapter.epub_name, title=chapter.title or chapter.rel,
+                                      xhtml=_render(env, "chapter.xhtml", context), chapter=chapter))
+    documents.append(EpubDocument(
+        name="nav.xhtml", title="Contents", properties=("nav",),
+        xhtml=_render(env, "nav.xhtml", common | {"toc": toc, "files": id_to_file, "landmarks": landmarks,
+                                                   "stylesheets": ["styles/" + p.name
+                                                                   for p in epub_stylesheets(theme, config)]})))
+    return documents
+
+
+def _ids(chapter: Chapter) -> list[str]:
+    root = _fragment(chapter)
+    return [e.get("id", "") for e in root.iter() if e.get("id")]
+
+
+def epub_stylesheets(theme: Theme, config: Config) -> list[Path]:
+    """CSS files the EPUB carries (fonts.css only when fonts are embedded)."""
+    sheets = theme.css("epub")
+    if not config.epub.embed_fonts:
+        sheets = [p for p in sheets if p.name != "fonts.css"]
+    return sheets

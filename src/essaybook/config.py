@@ -1,0 +1,278 @@
+"""Stage 1a: ``manuscript/book.toml`` -> frozen, typed settings; every problem is reported at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import tomllib
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from essaybook.errors import ConfigError, ConfigErrors
+
+PAGE_SIZES: dict[str, str] = {
+    "a4": "210mm 297mm",
+    "a5": "148mm 210mm",
+    "a6": "105mm 148mm",
+    "b5": "176mm 250mm",
+    "letter": "8.5in 11in",
+    "legal": "8.5in 14in",
+    "5x8": "5in 8in",
+    "5.25x8": "5.25in 8in",
+    "5.5x8.5": "5.5in 8.5in",
+    "6x9": "6in 9in",
+    "7x10": "7in 10in",
+    "8.5x11": "8.5in 11in",
+}
+"""Trim sizes by the names print services use; ``page-size`` may also be two CSS lengths."""
+
+PDF_VARIANTS = ("pdf/a-1b", "pdf/a-2b", "pdf/a-3b", "pdf/a-2u", "pdf/a-3u", "pdf/ua-1")
+LAYOUTS = ("auto", "book", "essay")
+NOTES = ("footnotes", "endnotes")
+
+_LENGTH = r"(?:\d+(?:\.\d+)?|\.\d+)(?:mm|cm|in|pt|pc|px)"
+_LENGTH_RE = re.compile(rf"^{_LENGTH}$")
+_SIZE_RE = re.compile(rf"^({_LENGTH})\s+({_LENGTH})$")
+_LANG_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+_DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+def _doc(text: str, **kwargs: Any) -> Any:
+    return field(metadata={"doc": text}, **kwargs)
+
+
+@dataclass(frozen=True)
+class BookSettings:
+    """``[book]``: metadata, named as in Pandoc's EPUB metadata, and the reading order."""
+
+    title: str | None = _doc("Book title; default: the first chapter's title.", default=None)
+    subtitle: str | None = _doc("Subtitle, shown on the title page and in the EPUB metadata.", default=None)
+    author: tuple[str, ...] = _doc("Author or list of authors.", default=())
+    lang: str | None = _doc("BCP 47 language tag, e.g. 'en', 'de-CH'; default 'en' with a warning.", default=None)
+    identifier: str | None = _doc("e.g. 'urn:isbn:…'; default: a UUID derived from title and authors.", default=None)
+    date: str | None = _doc("Publication date, YYYY, YYYY-MM or YYYY-MM-DD.", default=None)
+    publisher: str | None = _doc("Publisher name.", default=None)
+    rights: str | None = _doc("Copyright statement.", default=None)
+    description: str | None = _doc("A short description of the book.", default=None)
+    subject: tuple[str, ...] = _doc("Subjects or keywords.", default=())
+    cover_image: str | None = _doc("Cover image, relative to manuscript/.", default=None)
+    chapters: tuple[str, ...] | None = _doc("Chapter files relative to manuscript/, in reading order.",
+                                            default=None)
+
+
+@dataclass(frozen=True)
+class PdfSettings:
+    """``[pdf]``: the printed book."""
+
+    page_size: str = _doc("A trim size name (A4, A5, letter, 6x9, …) or two CSS lengths.", default="A5")
+    margin_top: str = _doc("Top margin, a CSS length.", default="18mm")
+    margin_bottom: str = _doc("Bottom margin, a CSS length.", default="20mm")
+    margin_inside: str = _doc("Margin at the gutter (binding side).", default="20mm")
+    margin_outside: str = _doc("Margin at the fore-edge.", default="15mm")
+    layout: str = _doc("'auto' (one chapter: essay, several: book), 'book' or 'essay'.", default="auto")
+    toc_depth: int = _doc("Heading levels listed in the printed table of contents (1-3).", default=2)
+    notes: str = _doc("'footnotes' at the foot of the page, or 'endnotes' after each chapter.",
+                      default="footnotes")
+    hyphenate: bool = _doc("Hyphenate justified text by language.", default=True)
+    tagged: bool = _doc("Write a tagged (accessible) PDF.", default=True)
+    variant: str | None = _doc("A PDF variant WeasyPrint knows, e.g. 'pdf/ua-1' or 'pdf/a-3b'.", default=None)
+
+    @property
+    def css_size(self) -> str:
+        return PAGE_SIZES.get(self.page_size.lower(), self.page_size)
+
+
+@dataclass(frozen=True)
+class EpubSettings:
+    """``[epub]``: the e-book."""
+
+    cover_page: bool = _doc("Add a cover page in front of the text when cover-image is set.", default=True)
+    toc_depth: int = _doc("Heading levels in the EPUB table of contents (1-6).", default=3)
+    embed_fonts: bool = _doc("Embed the theme's fonts in the EPUB.", default=False)
+
+
+@dataclass(frozen=True)
+class ThemeSettings:
+    """``[theme]``: the look."""
+
+    name: str = _doc("Built-in theme name.", default="classic")
+    code_style: str = _doc("Pygments style for code blocks.", default="friendly")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything ``book.toml`` can say, with defaults for what it leaves out."""
+
+    source: Path | None
+    book: BookSettings = field(default_factory=BookSettings)
+    pdf: PdfSettings = field(default_factory=PdfSettings)
+    epub: EpubSettings = field(default_factory=EpubSettings)
+    theme: ThemeSettings = field(default_factory=ThemeSettings)
+
+
+_SECTIONS: dict[str, type] = {"book": BookSettings, "pdf": PdfSettings, "epub": EpubSettings,
+                              "theme": ThemeSettings}
+
+
+def _kebab(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def _line_of(text: str, section: str, key: str | None) -> int | None:
+    """Best-effort line number of ``key`` in ``[section]`` (or of the section header)."""
+    current = None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        header = re.match(r"^\[\s*([^\]]+?)\s*\]", line)
+        if header:
+            current = header.group(1)
+            if key is None and current == section:
+                return number
+            continue
+        if key is not None and current == section and re.match(rf'^"?{re.escape(key)}"?\s*=', line):
+            return number
+    return None
+
+
+class _Checker:
+    """Collects every problem in one pass over the TOML table."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.text = text
+        self.problems: list[ConfigError] = []
+
+    def problem(self, section: str, key: str | None, message: str, hint: str | None = None) -> None:
+        dotted = f"{section}.{key}" if key else section
+        self.problems.append(ConfigError(message, file=self.path, line=_line_of(self.text, section, key),
+                                         key=dotted, hint=hint))
+
+    def convert(self, section: str, key: str, value: Any, annotation: str) -> Any:
+        if "tuple[str, ...]" in annotation:
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return self._wrong(section, key, "a string or a list of strings", value)
+            return tuple(value)
+        if annotation.startswith("bool"):
+            return value if isinstance(value, bool) else self._wrong(section, key, "true or false", value)
+        if annotation.startswith("int"):
+            if isinstance(value, bool) or not isinstance(value, int):
+                return self._wrong(section, key, "an integer", value)
+            return value
+        if key == "date" and isinstance(value, dt.date):
+            return value.isoformat()[:10]
+        if not isinstance(value, str):
+            return self._wrong(section, key, "a string", value)
+        return value
+
+    def _wrong(self, section: str, key: str, expected: str, value: Any) -> Any:
+        found = type(value).__name__
+        names = {"str": "a string", "int": "an integer", "float": "a number", "bool": "a boolean",
+                 "list": "a list", "dict": "a table"}
+        self.problem(section, key, f"expected {expected}, found {names.get(found, found)} {value!r}")
+        return MISSING
+
+
+def load_config(path: Path) -> Config:
+    """Read ``book.toml`` at ``path`` (which may not exist: defaults) and validate every key.
+
+    Raises :class:`ConfigErrors` listing every problem, each naming file, line and dotted key.
+    """
+    if not path.is_file():
+        return Config(source=None)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not valid UTF-8 (byte {exc.start})", file=path) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=path) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line, column = _toml_position(str(exc))
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise ConfigError(f"invalid TOML: {message}", file=path, line=line, column=column) from None
+
+    checker = _Checker(path, text)
+    parts: dict[str, Any] = {}
+    for section, value in data.items():
+        if section not in _SECTIONS:
+            close = difflib.get_close_matches(section, list(_SECTIONS), n=1)
+            checker.problems.append(ConfigError(
+                f"unknown section [{section}]", file=path, line=_line_of(text, section, None), key=section,
+                hint=f"did you mean [{close[0]}]?" if close else f"sections are {', '.join(_SECTIONS)}"))
+            continue
+        if not isinstance(value, dict):
+            checker.problem(section, None, "expected a table [" + section + "]")
+            continue
+        parts[section] = _section(checker, section, value)
+    _check_values(checker, parts)
+    if checker.problems:
+        raise ConfigErrors(checker.problems)
+    return Config(source=path, **parts)
+
+
+def _toml_position(message: str) -> tuple[int | None, int | None]:
+    found = re.search(r"at line (\d+), column (\d+)", message)
+    return (int(found.group(1)), int(found.group(2))) if found else (None, None)
+
+
+def _section(checker: _Checker, section: str, table: dict[str, Any]) -> Any:
+    cls = _SECTIONS[section]
+    known = {_kebab(f.name): f for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in known:
+            close = difflib.get_close_matches(key, list(known), n=1)
+            if not close and "_" in key and key.replace("_", "-") in known:
+                close = [key.replace("_", "-")]
+            hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+            checker.problem(section, key, "unknown key", hint)
+            continue
+        converted = checker.convert(section, key, value, str(known[key].type))
+        if converted is not MISSING:
+            values[known[key].name] = converted
+    return cls(**values)
+
+
+def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
+    book: BookSettings = parts.get("book", BookSettings())
+    pdf: PdfSettings = parts.get("pdf", PdfSettings())
+    epub: EpubSettings = parts.get("epub", EpubSettings())
+    if book.lang is not None and not _LANG_RE.match(book.lang):
+        checker.problem("book", "lang", f"expected a BCP 47 language tag such as 'en' or 'de-CH', found {book.lang!r}")
+    if book.date is not None and not _DATE_RE.match(book.date):
+        checker.problem("book", "date", f"expected YYYY, YYYY-MM or YYYY-MM-DD, found {book.date!r}")
+    if book.chapters is not None and not book.chapters:
+        checker.problem("book", "chapters", "the list is empty; list chapter files or leave the key out")
+    if pdf.page_size.lower() not in PAGE_SIZES and not _SIZE_RE.match(pdf.page_size):
+        checker.problem("pdf", "page-size", f"unknown page size {pdf.page_size!r}",
+                        "use one of " + ", ".join(PAGE_SIZES) + ", or two lengths such as '6in 9in'")
+    for key in ("margin-top", "margin-bottom", "margin-inside", "margin-outside"):
+        value = getattr(pdf, key.replace("-", "_"))
+        if not _LENGTH_RE.match(value):
+            checker.problem("pdf", key, f"expected a length such as '18mm' or '0.75in', found {value!r}")
+    for key, value, allowed in (("layout", pdf.layout, LAYOUTS), ("notes", pdf.notes, NOTES)):
+        if value not in allowed:
+            checker.problem("pdf", key, f"unknown value {value!r}", "use one of " + ", ".join(allowed))
+    if pdf.variant is not None and pdf.variant not in PDF_VARIANTS:
+        checker.problem("pdf", "variant", f"unknown PDF variant {pdf.variant!r}",
+                        "use one of " + ", ".join(PDF_VARIANTS))
+    if not 1 <= pdf.toc_depth <= 3:
+        checker.problem("pdf", "toc-depth", f"expected 1, 2 or 3, found {pdf.toc_depth}")
+    if not 1 <= epub.toc_depth <= 6:
+        checker.problem("epub", "toc-depth", f"expected 1 to 6, found {epub.toc_depth}")
+
+
+def describe() -> str:
+    """Every section and key with its default and meaning, for documentation."""
+    lines = []
+    for section, cls in _SECTIONS.items():
+        lines.append(f"[{section}]")
+        for f in fields(cls):
+            default = None if f.default is MISSING else f.default
+            lines.append(f"  {_kebab(f.name)} = {default!r}  # {f.metadata.get('doc', '')}")
+    return "\n".join(lines)

@@ -1,0 +1,382 @@
+"""Stage 2: chapter Markdown -> well-formed XHTML fragments with book-wide ids, resolved links and assets.
+
+Python-Markdown does the conversion; the result is then normalised on an lxml tree, because raw HTML is
+stashed by Python-Markdown and never reaches its treeprocessors: one pass over the final tree is the only
+place that sees Markdown and raw HTML alike (ids, links, images, notes, XHTML repair).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import markdown
+from lxml import etree, html
+
+from essaybook import log
+from essaybook.errors import ManuscriptError
+from essaybook.manuscript import inside
+from essaybook.model import Asset, Book, Chapter, Heading
+
+MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+               ".svg": "image/svg+xml", ".webp": "image/webp"}
+
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+_ATTR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+# HTML elements an EPUB 3 content document may hold (XHTML5, minus scripting, forms and embedding).
+_ELEMENTS = frozenset("""a abbr address article aside b bdi bdo blockquote br caption cite code col colgroup data dd
+del details dfn div dl dt em figcaption figure footer h1 h2 h3 h4 h5 h6 header hgroup hr i img ins kbd li main mark
+nav ol p picture pre q rp rt ruby s samp section small span strong sub summary sup table tbody td tfoot th thead time
+tr u ul var wbr""".split())
+_INLINE = frozenset("a abbr b bdi bdo br cite code data dfn em i img kbd mark q s samp small span strong sub sup time"
+                    " u var wbr".split())
+_DANGEROUS = frozenset("script style iframe object embed form input button select textarea frame frameset applet"
+                       " base link meta noscript template canvas audio video source track math svg".split())
+_GLOBAL_ATTRS = frozenset("id class title lang dir style role hidden".split())
+_ELEMENT_ATTRS: dict[str, frozenset[str]] = {
+    "a": frozenset({"href", "hreflang", "rel", "type"}),
+    "img": frozenset({"src", "alt", "width", "height"}),
+    "td": frozenset({"colspan", "rowspan", "headers"}),
+    "th": frozenset({"colspan", "rowspan", "headers", "scope", "abbr"}),
+    "ol": frozenset({"start", "reversed", "type"}),
+    "li": frozenset({"value"}),
+    "col": frozenset({"span"}),
+    "colgroup": frozenset({"span"}),
+    "time": frozenset({"datetime"}),
+    "data": frozenset({"value"}),
+    "q": frozenset({"cite"}),
+    "blockquote": frozenset({"cite"}),
+    "del": frozenset({"cite", "datetime"}),
+    "ins": frozenset({"cite", "datetime"}),
+    "details": frozenset({"open"}),
+}
+
+
+def make_markdown(code_style: str = "friendly") -> markdown.Markdown:
+    """The Python-Markdown instance every chapter goes through (reset between chapters)."""
+    return markdown.Markdown(
+        extensions=["footnotes", "tables", "fenced_code", "codehilite", "attr_list", "def_list", "abbr",
+                    "admonition", "smarty", "md_in_html", "sane_lists"],
+        extension_configs={
+            "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": "\u21a9", "BACKLINK_TITLE": "Back to note %d"},
+            "codehilite": {"guess_lang": False, "css_class": "codehilite", "pygments_style": code_style},
+        },
+        output_format="xhtml",
+    )
+
+
+def slugify(text: str, fallback: str = "section") -> str:
+    """A readable id from heading text: lower case, letters and digits of any script, hyphens."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    slug = re.sub(r"[^\w]+", "-", text, flags=re.UNICODE).strip("-_")
+    slug = slug[:60].strip("-") or fallback
+    if not slug[0].isalpha():
+        slug = f"{fallback}-{slug}"
+    return slug
+
+
+class _Context:
+    """What one chapter's normalisation needs to know and report."""
+
+    def __init__(self, book: Book, chapter: Chapter) -> None:
+        self.book = book
+        self.chapter = chapter
+        self.display = f"manuscript/{chapter.rel}"
+        self.lines = chapter.markdown.split("\n")
+        self.replaced: set[str] = set()
+
+    def line_of(self, needle: str) -> int | None:
+        for number, line in enumerate(self.lines):
+            if needle and needle in line:
+                return self.chapter.body_line + number
+        return None
+
+    def where(self, needle: str) -> str:
+        line = self.line_of(needle)
+        return f"{self.display}:{line}" if line else self.display
+
+    def unique_id(self, wanted: str) -> str:
+        candidate, n = wanted, 1
+        while candidate in self.book.ids:
+            n += 1
+            candidate = f"{wanted}-{n}"
+        self.book.ids.add(candidate)
+        return candidate
+
+
+def convert_book(book: Book, code_style: str = "friendly") -> None:
+    """Convert every chapter in place: ``html``, ``headings``, ``anchors`` and the book's assets."""
+    md = make_markdown(code_style)
+    trees: list[tuple[Chapter, html.HtmlElement, _Context]] = []
+    for chapter in book.chapters:
+        ctx = _Context(book, chapter)
+        source = chapter.markdown
+        if _CONTROL_RE.search(source):
+            line = next(i for i, text in enumerate(ctx.lines) if _CONTROL_RE.search(text)) + chapter.body_line
+            log.warn(f"{ctx.display}:{line}: control characters removed (XHTML cannot hold them)")
+            source = _CONTROL_RE.sub("", source)
+        md.reset()
+        try:
+            converted = md.convert(source)
+        except RecursionError:
+            raise ManuscriptError("nesting too deep to convert", file=ctx.display) from None
+        root = _parse(converted)
+        chapter.id = ctx.unique_id(slugify(chapter.title or Path(chapter.rel).stem, "chapter"))
+        _clean(root, ctx)
+        _assign_ids(root, ctx)
+        _notes(root, ctx)
+        _images(root, ctx)
+        trees.append((chapter, root, ctx))
+    by_path = {c.source.resolve(): c for c in book.chapters}
+    for chapter, root, ctx in trees:
+        _links(root, ctx, by_path)
+        chapter.html = "".join(_serialize(child) for child in root)
+        if root.text and root.text.strip():
+            chapter.html = _escape(root.text) + chapter.html
+
+
+def _parse(converted: str) -> html.HtmlElement:
+    if not converted.strip():
+        return html.fragment_fromstring("<div></div>")
+    return html.fragment_fromstring(converted, create_parent="div")
+
+
+def _serialize(element: etree._Element) -> str:
+    return etree.tostring(element, encoding="unicode", method="xml", with_tail=True)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clean(root: html.HtmlElement, ctx: _Context) -> None:
+    """Make raw HTML fit XHTML in an EPUB: known elements and attributes only, no scripts or embeds."""
+    for node in list(root.iter(etree.Comment, etree.ProcessingInstruction)):
+        _drop_keep_tail(node)
+    for element in list(root.iter()):
+        if not isinstance(element.tag, str) or element is root:
+            continue
+        tag = element.tag.lower()
+        if tag in _DANGEROUS:
+            log.warn(f"{ctx.where('<' + tag)}: <{tag}> removed; an e-book and a printed page cannot hold it")
+            _drop_keep_tail(element)
+            continue
+        if tag not in _ELEMENTS:
+            block = any(isinstance(c.tag, str) and c.tag not in _INLINE for c in element.iterdescendants())
+            new = "div" if block else "span"
+            if tag not in ctx.replaced:
+                ctx.replaced.add(tag)
+                log.warn(f"{ctx.where('<' + tag)}: raw HTML <{tag}> is not an XHTML element; "
+                         f"kept its content as <{new}>")
+            for name, value in list(element.attrib.items()):
+                if name not in _GLOBAL_ATTRS and _ATTR_NAME_RE.match(name) and not name.startswith("data-"):
+                    element.attrib[f"data-{name.lower()}"] = value
+            element.tag = new
+            element.attrib["class"] = (element.get("class", "") + f" x-{_css_name(tag)}").strip()
+            tag = new
+        allowed = _ELEMENT_ATTRS.get(tag, frozenset())
+        for name in list(element.attrib):
+            lower = name.lower()
+            keep = lower == "epub:type" or (_ATTR_NAME_RE.match(name) and (
+                lower in _GLOBAL_ATTRS or lower in allowed or lower.startswith(("data-", "aria-"))))
+            if not keep:
+                del element.attrib[name]
+            elif lower in ("href", "src") and element.attrib[name].strip().lower().startswith(
+                    ("javascript:", "vbscript:")):
+                log.warn(f"{ctx.where(element.attrib[name][:30])}: script link removed")
+                del element.attrib[name]
+
+
+def _css_name(tag: str) -> str:
+    return re.sub(r"[^a-z0-9-]", "-", tag.lower())
+
+
+def _drop_keep_tail(node: etree._Element) -> None:
+    parent = node.getparent()
+    if parent is None:
+        return
+    tail = node.tail
+    previous = node.getprevious()
+    parent.remove(node)
+    if tail:
+        if previous is not None:
+            previous.tail = (previous.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+
+
+def _assign_ids(root: html.HtmlElement, ctx: _Context) -> None:
+    """Give every heading an id and make every id unique across the whole book."""
+    chapter = ctx.chapter
+    first = next((e for e in root if isinstance(e.tag, str)), None)
+    for element in root.iter():
+        if element is root or not isinstance(element.tag, str):
+            continue
+        old = element.get("id")
+        is_heading = element.tag in _HEADINGS
+        if old is None and not is_heading:
+            continue
+        text = " ".join(element.text_content().split())
+        local = old or slugify(text)
+        new = ctx.unique_id(slugify(local) if old is None else _safe_id(old))
+        element.set("id", new)
+        chapter.anchors.setdefault(local, new)
+        if is_heading:
+            chapter.headings.append(Heading(level=int(element.tag[1]), text=text, id=new))
+    if first is not None and first.tag in _HEADINGS and chapter.headings:
+        heading = chapter.headings[0]
+        chapter.has_title_heading = chapter.title is None or chapter.title == heading.text
+        if chapter.title is None:
+            chapter.title = heading.text
+    if chapter.title is None:
+        chapter.title = Path(chapter.rel).stem
+
+
+def _safe_id(value: str) -> str:
+    value = re.sub(r"\s+", "-", value.strip())
+    if not value or not (value[0].isalpha() or value[0] == "_"):
+        value = f"id-{value}"
+    return value
+
+
+def _notes(root: html.HtmlElement, ctx: _Context) -> None:
+    """Python-Markdown footnotes -> EPUB 3 note references and notes (print reshapes them later)."""
+    container = root.find(".//div[@class='footnote']")
+    if container is None:
+        return
+    ctx.chapter.has_notes = True
+    ids: dict[str, str] = {}
+    section = html.Element("section", {"class": "footnotes", "role": "doc-endnotes"})
+    section.set("epub:type", "footnotes")
+    for number, item in enumerate(container.iterfind(".//li"), 1):
+        note_id = item.get("id", "")
+        aside = etree.SubElement(section, "aside", {"id": note_id, "class": "footnote", "role": "doc-footnote"})
+        aside.set("epub:type", "footnote")
+        ids[f"#{note_id}"] = str(number)
+        for child in list(item):
+            aside.append(child)
+        first = aside.find("p")
+        label = html.Element("span", {"class": "note-label"})
+        label.text = f"{number}. "
+        if first is not None:
+            label.tail = first.text
+            first.text = None
+            first.insert(0, label)
+        for back in aside.iterfind(".//a[@class='footnote-backref']"):
+            back.attrib.pop("title", None)
+            back.set("role", "doc-backlink")
+            back.set("class", "backlink")
+            back.set("aria-label", f"Back to reference {number}")
+    parent = container.getparent()
+    assert parent is not None
+    parent.replace(container, section)
+    for sup in list(root.iterfind(".//sup")):
+        ref = sup.find("a[@class='footnote-ref']")
+        if ref is None:
+            continue
+        ref.set("id", sup.get("id", ""))
+        ref.set("class", "noteref")
+        ref.set("role", "doc-noteref")
+        ref.set("epub:type", "noteref")
+        ref.tail = sup.tail
+        sup_parent = sup.getparent()
+        assert sup_parent is not None
+        sup_parent.replace(sup, ref)
+
+
+def _images(root: html.HtmlElement, ctx: _Context) -> None:
+    """Resolve each image next to its chapter, keep it inside the project, register it as an asset."""
+    book, chapter = ctx.book, ctx.chapter
+    for img in list(root.iter("img")):
+        src = (img.get("src") or "").strip()
+        where = ctx.where(src) if src else ctx.display
+        if not img.get("alt"):
+            log.warn(f"{where}: image {src!r} has no alt text; readers who cannot see it get nothing")
+            img.set("alt", "")
+        if src.startswith("data:"):
+            log.warn(f"{where}: embedded data: image removed; save it as a file next to the chapter")
+            _drop_keep_tail(img)
+            continue
+        if not src or _SCHEME_RE.match(src) or src.startswith("//"):
+            log.warn(f"{where}: image {src!r} is not a file in the book project; it is left out "
+                     "(essaybook never fetches from the network)")
+            _drop_keep_tail(img)
+            continue
+        path_part = unquote(urlsplit(src).path)
+        if path_part.startswith("/"):
+            log.warn(f"{where}: image {src!r} is an absolute path; use a path relative to the chapter")
+            _drop_keep_tail(img)
+            continue
+        path = chapter.source.parent / path_part
+        if not inside(path, book.root):
+            log.warn(f"{where}: image {src!r} lies outside the book project; it is left out")
+            _drop_keep_tail(img)
+            continue
+        if not path.is_file():
+            raise ManuscriptError(f"image {src!r} not found (looked for {path})", file=ctx.display,
+                                  line=ctx.line_of(src), hint="paths are relative to the chapter file")
+        media_type = MEDIA_TYPES.get(path.suffix.lower())
+        if media_type is None:
+            raise ManuscriptError(f"image {src!r} has an unsupported type",
+                                  file=ctx.display, line=ctx.line_of(src),
+                                  hint="use " + ", ".join(sorted({k[1:] for k in MEDIA_TYPES})))
+        resolved = path.resolve()
+        asset = book.assets.get(resolved)
+        if asset is None:
+            rel = resolved.relative_to(book.root.resolve()).as_posix()
+            if rel.startswith("manuscript/"):
+                rel = rel[len("manuscript/"):]
+            href = "images/" + re.sub(r"[^A-Za-z0-9._/-]", "_", rel)
+            asset = Asset(source=resolved, href=href, media_type=media_type)
+            book.assets[resolved] = asset
+        img.set("src", asset.href)
+
+
+def _links(root: html.HtmlElement, ctx: _Context, by_path: dict[Path, Chapter]) -> None:
+    """Point ``#x``, ``other.md`` and ``other.md#x`` at book-wide ids; unwrap links that lead nowhere."""
+    chapter = ctx.chapter
+    for a in list(root.iter("a")):
+        href = a.get("href")
+        if href is None or a.get("class") in ("noteref", "backlink"):
+            continue
+        href = href.strip()
+        if href.startswith("mailto:") or re.match(r"^https?://", href, re.IGNORECASE):
+            continue
+        if _SCHEME_RE.match(href) or href.startswith("//"):
+            log.warn(f"{ctx.where(href)}: link {href!r} removed (not a web or mail link)")
+            _unwrap(a)
+            continue
+        parts = urlsplit(href)
+        target = chapter
+        if parts.path:
+            path = (chapter.source.parent / unquote(parts.path)).resolve()
+            found = by_path.get(path)
+            if found is None:
+                log.warn(f"{ctx.where(parts.path)}: link {href!r} does not lead to a chapter of this book; "
+                         "kept as plain text")
+                _unwrap(a)
+                continue
+            target = found
+        fragment = unquote(parts.fragment)
+        if not fragment:
+            a.set("href", f"#{target.id}")
+            continue
+        resolved = target.anchors.get(fragment) or (fragment if fragment in ctx.book.ids else None)
+        if resolved is None:
+            log.warn(f"{ctx.where(href)}: link {href!r}: no heading or anchor '{fragment}' in "
+                     f"manuscript/{target.rel}; it points at the chapter instead")
+            resolved = target.id
+        a.set("href", f"#{resolved}")
+
+
+def _unwrap(a: etree._Element) -> None:
+    span = a
+    for name in list(span.attrib):
+        if name not in ("id", "class", "lang"):
+            del span.attrib[name]
+    span.tag = "span"

@@ -1,0 +1,82 @@
+"""Progress and warnings: what each log level means and how the CLI shows it.
+
+INFO is a pipeline stage going by ("Step 2/5 ...") and the closing summary; WARNING is something in the
+book the user should fix (it never stops the build unless ``--strict``); DEBUG is for ``--debug``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+LOGGER = logging.getLogger("essaybook")
+
+
+class _CountingHandler(logging.Handler):
+    """Counts warnings so that ``--strict`` can fail the build."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.warnings: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.warnings.append(record.getMessage())
+
+
+class _CliFormatter(logging.Formatter):
+    def __init__(self, color: bool) -> None:
+        super().__init__()
+        self.color = color
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            prefix = "warning: " if record.levelno == logging.WARNING else "error: "
+            if self.color:
+                prefix = f"\033[33m{prefix}\033[0m"
+            return prefix + message
+        return message
+
+
+_counter = _CountingHandler()
+
+
+def setup(verbosity: int = 0, debug: bool = False) -> None:
+    """Send essaybook's log to stderr: -1 quiet (warnings only), 0 stages, 1+ details."""
+    LOGGER.handlers.clear()
+    LOGGER.propagate = False
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_CliFormatter(color=sys.stderr.isatty()))
+    level = logging.DEBUG if debug or verbosity > 0 else logging.INFO if verbosity == 0 else logging.WARNING
+    handler.setLevel(level)
+    LOGGER.setLevel(logging.DEBUG)
+    LOGGER.addHandler(handler)
+    _counter.warnings.clear()
+    LOGGER.addHandler(_counter)
+    # WeasyPrint reports unloadable resources and CSS it ignores as warnings on its own logger.
+    wp = logging.getLogger("weasyprint")
+    wp.handlers.clear()
+    wp.addHandler(handler if debug else logging.NullHandler())
+    wp.propagate = False
+
+
+def warnings_seen() -> list[str]:
+    """Messages of the warnings logged since :func:`setup`."""
+    return list(_counter.warnings)
+
+
+def warn(message: str) -> None:
+    """Log a problem in the book that does not stop the build."""
+    LOGGER.warning(message)
+
+
+@contextmanager
+def step(number: int, total: int, what: str) -> Iterator[None]:
+    """Log a pipeline stage as it starts and, at debug level, how long it took."""
+    LOGGER.info("Step %d/%d  %s", number, total, what)
+    start = time.perf_counter()
+    yield
+    LOGGER.debug("        %s took %.2f s", what, time.perf_counter() - start)

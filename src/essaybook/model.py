@@ -1,0 +1,112 @@
+"""The book as plain data: what the stages hand each other. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Chapter roles from front matter, with the EPUB 3 structural semantics (epub:type) and the DPUB-ARIA role
+#: each carries. Roles before the first "chapter" are front matter in print; "appendix" and later are back matter.
+ROLES: dict[str, tuple[str, str]] = {
+    "dedication": ("dedication", "doc-dedication"),
+    "epigraph": ("epigraph", "doc-epigraph"),
+    "foreword": ("foreword", "doc-foreword"),
+    "preface": ("preface", "doc-preface"),
+    "introduction": ("introduction", "doc-introduction"),
+    "chapter": ("chapter", "doc-chapter"),
+    "appendix": ("appendix", "doc-appendix"),
+    "afterword": ("afterword", "doc-afterword"),
+    "acknowledgments": ("acknowledgments", "doc-acknowledgments"),
+    "colophon": ("colophon", "doc-colophon"),
+}
+FRONT_ROLES = frozenset({"dedication", "epigraph", "foreword", "preface", "introduction"})
+BACK_ROLES = frozenset({"appendix", "afterword", "acknowledgments", "colophon"})
+
+
+@dataclass
+class Heading:
+    """A heading of a chapter, with its book-wide unique id."""
+
+    level: int
+    text: str
+    id: str
+
+
+@dataclass
+class Asset:
+    """A file a chapter refers to (an image), packed into the EPUB under ``href``."""
+
+    source: Path
+    href: str
+    media_type: str
+
+
+@dataclass
+class Chapter:
+    """One Markdown file of the manuscript, before and after conversion."""
+
+    source: Path
+    rel: str
+    """Path relative to ``manuscript/``, with forward slashes; what errors and links name."""
+    index: int
+    markdown: str
+    body_line: int
+    """Line number in the file where the Markdown body starts (after front matter)."""
+    title: str | None = None
+    author: list[str] = field(default_factory=list)
+    lang: str | None = None
+    role: str = "chapter"
+    id: str = ""
+    """Book-wide unique id of the chapter's opening element."""
+    html: str = ""
+    """Converted, well-formed XHTML fragment (no wrapper element)."""
+    headings: list[Heading] = field(default_factory=list)
+    anchors: dict[str, str] = field(default_factory=dict)
+    """Chapter-local anchor name (as written in links) -> book-wide id."""
+    has_notes: bool = False
+    has_title_heading: bool = False
+    """True when the fragment opens with the heading that gives the chapter its title."""
+
+    @property
+    def slug(self) -> str:
+        return self.id
+
+    @property
+    def epub_name(self) -> str:
+        return f"text/{self.id}.xhtml"
+
+
+@dataclass
+class Book:
+    """The whole manuscript after loading and conversion."""
+
+    root: Path
+    chapters: list[Chapter]
+    assets: dict[Path, Asset] = field(default_factory=dict)
+    ids: set[str] = field(default_factory=set)
+
+    @property
+    def manuscript_dir(self) -> Path:
+        return self.root / "manuscript"
+
+
+@dataclass(frozen=True)
+class Meta:
+    """Book metadata after defaults are applied: what templates and renderers print."""
+
+    title: str
+    subtitle: str | None
+    authors: tuple[str, ...]
+    lang: str
+    identifier: str
+    date: str | None
+    publisher: str | None
+    rights: str | None
+    description: str | None
+    subjects: tuple[str, ...]
+    cover_image: Asset | None
+    modified: str
+    """``YYYY-MM-DDThh:mm:ssZ``: from ``SOURCE_DATE_EPOCH`` when set, else now."""
+    slug: str
+    direction: str
+    """'ltr' or 'rtl', from the language."""

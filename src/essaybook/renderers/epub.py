@@ -1,0 +1,141 @@
+"""Stage 4b: EPUB XHTML documents -> EPUB 3 with ebooklib, then repacked deterministically."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ebooklib import epub
+
+from essaybook import __version__
+from essaybook.compose import EpubDocument, TocEntry
+from essaybook.errors import RenderError
+from essaybook.model import Asset, Meta
+from essaybook.renderers import atomic_output
+
+FONT_TYPES = {".otf": "font/otf", ".ttf": "font/ttf", ".woff": "font/woff", ".woff2": "font/woff2"}
+
+
+class _VerbatimItem(epub.EpubItem):  # type: ignore[misc]
+    """An XHTML document written exactly as composed.
+
+    ebooklib's EpubHtml re-parses content and rebuilds <head> and <body>, dropping body attributes such as
+    epub:type and the stylesheet links of our templates (ebooklib issues #76, #221, #313), so we bypass it.
+    """
+
+    def __init__(self, uid: str, file_name: str, content: bytes, properties: tuple[str, ...] = ()) -> None:
+        super().__init__(uid=uid, file_name=file_name, media_type="application/xhtml+xml", content=content)
+        self.properties = list(properties)
+
+
+@dataclass(frozen=True)
+class EpubResult:
+    path: Path
+    files: int
+
+
+def _uid(name: str) -> str:
+    stem = "".join(ch if ch.isalnum() else "-" for ch in name.rsplit(".", 1)[0])
+    return "x-" + stem
+
+
+def render_epub(documents: list[EpubDocument], stylesheets: list[tuple[str, bytes]], assets: list[Asset],
+                fonts: list[Path], toc: list[TocEntry], meta: Meta, target: Path) -> EpubResult:
+    """Package the EPUB and write it to ``target`` atomically."""
+    book = epub.EpubBook()
+    book.set_identifier(meta.identifier)
+    book.set_title(meta.title)
+    book.set_language(meta.lang)
+    if meta.direction == "rtl":
+        book.set_direction("rtl")
+    # One add_author() per author with distinct ids: ebooklib 0.20 gives every creator id="creator" (#366).
+    for i, author in enumerate(meta.authors, 1):
+        book.add_author(author, uid=f"creator{i}")
+    if meta.subtitle:
+        book.add_metadata("DC", "title", meta.subtitle, {"id": "subtitle"})
+        book.add_metadata(None, "meta", "subtitle", {"refines": "#subtitle", "property": "title-type"})
+    for name, value in (("publisher", meta.publisher), ("rights", meta.rights),
+                        ("description", meta.description), ("date", meta.date)):
+        if value:
+            book.add_metadata("DC", name, value)
+    for subject in meta.subjects:
+        book.add_metadata("DC", "subject", subject)
+    book.add_metadata(None, "meta", "", {"name": "generator", "content": f"essaybook {__version__}"})
+    # ebooklib adds its own generator meta in EpubBook.reset(); ours replaces it.
+    book.metadata[epub.NAMESPACES["OPF"]]["generator"] = []
+
+    for name, content in stylesheets:
+        book.add_item(epub.EpubItem(uid=_uid(name), file_name=name, media_type="text/css", content=content))
+    for font in fonts:
+        book.add_item(epub.EpubItem(uid=_uid("fonts/" + font.name), file_name="fonts/" + font.name,
+                                    media_type=FONT_TYPES[font.suffix.lower()], content=font.read_bytes()))
+    for asset in assets:
+        book.add_item(epub.EpubItem(uid=_uid(asset.href), file_name=asset.href, media_type=asset.media_type,
+                                    content=asset.source.read_bytes()))
+    if meta.cover_image is not None:
+        cover = epub.EpubItem(uid="cover-image", file_name=meta.cover_image.href,
+                              media_type=meta.cover_image.media_type, content=meta.cover_image.source.read_bytes())
+        cover.properties = ["cover-image"]
+        book.add_item(cover)
+        book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
+
+    spine = []
+    by_name: dict[str, _VerbatimItem] = {}
+    for document in documents:
+        item = _VerbatimItem(_uid(document.name), document.name, document.xhtml.encode("utf-8"),
+                             document.properties)
+        book.add_item(item)
+        by_name[document.name] = item
+        spine.append(item)
+    # The nav document goes right after the front pages that precede the text.
+    nav = by_name["nav.xhtml"]
+    spine.remove(nav)
+    first_text = next(i for i, d in enumerate(documents) if d.chapter is not None)
+    spine.insert(first_text, nav)
+    book.spine = spine
+    book.add_item(epub.EpubNcx())
+    book.toc = _ncx_toc(toc)
+
+    mtime = dt.datetime.strptime(meta.modified, "%Y-%m-%dT%H:%M:%SZ")
+    with atomic_output(target) as temp:
+        raw = temp.with_name(temp.name + ".raw")
+        try:
+            # epub3_pages=False: ebooklib would list every element with epub:type and id as a "page".
+            epub.write_epub(str(raw), book, {"epub3_pages": False, "mtime": mtime, "raise_exceptions": True,
+                                             "epub2_guide": False})
+            files = _repack(raw, temp, mtime)
+        except OSError as exc:
+            raise RenderError(f"cannot write the EPUB: {exc.strerror or exc}", file=target) from None
+        finally:
+            raw.unlink(missing_ok=True)
+    return EpubResult(path=target, files=files)
+
+
+def _ncx_toc(entries: list[TocEntry]) -> list[object]:
+    result: list[object] = []
+    for entry in entries:
+        href = f"{entry.chapter.epub_name}#{entry.id}"
+        if entry.children:
+            result.append((epub.Section(entry.title, href), _ncx_toc(entry.children)))
+        else:
+            result.append(epub.Link(href, entry.title, "nav-" + entry.id))
+    return result
+
+
+def _repack(source: Path, target: Path, mtime: dt.datetime) -> int:
+    """Rewrite the zip with fixed entry times, ``mimetype`` first and stored (ebooklib 0.20 uses the clock)."""
+    stamp = (max(mtime.year, 1980), mtime.month, mtime.day, mtime.hour, mtime.minute, mtime.second)
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w") as zout:
+        names = zin.namelist()
+        ordered = ["mimetype"] + [n for n in names if n != "mimetype"]
+        for name in ordered:
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.external_attr = 0o644 << 16
+            if name == "mimetype":
+                info.compress_type = zipfile.ZIP_STORED
+            else:
+                info.compress_type = zipfile.ZIP_DEFLATED
+            zout.writestr(info, zin.read(name), compresslevel=9 if name != "mimetype" else None)
+        return len(ordered)
