@@ -160,6 +160,7 @@ def print_fragment(chapter: Chapter, notes: str, book: Book) -> Markup:
                 back.getparent().remove(back)  # type: ignore[union-attr]
     for element in root.iter():
         element.attrib.pop(_EPUB_TYPE, None)
+    etree.cleanup_namespaces(root)
     return _inner(root, "html")
 
 
@@ -187,8 +188,6 @@ def _flatten_note(note: etree._Element, span: etree._Element) -> None:
         inline.tag = "span"
         inline.attrib.clear()
         inline.attrib["class"] = "note-para"
-        if i:
-            etree.SubElement(span, "br")
         span.append(inline)
         inline.tail = None
     # Trailing non-breaking space left by the removed backlink.
