@@ -11,7 +11,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.util import ClassNotFound
 
 from essaybook import log
-from essaybook.compose import compose_epub, compose_print, epub_stylesheets, table_of_contents
+from essaybook.compose import compose_epub, compose_print, epub_stylesheets, matters, table_of_contents
 from essaybook.config import Config, load_config
 from essaybook.convert import convert_book
 from essaybook.errors import ConfigError, EssaybookError, RenderError
@@ -53,6 +53,14 @@ class Project:
     code_css: str
 
     @property
+    def body_start(self) -> str | None:
+        """Id of the chapter that opens the body in the book layout (printed page 1)."""
+        if self.layout != "book":
+            return None
+        kinds = matters(self.book)
+        return next((c.id for c in self.book.chapters if kinds[c.id] != "front"), None)
+
+    @property
     def layout(self) -> str:
         if self.config.pdf.layout != "auto":
             return self.config.pdf.layout
@@ -70,8 +78,12 @@ def load_project(root: Path) -> Project:
     try:
         code_css = HtmlFormatter(style=config.theme.code_style).get_style_defs(".codehilite")
     except ClassNotFound:
-        raise ConfigError(f"unknown Pygments style {config.theme.code_style!r}", file=toml,
-                          key="theme.code-style", hint="e.g. 'friendly', 'default', 'bw'") from None
+        raise ConfigError(
+            f"unknown Pygments style {config.theme.code_style!r}",
+            file=toml,
+            key="theme.code-style",
+            hint="e.g. 'friendly', 'default', 'bw'",
+        ) from None
     book = load_book(root, config)
     convert_book(book, config.theme.code_style)
     meta = resolve_meta(config, book)
@@ -85,12 +97,16 @@ def _check_output(out_dir: Path) -> None:
         with tempfile.TemporaryFile(dir=out_dir):
             pass
     except OSError as exc:
-        raise RenderError(f"the output folder cannot be written: {exc.strerror or exc}", file=out_dir,
-                          hint="choose another folder with -o") from None
+        raise RenderError(
+            f"the output folder cannot be written: {exc.strerror or exc}",
+            file=out_dir,
+            hint="choose another folder with -o",
+        ) from None
 
 
-def build(root: Path, out_dir: Path | None = None, pdf: bool = True, epub: bool = True,
-          strict: bool = False) -> BuildResult:
+def build(
+    root: Path, out_dir: Path | None = None, pdf: bool = True, epub: bool = True, strict: bool = False
+) -> BuildResult:
     """Build the book project at ``root`` into ``out_dir`` (default ``root/dist``)."""
     start = time.perf_counter()
     root = root.absolute()
@@ -101,8 +117,9 @@ def build(root: Path, out_dir: Path | None = None, pdf: bool = True, epub: bool 
     with log.step(2, total, "Converting Markdown"):
         project = load_project(root)
     book, meta, config, theme = project.book, project.meta, project.config, project.theme
-    log.LOGGER.info("        %d chapter%s, %s layout", len(book.chapters), "s" * (len(book.chapters) != 1),
-                    project.layout)
+    log.LOGGER.info(
+        "        %d chapter%s, %s layout", len(book.chapters), "s" * (len(book.chapters) != 1), project.layout
+    )
     env = environment(theme)
     env.globals["code_css"] = project.code_css
     env.globals["print_href"] = lambda entry: f"#{entry.id}"
@@ -115,17 +132,26 @@ def build(root: Path, out_dir: Path | None = None, pdf: bool = True, epub: bool 
     pdf_result = epub_result = None
     if pdf:
         with log.step(number, total, "Rendering PDF (WeasyPrint)"):
-            pdf_result = render_pdf(print_html, root, theme.roots, meta, config, out / f"{meta.slug}.pdf")
+            pdf_result = render_pdf(
+                print_html, root, theme.roots, meta, config, out / f"{meta.slug}.pdf", body_start=project.body_start
+            )
         number += 1
     if epub:
         with log.step(number, total, "Packaging EPUB (ebooklib)"):
             sheets = [(f"styles/{p.name}", p.read_bytes()) for p in epub_stylesheets(theme, config)]
             sheets.append(("styles/code.css", project.code_css.encode()))
             fonts = theme.fonts() if config.epub.embed_fonts else []
-            epub_result = render_epub(documents, sheets, list(book.assets.values()), fonts,
-                                      table_of_contents(book, config.epub.toc_depth), meta,
-                                      out / f"{meta.slug}.epub")
-    result = BuildResult(pdf=pdf_result, epub=epub_result, seconds=time.perf_counter() - start,
-                         warnings=len(log.warnings_seen()))
+            epub_result = render_epub(
+                documents,
+                sheets,
+                list(book.assets.values()),
+                fonts,
+                table_of_contents(book, config.epub.toc_depth),
+                meta,
+                out / f"{meta.slug}.epub",
+            )
+    result = BuildResult(
+        pdf=pdf_result, epub=epub_result, seconds=time.perf_counter() - start, warnings=len(log.warnings_seen())
+    )
     log.LOGGER.info(result.summary())
     return result

@@ -22,14 +22,16 @@ def main() -> None:
 @click.argument("project", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option("--pdf/--no-pdf", default=True, help="Write the PDF (default: yes).")
 @click.option("--epub/--no-epub", default=True, help="Write the EPUB (default: yes).")
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
-              help="Output folder (default: PROJECT/dist).")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), default=None, help="Output folder (default: PROJECT/dist)."
+)
 @click.option("--strict", is_flag=True, help="Treat warnings as errors; write nothing if there are any.")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
 @click.option("-v", "--verbose", is_flag=True, help="Show timings of each stage.")
 @click.option("--debug", is_flag=True, help="Show tracebacks and WeasyPrint's own messages.")
-def build(project: Path, pdf: bool, epub: bool, output: Path | None, strict: bool, quiet: bool,
-          verbose: bool, debug: bool) -> None:
+def build(
+    project: Path, pdf: bool, epub: bool, output: Path | None, strict: bool, quiet: bool, verbose: bool, debug: bool
+) -> None:
     """Build PROJECT (a folder with manuscript/) into dist/<slug>.pdf and dist/<slug>.epub."""
     from essaybook.build import build as run_build
 
@@ -48,7 +50,9 @@ def build(project: Path, pdf: bool, epub: bool, output: Path | None, strict: boo
     except Exception as exc:  # a bug in essaybook or a library, not in the book
         if debug:
             raise
-        click.echo(f"internal error: {type(exc).__name__}: {exc}\n"
-                   "This is a bug in essaybook; run again with --debug for the traceback and report it.",
-                   err=True)
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in essaybook; run again with --debug for the traceback and report it.",
+            err=True,
+        )
         sys.exit(EXIT_INTERNAL)

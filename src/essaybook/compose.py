@@ -68,20 +68,26 @@ def matters(book: Book) -> dict[str, str]:
     return result
 
 
+def outline_levels(chapter: Chapter) -> dict[str, int]:
+    """Heading id -> level under the chapter title (the title is level 1; sections start at 2)."""
+    headings = chapter.headings[1:] if chapter.has_title_heading else chapter.headings
+    top = chapter.headings[0].level if chapter.has_title_heading else min((h.level for h in headings), default=1) - 1
+    return {h.id: max(2, h.level - top + 1) for h in headings}
+
+
 def table_of_contents(book: Book, depth: int) -> list[TocEntry]:
     """Chapters and their headings down to ``depth`` levels, nested."""
     kinds = matters(book)
     entries = []
     for chapter in book.chapters:
-        entry = TocEntry(title=chapter.title or chapter.rel, id=chapter.id, level=1,
-                         matter=kinds[chapter.id], chapter=chapter)
-        headings = chapter.headings[1:] if chapter.has_title_heading else chapter.headings
-        top = chapter.headings[0].level if chapter.has_title_heading else min(
-            (h.level for h in headings), default=1) - 1
+        entry = TocEntry(
+            title=chapter.title or chapter.rel, id=chapter.id, level=1, matter=kinds[chapter.id], chapter=chapter
+        )
         stack = [entry]
-        for heading in headings:
-            level = max(2, heading.level - top + 1)
-            if level > depth:
+        levels = outline_levels(chapter)
+        for heading in chapter.headings:
+            level = levels.get(heading.id)
+            if level is None or level > depth:
                 continue
             node = TocEntry(title=heading.text, id=heading.id, level=level, matter=entry.matter, chapter=chapter)
             while len(stack) > 1 and stack[-1].level >= level:
@@ -108,8 +114,9 @@ def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
     try:
         return env.get_template(name).render(**context)
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"template syntax error: {exc.message}", file=exc.filename or name,
-                            line=exc.lineno) from None
+        raise TemplateError(
+            f"template syntax error: {exc.message}", file=exc.filename or name, line=exc.lineno
+        ) from None
     except jinja2.TemplateNotFound as exc:
         raise TemplateError(f"template {exc.name!r} not found", file=name) from None
     except jinja2.UndefinedError as exc:
@@ -118,9 +125,19 @@ def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
 
 def _chapter_context(chapter: Chapter, matter: str, content: Markup) -> dict[str, Any]:
     epub_type, role = ROLES[chapter.role]
-    return {"id": chapter.id, "title": chapter.title, "role": chapter.role, "epub_type": epub_type,
-            "aria_role": role, "authors": chapter.author, "lang": chapter.lang, "matter": matter,
-            "has_title_heading": chapter.has_title_heading, "content": content, "source": chapter.rel}
+    return {
+        "id": chapter.id,
+        "title": chapter.title,
+        "role": chapter.role,
+        "epub_type": epub_type,
+        "aria_role": role,
+        "authors": chapter.author,
+        "lang": chapter.lang,
+        "matter": matter,
+        "has_title_heading": chapter.has_title_heading,
+        "content": content,
+        "source": chapter.rel,
+    }
 
 
 def _common(meta: Meta, config: Config) -> dict[str, Any]:
@@ -129,9 +146,15 @@ def _common(meta: Meta, config: Config) -> dict[str, Any]:
 
 # ----------------------------------------------------------------------------------------------- print
 
+
 def print_fragment(chapter: Chapter, notes: str, book: Book) -> Markup:
     """Reshape one chapter for paper: notes float to the page foot (or gather at its end), images by path."""
     root = _fragment(chapter)
+    levels = outline_levels(chapter)
+    for heading in root.iter("h1", "h2", "h3", "h4", "h5", "h6"):
+        level = levels.get(heading.get("id", ""))
+        if level is not None and level <= 3:
+            heading.set("class", f"{heading.get('class', '')} outline-{level}".strip())
     for img in root.iter("img"):
         src = img.get("src", "")
         asset = next((a for a in book.assets.values() if a.href == src), None)
@@ -146,12 +169,25 @@ def print_fragment(chapter: Chapter, notes: str, book: Book) -> Markup:
             note = notes_by_id.get(ref.get("href", "")[1:])
             if note is None:
                 continue
-            span = etree.Element("span", {"class": "footnote", "id": note.get("id", "")})
+            note_id = note.get("id", "")
+            # An empty marker at the call lets the renderer check that call and note share a page.
+            call = etree.Element("span", {"class": "footnote-call-mark", "id": f"{note_id}-call"})
+            span = etree.Element("span", {"class": "footnote", "id": note_id})
             span.tail = ref.tail
             _flatten_note(note, span)
             parent = ref.getparent()
             assert parent is not None
-            parent.replace(ref, span)
+            parent.replace(ref, call)
+            call.addnext(span)
+            block = call
+            while block.getparent() is not None and block.getparent() is not root:
+                block = block.getparent()
+            block.set("data-notes", f"{block.get('data-notes', '')} {note_id}".strip())
+            previous = block.getprevious()
+            if previous is not None and previous.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+                # Lets the renderer move a heading together with the paragraph that follows it.
+                previous.set("data-notes-next", f"{previous.get('data-notes-next', '')} {note_id}".strip())
+                block.set("data-after-heading", "")
         if section is not None:
             root.remove(section)
     else:
@@ -182,8 +218,7 @@ def _flatten_note(note: etree._Element, span: etree._Element) -> None:
                 else:
                     parent.text = (parent.text or "") + back.tail
             parent.remove(back)
-    blocks = [child for child in note]
-    for i, block in enumerate(blocks):
+    for block in list(note):
         inline = copy.deepcopy(block)
         inline.tag = "span"
         inline.attrib.clear()
@@ -198,12 +233,10 @@ def _flatten_note(note: etree._Element, span: etree._Element) -> None:
             text_holder.tail = text_holder.tail.rstrip("\u00a0")
 
 
-def compose_print(book: Book, meta: Meta, config: Config, theme: Theme, env: jinja2.Environment,
-                  layout: str) -> str:
+def compose_print(book: Book, meta: Meta, config: Config, theme: Theme, env: jinja2.Environment, layout: str) -> str:
     """The whole book as one HTML document for WeasyPrint."""
     kinds = matters(book)
-    chapters = [_chapter_context(c, kinds[c.id], print_fragment(c, config.pdf.notes, book))
-                for c in book.chapters]
+    chapters = [_chapter_context(c, kinds[c.id], print_fragment(c, config.pdf.notes, book)) for c in book.chapters]
     context = _common(meta, config) | {
         "layout": layout,
         "chapters": chapters,
@@ -215,6 +248,7 @@ def compose_print(book: Book, meta: Meta, config: Config, theme: Theme, env: jin
 
 
 # ------------------------------------------------------------------------------------------------ epub
+
 
 def epub_fragment(chapter: Chapter, id_to_file: dict[str, str]) -> Markup:
     """Reshape one chapter for the EPUB: cross-chapter links name their file, images sit in images/."""
@@ -232,8 +266,7 @@ def epub_fragment(chapter: Chapter, id_to_file: dict[str, str]) -> Markup:
     return _inner(root, "xml")
 
 
-def compose_epub(book: Book, meta: Meta, config: Config, theme: Theme,
-                 env: jinja2.Environment) -> list[EpubDocument]:
+def compose_epub(book: Book, meta: Meta, config: Config, theme: Theme, env: jinja2.Environment) -> list[EpubDocument]:
     """The EPUB's XHTML documents in reading order: cover, title page, nav, chapters."""
     id_to_file: dict[str, str] = {}
     for chapter in book.chapters:
@@ -245,12 +278,17 @@ def compose_epub(book: Book, meta: Meta, config: Config, theme: Theme,
     kinds = matters(book)
     documents: list[EpubDocument] = []
     if meta.cover_image is not None and config.epub.cover_page:
-        documents.append(EpubDocument(
-            name="text/cover.xhtml", title="Cover",
-            xhtml=_render(env, "cover.xhtml", common | {"image": "../" + meta.cover_image.href})))
+        documents.append(
+            EpubDocument(
+                name="text/cover.xhtml",
+                title="Cover",
+                xhtml=_render(env, "cover.xhtml", common | {"image": "../" + meta.cover_image.href}),
+            )
+        )
     if len(book.chapters) > 1:
-        documents.append(EpubDocument(name="text/titlepage.xhtml", title=meta.title,
-                                      xhtml=_render(env, "titlepage.xhtml", common)))
+        documents.append(
+            EpubDocument(name="text/titlepage.xhtml", title=meta.title, xhtml=_render(env, "titlepage.xhtml", common))
+        )
     toc = table_of_contents(book, config.epub.toc_depth)
     landmarks = [("toc", "Table of Contents", "nav.xhtml#toc")]
     if documents and documents[0].name == "text/cover.xhtml":
@@ -258,15 +296,33 @@ def compose_epub(book: Book, meta: Meta, config: Config, theme: Theme,
     first_body = next((c for c in book.chapters if kinds[c.id] == "body"), book.chapters[0])
     landmarks.append(("bodymatter", "Start of Content", first_body.epub_name))
     for chapter in book.chapters:
-        context = common | {"chapter": _chapter_context(chapter, kinds[chapter.id],
-                                                        epub_fragment(chapter, id_to_file))}
-        documents.append(EpubDocument(name=chapter.epub_name, title=chapter.title or chapter.rel,
-                                      xhtml=_render(env, "chapter.xhtml", context), chapter=chapter))
-    documents.append(EpubDocument(
-        name="nav.xhtml", title="Contents", properties=("nav",),
-        xhtml=_render(env, "nav.xhtml", common | {"toc": toc, "files": id_to_file, "landmarks": landmarks,
-                                                   "stylesheets": ["styles/" + p.name
-                                                                   for p in epub_stylesheets(theme, config)]})))
+        context = common | {"chapter": _chapter_context(chapter, kinds[chapter.id], epub_fragment(chapter, id_to_file))}
+        documents.append(
+            EpubDocument(
+                name=chapter.epub_name,
+                title=chapter.title or chapter.rel,
+                xhtml=_render(env, "chapter.xhtml", context),
+                chapter=chapter,
+            )
+        )
+    documents.append(
+        EpubDocument(
+            name="nav.xhtml",
+            title="Contents",
+            properties=("nav",),
+            xhtml=_render(
+                env,
+                "nav.xhtml",
+                common
+                | {
+                    "toc": toc,
+                    "files": id_to_file,
+                    "landmarks": landmarks,
+                    "stylesheets": ["styles/" + p.name for p in epub_stylesheets(theme, config)],
+                },
+            ),
+        )
+    )
     return documents
 
 

@@ -58,8 +58,7 @@ class BookSettings:
     description: str | None = _doc("A short description of the book.", default=None)
     subject: tuple[str, ...] = _doc("Subjects or keywords.", default=())
     cover_image: str | None = _doc("Cover image, relative to manuscript/.", default=None)
-    chapters: tuple[str, ...] | None = _doc("Chapter files relative to manuscript/, in reading order.",
-                                            default=None)
+    chapters: tuple[str, ...] | None = _doc("Chapter files relative to manuscript/, in reading order.", default=None)
 
 
 @dataclass(frozen=True)
@@ -73,8 +72,7 @@ class PdfSettings:
     margin_outside: str = _doc("Margin at the fore-edge.", default="15mm")
     layout: str = _doc("'auto' (one chapter: essay, several: book), 'book' or 'essay'.", default="auto")
     toc_depth: int = _doc("Heading levels listed in the printed table of contents (1-3).", default=2)
-    notes: str = _doc("'footnotes' at the foot of the page, or 'endnotes' after each chapter.",
-                      default="footnotes")
+    notes: str = _doc("'footnotes' at the foot of the page, or 'endnotes' after each chapter.", default="footnotes")
     hyphenate: bool = _doc("Hyphenate justified text by language.", default=True)
     tagged: bool = _doc("Write a tagged (accessible) PDF.", default=True)
     variant: str | None = _doc("A PDF variant WeasyPrint knows, e.g. 'pdf/ua-1' or 'pdf/a-3b'.", default=None)
@@ -112,8 +110,7 @@ class Config:
     theme: ThemeSettings = field(default_factory=ThemeSettings)
 
 
-_SECTIONS: dict[str, type] = {"book": BookSettings, "pdf": PdfSettings, "epub": EpubSettings,
-                              "theme": ThemeSettings}
+_SECTIONS: dict[str, type] = {"book": BookSettings, "pdf": PdfSettings, "epub": EpubSettings, "theme": ThemeSettings}
 
 
 def _kebab(name: str) -> str:
@@ -146,8 +143,9 @@ class _Checker:
 
     def problem(self, section: str, key: str | None, message: str, hint: str | None = None) -> None:
         dotted = f"{section}.{key}" if key else section
-        self.problems.append(ConfigError(message, file=self.path, line=_line_of(self.text, section, key),
-                                         key=dotted, hint=hint))
+        self.problems.append(
+            ConfigError(message, file=self.path, line=_line_of(self.text, section, key), key=dotted, hint=hint)
+        )
 
     def convert(self, section: str, key: str, value: Any, annotation: str) -> Any:
         if "tuple[str, ...]" in annotation:
@@ -170,8 +168,14 @@ class _Checker:
 
     def _wrong(self, section: str, key: str, expected: str, value: Any) -> Any:
         found = type(value).__name__
-        names = {"str": "a string", "int": "an integer", "float": "a number", "bool": "a boolean",
-                 "list": "a list", "dict": "a table"}
+        names = {
+            "str": "a string",
+            "int": "an integer",
+            "float": "a number",
+            "bool": "a boolean",
+            "list": "a list",
+            "dict": "a table",
+        }
         self.problem(section, key, f"expected {expected}, found {names.get(found, found)} {value!r}")
         return MISSING
 
@@ -201,9 +205,15 @@ def load_config(path: Path) -> Config:
     for section, value in data.items():
         if section not in _SECTIONS:
             close = difflib.get_close_matches(section, list(_SECTIONS), n=1)
-            checker.problems.append(ConfigError(
-                f"unknown section [{section}]", file=path, line=_line_of(text, section, None), key=section,
-                hint=f"did you mean [{close[0]}]?" if close else f"sections are {', '.join(_SECTIONS)}"))
+            checker.problems.append(
+                ConfigError(
+                    f"unknown section [{section}]",
+                    file=path,
+                    line=_line_of(text, section, None),
+                    key=section,
+                    hint=f"did you mean [{close[0]}]?" if close else f"sections are {', '.join(_SECTIONS)}",
+                )
+            )
             continue
         if not isinstance(value, dict):
             checker.problem(section, None, "expected a table [" + section + "]")
@@ -249,8 +259,12 @@ def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
     if book.chapters is not None and not book.chapters:
         checker.problem("book", "chapters", "the list is empty; list chapter files or leave the key out")
     if pdf.page_size.lower() not in PAGE_SIZES and not _SIZE_RE.match(pdf.page_size):
-        checker.problem("pdf", "page-size", f"unknown page size {pdf.page_size!r}",
-                        "use one of " + ", ".join(PAGE_SIZES) + ", or two lengths such as '6in 9in'")
+        checker.problem(
+            "pdf",
+            "page-size",
+            f"unknown page size {pdf.page_size!r}",
+            "use one of " + ", ".join(PAGE_SIZES) + ", or two lengths such as '6in 9in'",
+        )
     for key in ("margin-top", "margin-bottom", "margin-inside", "margin-outside"):
         value = getattr(pdf, key.replace("-", "_"))
         if not _LENGTH_RE.match(value):
@@ -259,8 +273,9 @@ def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
         if value not in allowed:
             checker.problem("pdf", key, f"unknown value {value!r}", "use one of " + ", ".join(allowed))
     if pdf.variant is not None and pdf.variant not in PDF_VARIANTS:
-        checker.problem("pdf", "variant", f"unknown PDF variant {pdf.variant!r}",
-                        "use one of " + ", ".join(PDF_VARIANTS))
+        checker.problem(
+            "pdf", "variant", f"unknown PDF variant {pdf.variant!r}", "use one of " + ", ".join(PDF_VARIANTS)
+        )
     if not 1 <= pdf.toc_depth <= 3:
         checker.problem("pdf", "toc-depth", f"expected 1, 2 or 3, found {pdf.toc_depth}")
     if not 1 <= epub.toc_depth <= 6:

@@ -17,11 +17,17 @@ from lxml import etree, html
 
 from essaybook import log
 from essaybook.errors import ManuscriptError
-from essaybook.manuscript import inside
 from essaybook.model import Asset, Book, Chapter, Heading
+from essaybook.paths import inside
 
-MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-               ".svg": "image/svg+xml", ".webp": "image/webp"}
+MEDIA_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".svg": "image/svg+xml",
+    ".webp": "image/webp",
+}
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _ATTR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -29,15 +35,144 @@ _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 # HTML elements an EPUB 3 content document may hold (XHTML5, minus scripting, forms and embedding).
-_ELEMENTS = frozenset("""a abbr address article aside b bdi bdo blockquote br caption cite code col colgroup data dd
-del details dfn div dl dt em figcaption figure footer h1 h2 h3 h4 h5 h6 header hgroup hr i img ins kbd li main mark
-nav ol p picture pre q rp rt ruby s samp section small span strong sub summary sup table tbody td tfoot th thead time
-tr u ul var wbr""".split())
-_INLINE = frozenset("a abbr b bdi bdo br cite code data dfn em i img kbd mark q s samp small span strong sub sup time"
-                    " u var wbr".split())
-_DANGEROUS = frozenset("script style iframe object embed form input button select textarea frame frameset applet"
-                       " base link meta noscript template canvas audio video source track math svg".split())
-_GLOBAL_ATTRS = frozenset("id class title lang dir style role hidden".split())
+_ELEMENTS = frozenset(
+    [
+        "a",
+        "abbr",
+        "address",
+        "article",
+        "aside",
+        "b",
+        "bdi",
+        "bdo",
+        "blockquote",
+        "br",
+        "caption",
+        "cite",
+        "code",
+        "col",
+        "colgroup",
+        "data",
+        "dd",
+        "del",
+        "details",
+        "dfn",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "figcaption",
+        "figure",
+        "footer",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hgroup",
+        "hr",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "li",
+        "main",
+        "mark",
+        "nav",
+        "ol",
+        "p",
+        "picture",
+        "pre",
+        "q",
+        "rp",
+        "rt",
+        "ruby",
+        "s",
+        "samp",
+        "section",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "summary",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "time",
+        "tr",
+        "u",
+        "ul",
+        "var",
+        "wbr",
+    ]
+)
+_INLINE = frozenset(
+    [
+        "a",
+        "abbr",
+        "b",
+        "bdi",
+        "bdo",
+        "br",
+        "cite",
+        "code",
+        "data",
+        "dfn",
+        "em",
+        "i",
+        "img",
+        "kbd",
+        "mark",
+        "q",
+        "s",
+        "samp",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "sup",
+        "time",
+        "u",
+        "var",
+        "wbr",
+    ]
+)
+_DANGEROUS = frozenset(
+    [
+        "script",
+        "style",
+        "iframe",
+        "object",
+        "embed",
+        "form",
+        "input",
+        "button",
+        "select",
+        "textarea",
+        "frame",
+        "frameset",
+        "applet",
+        "base",
+        "link",
+        "meta",
+        "noscript",
+        "template",
+        "canvas",
+        "audio",
+        "video",
+        "source",
+        "track",
+        "math",
+        "svg",
+    ]
+)
+_GLOBAL_ATTRS = frozenset(["id", "class", "title", "lang", "dir", "style", "role", "hidden"])
 _ELEMENT_ATTRS: dict[str, frozenset[str]] = {
     "a": frozenset({"href", "hreflang", "rel", "type"}),
     "img": frozenset({"src", "alt", "width", "height"}),
@@ -60,8 +195,19 @@ _ELEMENT_ATTRS: dict[str, frozenset[str]] = {
 def make_markdown(code_style: str = "friendly") -> markdown.Markdown:
     """The Python-Markdown instance every chapter goes through (reset between chapters)."""
     return markdown.Markdown(
-        extensions=["footnotes", "tables", "fenced_code", "codehilite", "attr_list", "def_list", "abbr",
-                    "admonition", "smarty", "md_in_html", "sane_lists"],
+        extensions=[
+            "footnotes",
+            "tables",
+            "fenced_code",
+            "codehilite",
+            "attr_list",
+            "def_list",
+            "abbr",
+            "admonition",
+            "smarty",
+            "md_in_html",
+            "sane_lists",
+        ],
         extension_configs={
             "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": "\u21a9", "BACKLINK_TITLE": "Back to note %d"},
             "codehilite": {"guess_lang": False, "css_class": "codehilite", "pygments_style": code_style},
@@ -171,8 +317,9 @@ def _clean(root: html.HtmlElement, ctx: _Context) -> None:
             new = "div" if block else "span"
             if tag not in ctx.replaced:
                 ctx.replaced.add(tag)
-                log.warn(f"{ctx.where('<' + tag)}: raw HTML <{tag}> is not an XHTML element; "
-                         f"kept its content as <{new}>")
+                log.warn(
+                    f"{ctx.where('<' + tag)}: raw HTML <{tag}> is not an XHTML element; kept its content as <{new}>"
+                )
             for name, value in list(element.attrib.items()):
                 if name not in _GLOBAL_ATTRS and _ATTR_NAME_RE.match(name) and not name.startswith("data-"):
                     element.attrib[f"data-{name.lower()}"] = value
@@ -182,12 +329,15 @@ def _clean(root: html.HtmlElement, ctx: _Context) -> None:
         allowed = _ELEMENT_ATTRS.get(tag, frozenset())
         for name in list(element.attrib):
             lower = name.lower()
-            keep = lower == "epub:type" or (_ATTR_NAME_RE.match(name) and (
-                lower in _GLOBAL_ATTRS or lower in allowed or lower.startswith(("data-", "aria-"))))
+            keep = lower == "epub:type" or (
+                _ATTR_NAME_RE.match(name)
+                and (lower in _GLOBAL_ATTRS or lower in allowed or lower.startswith(("data-", "aria-")))
+            )
             if not keep:
                 del element.attrib[name]
             elif lower in ("href", "src") and element.attrib[name].strip().lower().startswith(
-                    ("javascript:", "vbscript:")):
+                ("javascript:", "vbscript:")
+            ):
                 log.warn(f"{ctx.where(element.attrib[name][:30])}: script link removed")
                 del element.attrib[name]
 
@@ -230,9 +380,11 @@ def _assign_ids(root: html.HtmlElement, ctx: _Context) -> None:
             chapter.headings.append(Heading(level=int(element.tag[1]), text=text, id=new))
     if first is not None and first.tag in _HEADINGS and chapter.headings:
         heading = chapter.headings[0]
-        chapter.has_title_heading = chapter.title is None or chapter.title == heading.text
-        if chapter.title is None:
+        chapter.has_title_heading = not chapter.title_given or chapter.title == heading.text
+        if not chapter.title_given:
             chapter.title = heading.text
+    elif not chapter.title_given and chapter.headings:
+        chapter.title = chapter.headings[0].text
     if chapter.title is None:
         chapter.title = Path(chapter.rel).stem
 
@@ -303,8 +455,10 @@ def _images(root: html.HtmlElement, ctx: _Context) -> None:
             _drop_keep_tail(img)
             continue
         if not src or _SCHEME_RE.match(src) or src.startswith("//"):
-            log.warn(f"{where}: image {src!r} is not a file in the book project; it is left out "
-                     "(essaybook never fetches from the network)")
+            log.warn(
+                f"{where}: image {src!r} is not a file in the book project; it is left out "
+                "(essaybook never fetches from the network)"
+            )
             _drop_keep_tail(img)
             continue
         path_part = unquote(urlsplit(src).path)
@@ -318,19 +472,26 @@ def _images(root: html.HtmlElement, ctx: _Context) -> None:
             _drop_keep_tail(img)
             continue
         if not path.is_file():
-            raise ManuscriptError(f"image {src!r} not found (looked for {path})", file=ctx.display,
-                                  line=ctx.line_of(src), hint="paths are relative to the chapter file")
+            raise ManuscriptError(
+                f"image {src!r} not found (looked for {path})",
+                file=ctx.display,
+                line=ctx.line_of(src),
+                hint="paths are relative to the chapter file",
+            )
         media_type = MEDIA_TYPES.get(path.suffix.lower())
         if media_type is None:
-            raise ManuscriptError(f"image {src!r} has an unsupported type",
-                                  file=ctx.display, line=ctx.line_of(src),
-                                  hint="use " + ", ".join(sorted({k[1:] for k in MEDIA_TYPES})))
+            raise ManuscriptError(
+                f"image {src!r} has an unsupported type",
+                file=ctx.display,
+                line=ctx.line_of(src),
+                hint="use " + ", ".join(sorted({k[1:] for k in MEDIA_TYPES})),
+            )
         resolved = path.resolve()
         asset = book.assets.get(resolved)
         if asset is None:
             rel = resolved.relative_to(book.root.resolve()).as_posix()
             if rel.startswith("manuscript/"):
-                rel = rel[len("manuscript/"):]
+                rel = rel[len("manuscript/") :]
             href = "images/" + re.sub(r"[^A-Za-z0-9._/-]", "_", rel)
             asset = Asset(source=resolved, href=href, media_type=media_type)
             book.assets[resolved] = asset
@@ -357,8 +518,10 @@ def _links(root: html.HtmlElement, ctx: _Context, by_path: dict[Path, Chapter]) 
             path = (chapter.source.parent / unquote(parts.path)).resolve()
             found = by_path.get(path)
             if found is None:
-                log.warn(f"{ctx.where(parts.path)}: link {href!r} does not lead to a chapter of this book; "
-                         "kept as plain text")
+                log.warn(
+                    f"{ctx.where(parts.path)}: link {href!r} does not lead to a chapter of this book; "
+                    "kept as plain text"
+                )
                 _unwrap(a)
                 continue
             target = found
@@ -368,8 +531,10 @@ def _links(root: html.HtmlElement, ctx: _Context, by_path: dict[Path, Chapter]) 
             continue
         resolved = target.anchors.get(fragment) or (fragment if fragment in ctx.book.ids else None)
         if resolved is None:
-            log.warn(f"{ctx.where(href)}: link {href!r}: no heading or anchor '{fragment}' in "
-                     f"manuscript/{target.rel}; it points at the chapter instead")
+            log.warn(
+                f"{ctx.where(href)}: link {href!r}: no heading or anchor '{fragment}' in "
+                f"manuscript/{target.rel}; it points at the chapter instead"
+            )
             resolved = target.id
         a.set("href", f"#{resolved}")
 

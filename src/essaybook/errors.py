@@ -18,8 +18,16 @@ class EssaybookError(click.ClickException):
     exit_code = EXIT_USER
     kind = "error"
 
-    def __init__(self, message: str, *, file: Path | str | None = None, line: int | None = None,
-                 column: int | None = None, key: str | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: Path | str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        key: str | None = None,
+        hint: str | None = None,
+    ) -> None:
         self.file = str(file) if file is not None else None
         self.line = line
         self.column = column

@@ -9,7 +9,7 @@ from urllib.request import url2pathname
 
 from weasyprint.urls import URLFetcher
 
-from essaybook.manuscript import inside
+from essaybook.paths import inside
 
 
 class RestrictedFetcher(URLFetcher):  # type: ignore[misc]

@@ -16,31 +16,17 @@ from essaybook import log
 from essaybook.config import Config
 from essaybook.errors import ConfigError, ManuscriptError
 from essaybook.model import ROLES, Asset, Book, Chapter, Meta
+from essaybook.paths import inside, natural_key
+from essaybook.text import smarten
 
 _FRONT_KEYS = ("title", "author", "lang", "role")
-
-
-def natural_key(rel: str) -> list[Any]:
-    """Sort key so that ``2-x.md`` comes before ``10-y.md``, folder by folder."""
-    return [[(0, int(t)) if t.isdigit() else (1, t.lower()) for t in re.split(r"(\d+)", part) if t]
-            for part in rel.split("/")]
-
-
-def inside(path: Path, root: Path) -> bool:
-    """True when ``path`` (symlinks resolved) lies inside ``root``."""
-    try:
-        path.resolve().relative_to(root.resolve())
-    except ValueError:
-        return False
-    return True
 
 
 def find_chapters(root: Path, config: Config) -> list[Path]:
     """The chapter files in reading order: ``[book] chapters`` or every ``.md`` in natural order."""
     manuscript = root / "manuscript"
     if not manuscript.is_dir():
-        raise ManuscriptError("no manuscript/ folder; a book project keeps its chapters in manuscript/*.md",
-                              file=root)
+        raise ManuscriptError("no manuscript/ folder; a book project keeps its chapters in manuscript/*.md", file=root)
     toml = config.source or manuscript / "book.toml"
     if config.book.chapters is None:
         found = [p for p in manuscript.rglob("*.md") if p.is_file() and inside(p, root)]
@@ -52,11 +38,14 @@ def find_chapters(root: Path, config: Config) -> list[Path]:
     for entry in config.book.chapters:
         path = manuscript / entry
         if Path(entry).is_absolute() or not inside(path, root):
-            raise ManuscriptError(f"chapter {entry!r} lies outside the book project", file=toml,
-                                  key="book.chapters")
+            raise ManuscriptError(f"chapter {entry!r} lies outside the book project", file=toml, key="book.chapters")
         if not path.is_file():
-            raise ManuscriptError(f"chapter {entry!r} does not exist (looked for {path})", file=toml,
-                                  key="book.chapters", hint="paths are relative to manuscript/")
+            raise ManuscriptError(
+                f"chapter {entry!r} does not exist (looked for {path})",
+                file=toml,
+                key="book.chapters",
+                hint="paths are relative to manuscript/",
+            )
         paths.append(path)
     return paths
 
@@ -73,14 +62,16 @@ def read_chapter(path: Path, root: Path, index: int) -> Chapter:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ManuscriptError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
-                              file=display, line=line, hint="save the file as UTF-8") from None
+        raise ManuscriptError(
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            file=display,
+            line=line,
+            hint="save the file as UTF-8",
+        ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     meta, body, body_line = _split_front_matter(text, display)
     chapter = Chapter(source=path, rel=rel, index=index, markdown=body, body_line=body_line)
     _apply_front_matter(chapter, meta, display)
-    if chapter.title is None:
-        chapter.title = first_heading(body)
     return chapter
 
 
@@ -89,8 +80,12 @@ def _split_front_matter(text: str, display: str) -> tuple[dict[str, Any], str, i
         return {}, text, 1
     end = re.search(r"^(---|\.\.\.)[ \t]*$", text[4:], re.MULTILINE)
     if end is None:
-        raise ManuscriptError("front matter opened with '---' is never closed", file=display, line=1,
-                              hint="end it with a line holding only '---'")
+        raise ManuscriptError(
+            "front matter opened with '---' is never closed",
+            file=display,
+            line=1,
+            hint="end it with a line holding only '---'",
+        )
     block = text[4 : 4 + end.start()]
     body = text[4 + end.end() :].lstrip("\n")
     body_line = text[: len(text) - len(body)].count("\n") + 1
@@ -122,39 +117,15 @@ def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str) ->
         value = str(value)
         if key == "role":
             if value not in ROLES:
-                raise ManuscriptError(f"unknown role {value!r}", file=display, key="role",
-                                      hint="use one of " + ", ".join(ROLES))
+                raise ManuscriptError(
+                    f"unknown role {value!r}", file=display, key="role", hint="use one of " + ", ".join(ROLES)
+                )
             chapter.role = value
         elif key == "title":
-            chapter.title = value
+            chapter.title = smarten(value)
+            chapter.title_given = True
         elif key == "lang":
             chapter.lang = value
-
-
-def first_heading(markdown: str) -> str | None:
-    """Text of the first ATX or Setext heading outside fenced code, without attribute lists."""
-    fenced = False
-    lines = markdown.split("\n")
-    for i, line in enumerate(lines):
-        if re.match(r"^\s{0,3}(```|~~~)", line):
-            fenced = not fenced
-            continue
-        if fenced:
-            continue
-        atx = re.match(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", line)
-        if atx:
-            return _clean_heading(atx.group(1))
-        if line.strip() and i + 1 < len(lines) and re.match(r"^(=+|-+)[ \t]*$", lines[i + 1]) \
-                and not re.match(r"^\s*[-*+]\s", line):
-            return _clean_heading(line.strip())
-    return None
-
-
-def _clean_heading(text: str) -> str:
-    text = re.sub(r"\s*\{[^}]*\}\s*$", "", text)
-    text = re.sub(r"[*_`]", "", text)
-    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    return text.strip()
 
 
 def load_book(root: Path, config: Config) -> Book:
@@ -174,8 +145,9 @@ def build_time() -> dt.datetime:
         try:
             return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
         except (ValueError, OverflowError, OSError):
-            raise ConfigError(f"SOURCE_DATE_EPOCH must be whole seconds since 1970, found {epoch!r}",
-                              file="environment") from None
+            raise ConfigError(
+                f"SOURCE_DATE_EPOCH must be whole seconds since 1970, found {epoch!r}", file="environment"
+            ) from None
     return dt.datetime.now(tz=dt.UTC).replace(microsecond=0)
 
 
@@ -191,35 +163,51 @@ def resolve_meta(config: Config, book: Book) -> Meta:
     """Apply defaults: title from the first chapter, lang 'en' (with a warning), a derived identifier."""
     settings = config.book
     toml = str(config.source or "manuscript/book.toml")
-    title = settings.title or book.chapters[0].title or "Untitled"
+    title = smarten(settings.title) if settings.title else book.chapters[0].title or "Untitled"
     lang = settings.lang
     if lang is None:
         lang = "en"
-        log.warn(f"{toml}: no language set, assuming English; set lang = \"en\" (or your language's "
-                 "BCP 47 tag) in [book] so hyphenation and e-readers use the right one")
+        log.warn(
+            f'{toml}: no language set, assuming English; set lang = "en" (or your language\'s '
+            "BCP 47 tag) in [book] so hyphenation and e-readers use the right one"
+        )
     authors = settings.author
     identifier = settings.identifier or "urn:uuid:" + str(
-        uuid.uuid5(uuid.NAMESPACE_URL, "essaybook:" + title + "\n" + "\n".join(authors)))
+        uuid.uuid5(uuid.NAMESPACE_URL, "essaybook:" + title + "\n" + "\n".join(authors))
+    )
     cover = None
     if settings.cover_image:
         path = book.manuscript_dir / settings.cover_image
         if Path(settings.cover_image).is_absolute() or not inside(path, book.root):
-            raise ConfigError("the cover image must lie inside the book project", file=toml,
-                              key="book.cover-image")
+            raise ConfigError("the cover image must lie inside the book project", file=toml, key="book.cover-image")
         if not path.is_file():
-            raise ConfigError(f"cover image {settings.cover_image!r} not found (looked for {path})", file=toml,
-                              key="book.cover-image", hint="the path is relative to manuscript/")
+            raise ConfigError(
+                f"cover image {settings.cover_image!r} not found (looked for {path})",
+                file=toml,
+                key="book.cover-image",
+                hint="the path is relative to manuscript/",
+            )
         suffix = path.suffix.lower()
         if suffix not in (".png", ".jpg", ".jpeg"):
-            raise ConfigError(f"cover image {settings.cover_image!r} must be a PNG or JPEG", file=toml,
-                              key="book.cover-image")
+            raise ConfigError(
+                f"cover image {settings.cover_image!r} must be a PNG or JPEG", file=toml, key="book.cover-image"
+            )
         media = "image/png" if suffix == ".png" else "image/jpeg"
         cover = Asset(source=path.resolve(), href=f"images/cover{suffix}", media_type=media)
     primary = lang.split("-")[0].lower()
     return Meta(
-        title=title, subtitle=settings.subtitle, authors=authors, lang=lang, identifier=identifier,
-        date=settings.date, publisher=settings.publisher, rights=settings.rights,
-        description=settings.description, subjects=settings.subject, cover_image=cover,
-        modified=build_time().strftime("%Y-%m-%dT%H:%M:%SZ"), slug=slug_of(title),
+        title=title,
+        subtitle=smarten(settings.subtitle) if settings.subtitle else None,
+        authors=authors,
+        lang=lang,
+        identifier=identifier,
+        date=settings.date,
+        publisher=settings.publisher,
+        rights=settings.rights,
+        description=settings.description,
+        subjects=settings.subject,
+        cover_image=cover,
+        modified=build_time().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        slug=slug_of(title),
         direction="rtl" if primary in _RTL_LANGS else "ltr",
     )

@@ -53,6 +53,8 @@ class Chapter:
     body_line: int
     """Line number in the file where the Markdown body starts (after front matter)."""
     title: str | None = None
+    title_given: bool = False
+    """True when front matter sets the title; otherwise the first heading gives it."""
     author: list[str] = field(default_factory=list)
     lang: str | None = None
     role: str = "chapter"

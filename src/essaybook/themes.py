@@ -69,8 +69,12 @@ def load_theme(name: str, project: Path, config_file: Path | None) -> Theme:
     """Resolve ``[theme] name`` and the project's ``styles/`` folder."""
     names = available()
     if name not in names:
-        raise ConfigError(f"unknown theme {name!r}", file=config_file or "manuscript/book.toml",
-                          key="theme.name", hint="built-in themes: " + ", ".join(names))
+        raise ConfigError(
+            f"unknown theme {name!r}",
+            file=config_file or "manuscript/book.toml",
+            key="theme.name",
+            hint="built-in themes: " + ", ".join(names),
+        )
     folders = [themes_dir() / name]
     if name != BASE_THEME:
         folders.append(themes_dir() / BASE_THEME)

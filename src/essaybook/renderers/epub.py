@@ -41,8 +41,15 @@ def _uid(name: str) -> str:
     return "x-" + stem
 
 
-def render_epub(documents: list[EpubDocument], stylesheets: list[tuple[str, bytes]], assets: list[Asset],
-                fonts: list[Path], toc: list[TocEntry], meta: Meta, target: Path) -> EpubResult:
+def render_epub(
+    documents: list[EpubDocument],
+    stylesheets: list[tuple[str, bytes]],
+    assets: list[Asset],
+    fonts: list[Path],
+    toc: list[TocEntry],
+    meta: Meta,
+    target: Path,
+) -> EpubResult:
     """Package the EPUB and write it to ``target`` atomically."""
     book = epub.EpubBook()
     book.set_identifier(meta.identifier)
@@ -56,8 +63,12 @@ def render_epub(documents: list[EpubDocument], stylesheets: list[tuple[str, byte
     if meta.subtitle:
         book.add_metadata("DC", "title", meta.subtitle, {"id": "subtitle"})
         book.add_metadata(None, "meta", "subtitle", {"refines": "#subtitle", "property": "title-type"})
-    for name, value in (("publisher", meta.publisher), ("rights", meta.rights),
-                        ("description", meta.description), ("date", meta.date)):
+    for name, value in (
+        ("publisher", meta.publisher),
+        ("rights", meta.rights),
+        ("description", meta.description),
+        ("date", meta.date),
+    ):
         if value:
             book.add_metadata("DC", name, value)
     for subject in meta.subjects:
@@ -69,14 +80,30 @@ def render_epub(documents: list[EpubDocument], stylesheets: list[tuple[str, byte
     for name, content in stylesheets:
         book.add_item(epub.EpubItem(uid=_uid(name), file_name=name, media_type="text/css", content=content))
     for font in fonts:
-        book.add_item(epub.EpubItem(uid=_uid("fonts/" + font.name), file_name="fonts/" + font.name,
-                                    media_type=FONT_TYPES[font.suffix.lower()], content=font.read_bytes()))
+        book.add_item(
+            epub.EpubItem(
+                uid=_uid("fonts/" + font.name),
+                file_name="fonts/" + font.name,
+                media_type=FONT_TYPES[font.suffix.lower()],
+                content=font.read_bytes(),
+            )
+        )
     for asset in assets:
-        book.add_item(epub.EpubItem(uid=_uid(asset.href), file_name=asset.href, media_type=asset.media_type,
-                                    content=asset.source.read_bytes()))
+        book.add_item(
+            epub.EpubItem(
+                uid=_uid(asset.href),
+                file_name=asset.href,
+                media_type=asset.media_type,
+                content=asset.source.read_bytes(),
+            )
+        )
     if meta.cover_image is not None:
-        cover = epub.EpubItem(uid="cover-image", file_name=meta.cover_image.href,
-                              media_type=meta.cover_image.media_type, content=meta.cover_image.source.read_bytes())
+        cover = epub.EpubItem(
+            uid="cover-image",
+            file_name=meta.cover_image.href,
+            media_type=meta.cover_image.media_type,
+            content=meta.cover_image.source.read_bytes(),
+        )
         cover.properties = ["cover-image"]
         book.add_item(cover)
         book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
@@ -84,8 +111,7 @@ def render_epub(documents: list[EpubDocument], stylesheets: list[tuple[str, byte
     spine = []
     by_name: dict[str, _VerbatimItem] = {}
     for document in documents:
-        item = _VerbatimItem(_uid(document.name), document.name, document.xhtml.encode("utf-8"),
-                             document.properties)
+        item = _VerbatimItem(_uid(document.name), document.name, document.xhtml.encode("utf-8"), document.properties)
         book.add_item(item)
         by_name[document.name] = item
         spine.append(item)
@@ -103,8 +129,9 @@ def render_epub(documents: list[EpubDocument], stylesheets: list[tuple[str, byte
         raw = temp.with_name(temp.name + ".raw")
         try:
             # epub3_pages=False: ebooklib would list every element with epub:type and id as a "page".
-            epub.write_epub(str(raw), book, {"epub3_pages": False, "mtime": mtime, "raise_exceptions": True,
-                                             "epub2_guide": False})
+            epub.write_epub(
+                str(raw), book, {"epub3_pages": False, "mtime": mtime, "raise_exceptions": True, "epub2_guide": False}
+            )
             files = _repack(raw, temp, mtime)
         except OSError as exc:
             raise RenderError(f"cannot write the EPUB: {exc.strerror or exc}", file=target) from None

@@ -7,7 +7,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import pydyf
 from weasyprint import HTML
+from weasyprint.document import Document
 from weasyprint.text.fonts import FontConfiguration
 
 from essaybook import log
@@ -35,16 +37,118 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def render_pdf(document: str, project: Path, theme_roots: tuple[Path, ...], meta: Meta, config: Config,
-               target: Path) -> PdfResult:
-    """Lay out ``document`` and write the PDF to ``target`` atomically."""
+def _anchor_pages(rendered: Document) -> dict[str, int]:
+    """Anchor id -> index of the first page it is on, in document order."""
+    pages: dict[str, int] = {}
+    for index, page in enumerate(rendered.pages):
+        for anchor in page.anchors:
+            pages.setdefault(anchor, index)
+    return pages
+
+
+def displaced_notes(rendered: Document) -> list[str]:
+    """Ids of footnotes whose body is not on the page of their call (marked ``<id>-call`` in compose)."""
+    pages = _anchor_pages(rendered)
+    return [
+        anchor.removesuffix("-call")
+        for anchor, index in pages.items()
+        if anchor.endswith("-call") and pages.get(anchor.removesuffix("-call"), index) != index
+    ]
+
+
+def _css_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _layout(
+    document: str, base_url: str, fetcher: RestrictedFetcher, stops: frozenset[str], passes: int = 5
+) -> tuple[Document, list[str]]:
+    """Lay out, then re-lay out while footnotes land a page after their call.
+
+    WeasyPrint drops a footnote to the next page when widow/orphan rules make it push lines back
+    (Kozea/WeasyPrint#2432, #1924). Each displaced note climbs a ladder, one step per pass: relax widows
+    and orphans from the citing paragraph to the next heading on a later page (one of ``stops``), then to
+    the end of its chapter, and last start the citing paragraph (with the heading just before it) on a
+    new page.
+    """
+    level: dict[str, int] = {}
+    html = document
+    while True:
+        rendered = HTML(string=html, base_url=base_url, url_fetcher=fetcher, media_type="print").render(
+            font_config=FontConfiguration()
+        )
+        displaced = displaced_notes(rendered)
+        passes -= 1
+        if not displaced or passes == 0:
+            return rendered, displaced
+        for note_id in displaced:
+            level[note_id] = min(level.get(note_id, 0) + 1, 3)
+        pages = _anchor_pages(rendered)
+        order = {anchor: i for i, anchor in enumerate(pages)}
+        rules = []
+        # Same specificity for every rule, in document order: a later note's relaxation wins over an
+        # earlier note's stop, and each stop wins over its own relaxation.
+        for note_id in sorted(level, key=lambda n: order.get(f"{n}-call", 0)):
+            base = f"[data-notes~={_css_string(note_id)}]"
+            rules.append(f"{base}, {base} *, {base} ~ *, {base} ~ * * {{ orphans: 1; widows: 1; }}")
+            if level[note_id] == 1:
+                call_page = pages.get(f"{note_id}-call", 0)
+                stop = next((a for a, i in pages.items() if i > call_page and a in stops), None)
+                if stop is not None:
+                    head = f"[id={_css_string(stop)}]"
+                    rules.append(f"{head}, {head} ~ *, {head} ~ * * {{ orphans: 2; widows: 2; }}")
+            if level[note_id] == 3:
+                rules.append(
+                    f"[data-notes-next~={_css_string(note_id)}], {base}:not([data-after-heading]) "
+                    "{ break-before: page; }"
+                )
+        html = document.replace("</head>", "<style>\n" + "\n".join(rules) + "\n</style>\n</head>", 1)
+
+
+def page_labels(rendered: Document, body_start: str | None) -> list[tuple[int, str]]:
+    """PDF page-label ranges matching the printed folios: roman until ``body_start``, then arabic from 1."""
+    if body_start is None:
+        return [(0, "/D")]
+    first_body = next((i for i, page in enumerate(rendered.pages) if body_start in page.anchors), 0)
+    return [(0, "/r"), (first_body, "/D")] if first_body else [(0, "/D")]
+
+
+def render_pdf(
+    document: str,
+    project: Path,
+    theme_roots: tuple[Path, ...],
+    meta: Meta,
+    config: Config,
+    target: Path,
+    body_start: str | None = None,
+    heading_ids: frozenset[str] = frozenset(),
+) -> PdfResult:
+    """Lay out ``document`` and write the PDF to ``target`` atomically.
+
+    ``body_start`` is the id of the element that opens the body (page 1); pages before it are labelled
+    in roman numerals, as their folios are printed. ``heading_ids`` bound the paragraphs whose widow and
+    orphan rules may be relaxed to keep a footnote on the page of its call.
+    """
     fetcher = RestrictedFetcher([project, *theme_roots])
     collect = _Collect()
     weasy_log = logging.getLogger("weasyprint")
     weasy_log.addHandler(collect)
     try:
-        rendered = HTML(string=document, base_url=project.resolve().as_uri() + "/", url_fetcher=fetcher,
-                        media_type="print").render(font_config=FontConfiguration())
+        rendered, displaced = _layout(document, project.resolve().as_uri() + "/", fetcher, heading_ids)
+        for note_id in displaced:
+            log.warn(
+                f"PDF: footnote '{note_id}' is printed on the page after its reference "
+                "(WeasyPrint could not fit it with the widow and orphan rules)"
+            )
+        labels = page_labels(rendered, body_start)
+
+        def finisher(_document: Document, pdf: pydyf.PDF) -> None:
+            # WeasyPrint writes no /PageLabels; without them a viewer's page box disagrees with the folios.
+            nums = pydyf.Array()
+            for start, style in labels:
+                nums.extend([start, pydyf.Dictionary({"S": style})])
+            pdf.catalog["PageLabels"] = pydyf.Dictionary({"Nums": nums})
+
         options: dict[str, object] = {
             # A stable file identifier keeps the PDF byte-identical across runs (WeasyPrint hashes the time).
             "pdf_identifier": hashlib.md5(meta.identifier.encode()).hexdigest().encode(),
@@ -53,7 +157,7 @@ def render_pdf(document: str, project: Path, theme_roots: tuple[Path, ...], meta
         if config.pdf.variant:
             options["pdf_variant"] = config.pdf.variant
         with atomic_output(target) as temp:
-            rendered.write_pdf(str(temp), **options)
+            rendered.write_pdf(str(temp), finisher=finisher, **options)
     except RenderError:
         raise
     except OSError as exc:
@@ -63,7 +167,7 @@ def render_pdf(document: str, project: Path, theme_roots: tuple[Path, ...], meta
     for url in fetcher.refused:
         log.warn(f"PDF: refused to load {url}: it lies outside the book project")
     for message in collect.messages:
-        if "Failed to load" in message or "failed to load" in message:
+        if "ailed to load" in message:
             if not any(url in message for url in fetcher.refused):
                 log.warn(f"PDF: {message}")
         else:

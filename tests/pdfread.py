@@ -1,0 +1,83 @@
+"""Reading a PDF back the way a reader or a checker does (pypdf)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pypdf import PdfReader
+
+
+@dataclass
+class OutlineItem:
+    title: str
+    page: int
+    depth: int
+
+
+def outline(reader: PdfReader) -> list[OutlineItem]:
+    items: list[OutlineItem] = []
+
+    def walk(nodes: list[Any], depth: int) -> None:
+        for node in nodes:
+            if isinstance(node, list):
+                walk(node, depth + 1)
+            else:
+                items.append(OutlineItem(str(node.title), reader.get_destination_page_number(node), depth))
+
+    walk(reader.outline, 0)
+    return items
+
+
+def page_text(reader: PdfReader, index: int) -> str:
+    return reader.pages[index].extract_text() or ""
+
+
+def fonts(reader: PdfReader) -> dict[str, bool]:
+    """BaseFont name -> whether its program is embedded, for every font used on every page."""
+    found: dict[str, bool] = {}
+    for page in reader.pages:
+        resources = page.get("/Resources")
+        if resources is None:
+            continue
+        font_dict = resources.get_object().get("/Font")
+        if font_dict is None:
+            continue
+        for ref in font_dict.get_object().values():
+            font = ref.get_object()
+            name = str(font.get("/BaseFont"))
+            descriptor = font.get("/FontDescriptor")
+            if descriptor is None and "/DescendantFonts" in font:
+                descriptor = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")
+            embedded = descriptor is not None and any(
+                key in descriptor.get_object() for key in ("/FontFile", "/FontFile2", "/FontFile3")
+            )
+            found[name] = embedded
+    return found
+
+
+def folio(reader: PdfReader, index: int) -> str:
+    """The page number printed at the foot of page ``index`` (last word of the page's text)."""
+    words = page_text(reader, index).split()
+    return words[-1] if words else ""
+
+
+_TOC_LINE = re.compile(r"^(?P<title>.+?)[\s.]*?\s*(?P<number>[0-9]+|[ivxlc]+)$")
+
+
+def toc_numbers(text: str) -> dict[str, str]:
+    """Entry title -> printed page number, from the text of a table-of-contents page."""
+    result = {}
+    for line in text.splitlines():
+        line = line.strip()
+        match = _TOC_LINE.match(line)
+        if match:
+            title = re.sub(r"[\s.]+$", "", match.group("title")).strip()
+            result[title] = match.group("number")
+    return result
+
+
+def open_pdf(path: Path) -> PdfReader:
+    return PdfReader(str(path))

@@ -1,0 +1,143 @@
+"""The PDF read back: page size, layout, outline, metadata, fonts, folios, notes at the page foot."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import Built
+from pdfread import folio, fonts, open_pdf, outline, page_text, toc_numbers
+
+MM = 72 / 25.4
+
+
+def test_sample_is_an_a5_essay(sample: Built) -> None:
+    reader = open_pdf(sample.pdf)
+    box = reader.pages[0].mediabox
+    assert float(box.width) == pytest.approx(148 * MM, abs=0.5)
+    assert float(box.height) == pytest.approx(210 * MM, abs=0.5)
+    first = page_text(reader, 0)
+    # Essay layout: the title block opens page 1 and the text follows on the same page.
+    assert "Open Source Move" in first.splitlines()[0]
+    assert "For most of its short history" in first
+    assert "Contents" not in first
+    assert reader.page_labels[:3] == ["1", "2", "3"]
+    assert [folio(reader, i) for i in range(len(reader.pages))] == [str(i + 1) for i in range(len(reader.pages))]
+
+
+def test_sample_has_no_blank_pages(sample: Built) -> None:
+    reader = open_pdf(sample.pdf)
+    for index in range(len(reader.pages)):
+        assert len(page_text(reader, index).split()) > 20, f"page {index + 1} is (nearly) blank"
+
+
+def test_sample_outline_and_metadata(sample: Built) -> None:
+    reader = open_pdf(sample.pdf)
+    items = outline(reader)
+    assert items[0].title == "OpenAI\u2019s Open Source Move: A New Era for AI?"
+    assert items[0].depth == 0
+    sections = [i.title for i in items if i.depth == 1]
+    assert sections == [
+        "What was actually opened",
+        "Why now",
+        "The case for optimism",
+        "The case for caution",
+        "A new era?",
+    ]
+    meta = reader.metadata
+    assert meta is not None
+    assert meta.title == "OpenAI\u2019s Open Source Move: A New Era for AI?"
+    assert meta["/Creator"].startswith("essaybook ")
+    assert meta["/CreationDate"].startswith("D:20260101")
+    assert reader.trailer["/Root"]["/Lang"] == "en"
+
+
+def test_every_font_is_embedded_and_from_the_theme(sample: Built, features: Built) -> None:
+    for built in (sample, features):
+        used = fonts(open_pdf(built.pdf))
+        assert used, "no fonts found"
+        assert all(used.values()), f"not embedded: {[n for n, e in used.items() if not e]}"
+        # Latin text never falls back to whatever the machine has installed.
+        assert all("Essaybook-" in name for name in used), used
+
+
+def test_footnotes_sit_at_the_foot_of_the_page_that_cites_them(sample: Built) -> None:
+    reader = open_pdf(sample.pdf)
+    notes = {
+        "The models were published as open": "turning point.",
+        "Open-weight model families from several": "learned to build on them.",
+        "Labs that publish weights usually describe": "justify the bet.",
+    }
+    for note, citing_text in notes.items():
+        pages = [i for i in range(len(reader.pages)) if note in page_text(reader, i).replace("\n", " ")]
+        assert len(pages) == 1, note
+        text = page_text(reader, pages[0]).replace("\n", " ")
+        assert citing_text in text, f"note {note!r} is not on the page of its reference"
+        # At the foot: after the body text of that page.
+        assert text.index(note) > text.index(citing_text)
+
+
+def test_book_layout_title_page_toc_and_folios(features: Built) -> None:
+    reader = open_pdf(features.pdf)
+    box = reader.pages[0].mediabox
+    assert (float(box.width), float(box.height)) == pytest.approx((432, 648), abs=0.5)  # 6x9 in
+    assert "A Book of Features" in page_text(reader, 0)
+    assert "Contents" not in page_text(reader, 0)
+    labels = reader.page_labels
+    body = labels.index("1")
+    assert labels[:body] == ["i", "ii", "iii", "iv", "v", "vi"][:body]
+    assert labels[body:] == [str(n) for n in range(1, len(labels) - body + 1)]
+    # Printed folios agree with the page labels wherever a folio is printed.
+    for index, label in enumerate(labels):
+        text = page_text(reader, index).strip()
+        if text and index > 0:
+            assert folio(reader, index) == label, f"page {index}: folio {folio(reader, index)!r} != {label!r}"
+
+
+def test_toc_numbers_are_the_pages_where_chapters_begin(features: Built) -> None:
+    reader = open_pdf(features.pdf)
+    toc_page = next(i for i in range(len(reader.pages)) if page_text(reader, i).startswith("Contents"))
+    printed = toc_numbers(page_text(reader, toc_page))
+    labels = reader.page_labels
+    checked = 0
+    for item in outline(reader):
+        if item.title in printed:
+            assert printed[item.title] == labels[item.page], item.title
+            checked += 1
+    assert checked >= 5
+    assert printed["Preface"] == "v"
+    assert printed["Markdown, all of it"] == "1"
+
+
+def test_chapters_open_on_right_hand_pages_and_blank_pages_are_blank(features: Built) -> None:
+    reader = open_pdf(features.pdf)
+    chapters = [i for i in outline(reader) if i.depth == 0]
+    assert [c.title for c in chapters] == [
+        "Preface",
+        "Markdown, all of it",
+        "Links and Pictures",
+        "Appendix: Colophon of Tests",
+    ]
+    for chapter in chapters:
+        assert chapter.page % 2 == 0, f"{chapter.title} opens on a left-hand page"  # index 0 is page 1, a right
+        if chapter.page > 0 and chapter.page - 1 not in [c.page for c in chapters]:
+            before = page_text(reader, chapter.page - 1).strip()
+            if not before:
+                continue
+    blank = [i for i in range(len(reader.pages)) if not page_text(reader, i).strip()]
+    assert blank, "the features book should have at least one blank verso"
+
+
+def test_running_heads(features: Built) -> None:
+    reader = open_pdf(features.pdf)
+    labels = reader.page_labels
+    left = labels.index("2")  # page 2 of the body is a left-hand page inside the long chapter
+    assert page_text(reader, left).splitlines()[0].strip() == "A Book of Features"
+    opening = labels.index("1")
+    assert not page_text(reader, opening).startswith("Markdown, all of it\nMarkdown")
+
+
+def test_notes_numbered_per_chapter(features: Built) -> None:
+    reader = open_pdf(features.pdf)
+    text = " ".join(page_text(reader, i) for i in range(len(reader.pages)))
+    assert "1. The first footnote" in text or "1.\u00a0The first footnote" in text
+    assert "1. Notes are numbered per chapter" in text or "1.\u00a0Notes are numbered per chapter" in text
