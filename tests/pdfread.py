@@ -67,16 +67,30 @@ def folio(reader: PdfReader, index: int) -> str:
 _TOC_LINE = re.compile(r"^(?P<title>.+?)[\s.]*?\s*(?P<number>[0-9]+|[ivxlc]+)$")
 
 
-def toc_numbers(text: str) -> dict[str, str]:
-    """Entry title -> printed page number, from the text of a table-of-contents page."""
-    result = {}
+def toc_numbers(text: str) -> list[tuple[str, str]]:
+    """(entry title, printed page number) in order, from the text of a table-of-contents page."""
+    result = []
     for line in text.splitlines():
-        line = line.strip()
-        match = _TOC_LINE.match(line)
-        if match:
+        match = _TOC_LINE.match(line.strip())
+        if match and ". ." in line:  # entries have dot leaders; the folio line does not
             title = re.sub(r"[\s.]+$", "", match.group("title")).strip()
-            result[title] = match.group("number")
+            result.append((title, match.group("number")))
     return result
+
+
+def text_in_band(reader: PdfReader, index: int, top: bool, band: float = 0.09) -> str:
+    """Text drawn in the top (or bottom) ``band`` of the page height: running heads, folios."""
+    page = reader.pages[index]
+    height = float(page.mediabox.height)
+    parts: list[str] = []
+
+    def visit(text: str, cm: Any, tm: Any, _font: Any, _size: Any) -> None:
+        y = tm[5] * cm[3] + cm[5]
+        if text.strip() and ((y > height * (1 - band)) if top else (y < height * band)):
+            parts.append(text)
+
+    page.extract_text(visitor_text=visit)
+    return " ".join("".join(parts).split())
 
 
 def open_pdf(path: Path) -> PdfReader:

@@ -75,7 +75,8 @@ def describe(result: Result) -> str:
 def assert_dist_untouched(root: Path) -> None:
     dist = root / "dist"
     assert sorted(p.name for p in dist.iterdir()) == sorted([f"{SLUG}.pdf", f"{SLUG}.epub"]), (
-        "dist/ must hold the earlier outputs and nothing else (no temporary files)")
+        "dist/ must hold the earlier outputs and nothing else (no temporary files)"
+    )
     assert (dist / f"{SLUG}.pdf").read_bytes() == OLD_PDF, "a failed build changed dist/*.pdf"
     assert (dist / f"{SLUG}.epub").read_bytes() == OLD_EPUB, "a failed build changed dist/*.epub"
 
@@ -157,11 +158,16 @@ def test_invalid_toml_names_file_line_and_column(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("toml", "fragments"),
     [
-        pytest.param(f'[book]\ntitle = "{TITLE}"\ntitel = "x"\n',
-                     ("book.toml:3", "book.titel", "unknown key", "did you mean 'title'"), id="book-titel"),
-        pytest.param(f'[book]\ntitle = "{TITLE}"\nlang = "en"\n\n[pdf]\npage_size = "A5"\n',
-                     ("book.toml:6", "pdf.page_size", "unknown key", "did you mean 'page-size'"),
-                     id="pdf-page_size"),
+        pytest.param(
+            f'[book]\ntitle = "{TITLE}"\ntitel = "x"\n',
+            ("book.toml:3", "book.titel", "unknown key", "did you mean 'title'"),
+            id="book-titel",
+        ),
+        pytest.param(
+            f'[book]\ntitle = "{TITLE}"\nlang = "en"\n\n[pdf]\npage_size = "A5"\n',
+            ("book.toml:6", "pdf.page_size", "unknown key", "did you mean 'page-size'"),
+            id="pdf-page_size",
+        ),
     ],
 )
 def test_unknown_key_suggests_the_known_one(tmp_path: Path, toml: str, fragments: tuple[str, ...]) -> None:
@@ -178,18 +184,27 @@ def test_wrong_type_names_dotted_key(tmp_path: Path) -> None:
 
 
 def test_several_config_problems_reported_in_one_run(tmp_path: Path) -> None:
-    toml = (f'[book]\ntitle = "{TITLE}"\n'
-            'titel = "Typo"\n'  # line 3
-            "lang = 3\n"  # line 4
-            "\n[pdf]\n"
-            'page-size = "A7"\n')  # line 7
+    toml = (
+        f'[book]\ntitle = "{TITLE}"\n'
+        'titel = "Typo"\n'  # line 3
+        "lang = 3\n"  # line 4
+        "\n[pdf]\n"
+        'page-size = "A7"\n'
+    )  # line 7
     root = make_project(tmp_path, {"manuscript/book.toml": toml, "manuscript/01-one.md": CHAPTER})
     result = build(root, *NO_PDF)
     message = assert_user_error(
-        result, root,
-        "book.toml:3", "book.titel", "did you mean 'title'",
-        "book.toml:4", "book.lang", "expected a string",
-        "book.toml:7", "pdf.page-size", "'A7'",
+        result,
+        root,
+        "book.toml:3",
+        "book.titel",
+        "did you mean 'title'",
+        "book.toml:4",
+        "book.lang",
+        "expected a string",
+        "book.toml:7",
+        "pdf.page-size",
+        "'A7'",
     )
     assert len(message.strip().splitlines()) >= 3, "each problem on a line of its own"
 
@@ -219,8 +234,14 @@ def test_unknown_page_size_lists_valid_names(tmp_path: Path) -> None:
     ],
 )
 def test_missing_image_names_chapter_line_and_image(tmp_path: Path, chapter: str, line: int) -> None:
-    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-one.md": chapter,
-                                   "manuscript/img/there.png": b"\x89PNG\r\n\x1a\n"})
+    root = make_project(
+        tmp_path,
+        {
+            "manuscript/book.toml": TOML,
+            "manuscript/01-one.md": chapter,
+            "manuscript/img/there.png": b"\x89PNG\r\n\x1a\n",
+        },
+    )
     result = build(root)  # the full command, PDF and EPUB
     assert_user_error(result, root, f"manuscript/01-one.md:{line}", "img/nope.png")
 
@@ -296,8 +317,9 @@ def test_version() -> None:
 
 
 def test_python_m_essaybook_version() -> None:
-    done = subprocess.run([sys.executable, "-m", "essaybook", "--version"], capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "essaybook", "--version"], capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert __version__ in done.stdout
     assert "Traceback" not in done.stderr

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import tempfile
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,12 +14,20 @@ from essaybook import log
 from essaybook.compose import compose_epub, compose_print, epub_stylesheets, matters, table_of_contents
 from essaybook.config import Config, load_config
 from essaybook.convert import convert_book
-from essaybook.errors import ConfigError, EssaybookError, RenderError
+from essaybook.errors import ConfigError, EssaybookError, ManuscriptError, RenderError
 from essaybook.manuscript import load_book, resolve_meta
 from essaybook.model import Book, Meta
 from essaybook.renderers.epub import EpubResult, render_epub
 from essaybook.renderers.pdf import PdfResult, render_pdf
 from essaybook.themes import Theme, environment, load_theme
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when it lies below it, for shorter messages."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 @dataclass(frozen=True)
@@ -34,9 +42,9 @@ class BuildResult:
     def summary(self) -> str:
         parts = []
         if self.pdf:
-            parts.append(f"{self.pdf.path} ({self.pdf.pages} pages)")
+            parts.append(f"{_shown(self.pdf.path)} ({self.pdf.pages} pages)")
         if self.epub:
-            parts.append(f"{self.epub.path} ({self.epub.files} files)")
+            parts.append(f"{_shown(self.epub.path)} ({self.epub.files} files)")
         warned = f", {self.warnings} warning{'s' if self.warnings != 1 else ''}" if self.warnings else ""
         return f"Wrote {' and '.join(parts) or 'nothing'} in {self.seconds:.1f} s{warned}"
 
@@ -49,8 +57,15 @@ class Project:
     config: Config
     theme: Theme
     book: Book
-    meta: Meta
+    meta: Meta | None
+    """Set by :func:`convert_project` (the default title needs the converted first chapter)."""
     code_css: str
+
+    @property
+    def require_meta(self) -> Meta:
+        if self.meta is None:
+            raise RuntimeError("convert_project() has not run")
+        return self.meta
 
     @property
     def body_start(self) -> str | None:
@@ -68,11 +83,20 @@ class Project:
 
 
 def load_project(root: Path) -> Project:
-    """Steps 1 and 2: read settings and chapters, convert the Markdown."""
+    """Steps 1 and 2 without progress output: read settings and chapters, convert the Markdown."""
+    project = load_sources(root)
+    convert_project(project)
+    return project
+
+
+def load_sources(root: Path) -> Project:
+    """Step 1: settings, theme and chapter files; nothing converted yet."""
     if not root.is_dir():
         raise EssaybookError("no such book project folder", file=root)
     root = root.absolute()
     toml = root / "manuscript" / "book.toml"
+    if not (root / "manuscript").is_dir():
+        raise ManuscriptError("no manuscript/ folder; a book project keeps its chapters in manuscript/*.md", file=root)
     config = load_config(toml)
     theme = load_theme(config.theme.name, root, config.source)
     try:
@@ -85,23 +109,30 @@ def load_project(root: Path) -> Project:
             hint="e.g. 'friendly', 'default', 'bw'",
         ) from None
     book = load_book(root, config)
-    convert_book(book, config.theme.code_style)
-    meta = resolve_meta(config, book)
-    return Project(root=root, config=config, theme=theme, book=book, meta=meta, code_css=code_css)
+    return Project(root=root, config=config, theme=theme, book=book, meta=None, code_css=code_css)
+
+
+def convert_project(project: Project) -> None:
+    """Step 2: Markdown to XHTML fragments, then the metadata that needs chapter titles."""
+    convert_book(project.book, project.config.theme.code_style)
+    project.meta = resolve_meta(project.config, project.book)
 
 
 def _check_output(out_dir: Path) -> None:
-    """Fail before any work is written if ``out_dir`` cannot take files."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out_dir):
-            pass
-    except OSError as exc:
+    """Fail before any work is done if ``out_dir`` cannot take files; create nothing."""
+    probe = out_dir.absolute()
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
         raise RenderError(
-            f"the output folder cannot be written: {exc.strerror or exc}",
+            f"the output folder cannot be created: {probe} is a file",
             file=out_dir,
             hint="choose another folder with -o",
-        ) from None
+        )
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise RenderError(
+            "the output folder cannot be written: permission denied", file=out_dir, hint="choose another folder with -o"
+        )
 
 
 def build(
@@ -111,12 +142,13 @@ def build(
     start = time.perf_counter()
     root = root.absolute()
     total = 3 + pdf + epub
-    with log.step(1, total, f"Loading {root / 'manuscript'}"):
+    with log.step(1, total, f"Loading {_shown(root.absolute() / 'manuscript')}"):
+        project = load_sources(root)
         out = out_dir if out_dir is not None else root / "dist"
         _check_output(out)
     with log.step(2, total, "Converting Markdown"):
-        project = load_project(root)
-    book, meta, config, theme = project.book, project.meta, project.config, project.theme
+        convert_project(project)
+    book, meta, config, theme = project.book, project.require_meta, project.config, project.theme
     log.LOGGER.info(
         "        %d chapter%s, %s layout", len(book.chapters), "s" * (len(book.chapters) != 1), project.layout
     )
@@ -133,7 +165,15 @@ def build(
     if pdf:
         with log.step(number, total, "Rendering PDF (WeasyPrint)"):
             pdf_result = render_pdf(
-                print_html, root, theme.roots, meta, config, out / f"{meta.slug}.pdf", body_start=project.body_start
+                print_html,
+                root,
+                theme.roots,
+                meta,
+                config,
+                out / f"{meta.slug}.pdf",
+                body_start=project.body_start,
+                heading_ids=frozenset(h.id for c in book.chapters for h in c.headings),
+                assets={a.href: a.source for a in book.assets.values()},
             )
         number += 1
     if epub:

@@ -156,10 +156,8 @@ def print_fragment(chapter: Chapter, notes: str, book: Book) -> Markup:
         if level is not None and level <= 3:
             heading.set("class", f"{heading.get('class', '')} outline-{level}".strip())
     for img in root.iter("img"):
-        src = img.get("src", "")
-        asset = next((a for a in book.assets.values() if a.href == src), None)
-        if asset is not None:
-            img.set("src", asset.source.as_uri())
+        if img.get("src", "").startswith("images/"):
+            img.set("src", "essaybook:" + img.get("src", ""))
     if notes == "footnotes":
         section = root.find("section[@class='footnotes']")
         notes_by_id = {a.get("id"): a for a in section.iter("aside")} if section is not None else {}
@@ -193,7 +191,7 @@ def print_fragment(chapter: Chapter, notes: str, book: Book) -> Markup:
     else:
         for back in list(root.iter("a")):
             if back.get("role") == "doc-backlink":
-                back.getparent().remove(back)  # type: ignore[union-attr]
+                back.getparent().remove(back)
     for element in root.iter():
         element.attrib.pop(_EPUB_TYPE, None)
     etree.cleanup_namespaces(root)

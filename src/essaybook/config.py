@@ -13,10 +13,10 @@ from typing import Any
 from essaybook.errors import ConfigError, ConfigErrors
 
 PAGE_SIZES: dict[str, str] = {
-    "a4": "210mm 297mm",
-    "a5": "148mm 210mm",
-    "a6": "105mm 148mm",
-    "b5": "176mm 250mm",
+    "A4": "210mm 297mm",
+    "A5": "148mm 210mm",
+    "A6": "105mm 148mm",
+    "B5": "176mm 250mm",
     "letter": "8.5in 11in",
     "legal": "8.5in 14in",
     "5x8": "5in 8in",
@@ -28,6 +28,7 @@ PAGE_SIZES: dict[str, str] = {
 }
 """Trim sizes by the names print services use; ``page-size`` may also be two CSS lengths."""
 
+_SIZES_BY_LOWER = {name.lower(): size for name, size in PAGE_SIZES.items()}
 PDF_VARIANTS = ("pdf/a-1b", "pdf/a-2b", "pdf/a-3b", "pdf/a-2u", "pdf/a-3u", "pdf/ua-1")
 LAYOUTS = ("auto", "book", "essay")
 NOTES = ("footnotes", "endnotes")
@@ -79,7 +80,7 @@ class PdfSettings:
 
     @property
     def css_size(self) -> str:
-        return PAGE_SIZES.get(self.page_size.lower(), self.page_size)
+        return _SIZES_BY_LOWER.get(self.page_size.lower(), self.page_size)
 
 
 @dataclass(frozen=True)
@@ -258,7 +259,7 @@ def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
         checker.problem("book", "date", f"expected YYYY, YYYY-MM or YYYY-MM-DD, found {book.date!r}")
     if book.chapters is not None and not book.chapters:
         checker.problem("book", "chapters", "the list is empty; list chapter files or leave the key out")
-    if pdf.page_size.lower() not in PAGE_SIZES and not _SIZE_RE.match(pdf.page_size):
+    if pdf.page_size.lower() not in _SIZES_BY_LOWER and not _SIZE_RE.match(pdf.page_size):
         checker.problem(
             "pdf",
             "page-size",

@@ -293,7 +293,7 @@ def _parse(converted: str) -> html.HtmlElement:
 
 
 def _serialize(element: etree._Element) -> str:
-    return etree.tostring(element, encoding="unicode", method="xml", with_tail=True)
+    return str(etree.tostring(element, encoding="unicode", method="xml", with_tail=True))
 
 
 def _escape(text: str) -> str:

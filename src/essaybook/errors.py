@@ -66,7 +66,11 @@ class ConfigErrors(ConfigError):
 
     def __init__(self, problems: list[ConfigError]) -> None:
         self.problems = problems
-        super().__init__("\n".join(p.message for p in problems))
+        if len(problems) == 1:
+            text = problems[0].message
+        else:
+            text = f"{len(problems)} problems in the configuration:\n" + "\n".join(f"  {p.message}" for p in problems)
+        super().__init__(text)
 
     def _render(self) -> str:
         return self.detail

@@ -7,9 +7,13 @@ from typing import Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from weasyprint.urls import URLFetcher
+from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from essaybook.paths import inside
+
+ASSET_SCHEME = "essaybook"
+"""Images are addressed as ``essaybook:<href>`` in the print HTML: WeasyPrint names image objects after a hash
+of their URL, so a URL that does not contain the project's absolute path keeps the PDF identical across folders."""
 
 
 class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
@@ -18,9 +22,10 @@ class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
     Refusals are recorded in :attr:`refused` so the build can name them; WeasyPrint itself only logs.
     """
 
-    def __init__(self, roots: list[Path], allow_remote: bool = False) -> None:
+    def __init__(self, roots: list[Path], allow_remote: bool = False, assets: dict[str, Path] | None = None) -> None:
         super().__init__(timeout=10, allow_redirects=False)
         self.roots = [r.resolve() for r in roots]
+        self.assets = assets or {}
         self.allow_remote = allow_remote
         self.refused: list[str] = []
 
@@ -29,6 +34,8 @@ class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
         scheme = parts.scheme.lower()
         if scheme == "data":
             return super().fetch(url, headers)
+        if scheme == ASSET_SCHEME and parts.path in self.assets:
+            return URLFetcherResponse(url, body=self.assets[parts.path].read_bytes())
         if scheme == "file":
             path = Path(url2pathname(parts.path))
             if any(inside(path, root) for root in self.roots):

@@ -41,10 +41,9 @@ def find_chapters(root: Path, config: Config) -> list[Path]:
             raise ManuscriptError(f"chapter {entry!r} lies outside the book project", file=toml, key="book.chapters")
         if not path.is_file():
             raise ManuscriptError(
-                f"chapter {entry!r} does not exist (looked for {path})",
+                f"chapter {entry!r} does not exist (chapter paths are relative to manuscript/; looked for {path})",
                 file=toml,
                 key="book.chapters",
-                hint="paths are relative to manuscript/",
             )
         paths.append(path)
     return paths

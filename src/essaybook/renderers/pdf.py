@@ -122,14 +122,16 @@ def render_pdf(
     target: Path,
     body_start: str | None = None,
     heading_ids: frozenset[str] = frozenset(),
+    assets: dict[str, Path] | None = None,
 ) -> PdfResult:
     """Lay out ``document`` and write the PDF to ``target`` atomically.
 
     ``body_start`` is the id of the element that opens the body (page 1); pages before it are labelled
     in roman numerals, as their folios are printed. ``heading_ids`` bound the paragraphs whose widow and
-    orphan rules may be relaxed to keep a footnote on the page of its call.
+    orphan rules may be relaxed to keep a footnote on the page of its call. ``assets`` maps the image hrefs
+    of the document (``essaybook:<href>``) to their files.
     """
-    fetcher = RestrictedFetcher([project, *theme_roots])
+    fetcher = RestrictedFetcher([project, *theme_roots], assets=assets)
     collect = _Collect()
     weasy_log = logging.getLogger("weasyprint")
     weasy_log.addHandler(collect)

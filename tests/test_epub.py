@@ -1,0 +1,194 @@
+"""The EPUB read back: EPUBCheck, package metadata, navigation, notes, links, images, determinism."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from conftest import BOOKS, Built, build_once, copy_project, epubcheck_messages
+
+NS = {
+    "opf": "http://www.idpf.org/2007/opf",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "x": "http://www.w3.org/1999/xhtml",
+    "epub": "http://www.idpf.org/2007/ops",
+    "ncx": "http://www.daisy.org/z3986/2005/ncx/",
+}
+EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
+
+
+class Epub:
+    """An unpacked EPUB: its package document and XHTML files, parsed with a strict XML parser."""
+
+    def __init__(self, path: Path) -> None:
+        self.zip = zipfile.ZipFile(path)
+        container = ET.fromstring(self.zip.read("META-INF/container.xml"))
+        self.opf_path = container.find(".//{*}rootfile").get("full-path")  # type: ignore[union-attr]
+        self.base = self.opf_path.rsplit("/", 1)[0] + "/"
+        self.opf = ET.fromstring(self.zip.read(self.opf_path))
+
+    def read(self, href: str) -> bytes:
+        return self.zip.read(self.base + href)
+
+    def xml(self, href: str) -> ET.Element:
+        return ET.fromstring(self.read(href))
+
+    def manifest(self) -> dict[str, ET.Element]:
+        return {item.get("href", ""): item for item in self.opf.iterfind("opf:manifest/opf:item", NS)}
+
+    def spine(self) -> list[str]:
+        ids = {i.get("id"): i.get("href") for i in self.opf.iterfind("opf:manifest/opf:item", NS)}
+        return [ids[ref.get("idref")] for ref in self.opf.iterfind("opf:spine/opf:itemref", NS)]  # type: ignore[misc]
+
+    def meta(self, name: str) -> list[str]:
+        return [e.text or "" for e in self.opf.iterfind(f"opf:metadata/{name}", NS)]
+
+
+@pytest.mark.parametrize("book", ["sample", "features"])
+def test_epubcheck_reports_nothing(book: str, request: pytest.FixtureRequest) -> None:
+    built: Built = request.getfixturevalue(book)
+    assert epubcheck_messages(built.epub) == []
+
+
+def test_builds_log_no_unexpected_warnings(sample: Built, features: Built) -> None:
+    assert sample.warnings == []
+    assert features.warnings == []
+
+
+def test_package_metadata(features: Built) -> None:
+    epub = Epub(features.epub)
+    assert epub.zip.namelist()[0] == "mimetype"
+    assert epub.zip.getinfo("mimetype").compress_type == zipfile.ZIP_STORED
+    assert epub.meta("dc:title") == ["A Book of Features", "Every Markdown feature essaybook supports"]
+    assert epub.meta("dc:creator") == ["Ada Example", "Ben Sample"]
+    assert epub.meta("dc:language") == ["en"]
+    assert epub.meta("dc:identifier") == ["urn:isbn:9780000000002"]
+    assert epub.meta("dc:publisher") == ["Test Press"]
+    assert epub.meta("dc:date") == ["2026-01-15"]
+    assert epub.meta("dc:subject") == ["Testing", "Typesetting"]
+    assert epub.meta("dc:rights") == ["© 2026 The Authors. All rights reserved."]
+    metas = {m.get("property"): m.text for m in epub.opf.iterfind("opf:metadata/opf:meta", NS) if m.get("property")}
+    assert metas["dcterms:modified"] == "2026-01-01T00:00:00Z"  # SOURCE_DATE_EPOCH
+    assert metas["title-type"] == "subtitle"
+    cover = [i for i in epub.manifest().values() if "cover-image" in (i.get("properties") or "")]
+    assert len(cover) == 1 and cover[0].get("media-type") == "image/png"
+
+
+def test_one_xhtml_file_per_chapter_in_reading_order(features: Built) -> None:
+    epub = Epub(features.epub)
+    spine = epub.spine()
+    assert spine[0] == "text/cover.xhtml"
+    chapters = [
+        href for href in spine if href.startswith("text/") and href not in ("text/cover.xhtml", "text/titlepage.xhtml")
+    ]
+    assert len(chapters) == 4
+    titles = [epub.xml(href).findtext(".//x:title", namespaces=NS) for href in chapters]
+    assert titles == ["Preface", "Markdown, all of it", "Links and Pictures", "Appendix: Colophon of Tests"]
+    preface = epub.xml(chapters[0]).find(".//x:section", NS)
+    assert preface is not None and preface.get(EPUB_TYPE) == "preface" and preface.get("role") == "doc-preface"
+    appendix_body = epub.xml(chapters[3]).find("x:body", NS)
+    assert appendix_body is not None and appendix_body.get(EPUB_TYPE) == "backmatter"
+
+
+def test_nav_is_nested_with_landmarks_and_ncx(features: Built) -> None:
+    epub = Epub(features.epub)
+    nav_item = next(i for i in epub.manifest().values() if i.get("properties") == "nav")
+    nav = epub.xml(nav_item.get("href", ""))
+    toc = next(n for n in nav.iter(f"{{{NS['x']}}}nav") if n.get(EPUB_TYPE) == "toc")
+    top = toc.findall("x:ol/x:li", NS)
+    assert [li.findtext("x:a", namespaces=NS) for li in top] == [
+        "Preface",
+        "Markdown, all of it",
+        "Links and Pictures",
+        "Appendix: Colophon of Tests",
+    ]
+    nested = [a.text for a in top[1].iterfind("x:ol/x:li/x:a", NS)]
+    assert nested == ["Introduction", "Tables", "Code", "Lists and definitions", "Pictures"]
+    landmarks = next(n for n in nav.iter(f"{{{NS['x']}}}nav") if n.get(EPUB_TYPE) == "landmarks")
+    kinds = [a.get(EPUB_TYPE) for a in landmarks.iter(f"{{{NS['x']}}}a")]
+    assert kinds == ["cover", "toc", "bodymatter"]
+    # Every nav target exists.
+    for a in toc.iter(f"{{{NS['x']}}}a"):
+        file, _, fragment = a.get("href", "").partition("#")
+        ids = {e.get("id") for e in epub.xml(file).iter()}
+        assert fragment in ids, a.get("href")
+    ncx_item = next(i for i in epub.manifest().values() if i.get("media-type") == "application/x-dtbncx+xml")
+    ncx = epub.xml(ncx_item.get("href", ""))
+    labels = [t.text for t in ncx.iterfind(".//ncx:navPoint/ncx:navLabel/ncx:text", NS)]
+    assert "Markdown, all of it" in labels and "Tables" in labels
+
+
+def test_footnotes_are_epub_notes_with_backlinks(features: Built) -> None:
+    epub = Epub(features.epub)
+    for href in [h for h in epub.spine() if h.startswith("text/chapter-")]:
+        doc = epub.xml(href)
+        ids = {e.get("id"): e for e in doc.iter() if e.get("id")}
+        refs = [a for a in doc.iter(f"{{{NS['x']}}}a") if a.get(EPUB_TYPE) == "noteref"]
+        notes = [a for a in doc.iter(f"{{{NS['x']}}}aside") if a.get(EPUB_TYPE) == "footnote"]
+        assert len(refs) == len(notes)
+        for ref in refs:
+            assert ref.get("role") == "doc-noteref"
+            note = ids[ref.get("href", "")[1:]]
+            assert note.tag == f"{{{NS['x']}}}aside" and note.get("role") == "doc-footnote"
+            back = [a for a in note.iter(f"{{{NS['x']}}}a") if a.get("role") == "doc-backlink"]
+            assert back and back[0].get("href") == f"#{ref.get('id')}"
+    markdown_chapter = epub.xml("text/chapter-02-markdown.xhtml")
+    assert sum(1 for a in markdown_chapter.iter() if a.get(EPUB_TYPE) == "noteref") == 2
+
+
+def test_heading_ids_unique_and_cross_chapter_links_resolve(features: Built) -> None:
+    epub = Epub(features.epub)
+    seen: dict[str, str] = {}
+    docs = {href: epub.xml(href) for href in epub.spine() if href.startswith("text/")}
+    for href, doc in docs.items():
+        for element in doc.iter():
+            if element.get("id"):
+                assert element.get("id") not in seen, (
+                    f"{element.get('id')} in {href} and {seen.get(element.get('id', ''))}"
+                )
+                seen[element.get("id", "")] = href
+    intro_ids = [i for i in seen if i.startswith("introduction")]
+    assert len(intro_ids) == 2
+    links = {a.text: a.get("href") for a in docs["text/chapter-02-markdown.xhtml"].iter(f"{{{NS['x']}}}a")}
+    target = links["the introduction of the next chapter"]
+    assert target is not None
+    file, _, fragment = target.partition("#")
+    assert file == "chapter-03-links.xhtml" and seen[fragment] == "text/chapter-03-links.xhtml"
+    assert links["the whole next chapter"] == "chapter-03-links.xhtml#chapter-03-links"
+    back = {a.text: a.get("href") for a in docs["text/chapter-03-links.xhtml"].iter(f"{{{NS['x']}}}a")}
+    assert back["the tables"] == "chapter-02-markdown.xhtml#tables"
+
+
+def test_images_in_folders_stay_distinct(features: Built) -> None:
+    epub = Epub(features.epub)
+    manifest = epub.manifest()
+    first, second = "images/images/figure.png", "images/part2/images/figure.png"
+    assert first in manifest and second in manifest
+    assert epub.read(first) != epub.read(second)
+    srcs = [img.get("src") for img in epub.xml("text/chapter-03-links.xhtml").iter(f"{{{NS['x']}}}img")]
+    assert srcs == ["../" + second]
+
+
+def test_markdown_features_and_raw_html_come_out_as_xhtml(features: Built) -> None:
+    epub = Epub(features.epub)
+    doc = epub.xml("text/chapter-02-markdown.xhtml")  # a strict XML parse: well-formed XHTML
+    tags = {e.tag.split("}")[1] for e in doc.iter() if isinstance(e.tag, str)}
+    assert {"table", "thead", "dl", "dt", "dd", "abbr", "pre", "code", "aside", "img", "b", "br"} <= tags
+    classes = {e.get("class") for e in doc.iter()}
+    assert {"codehilite", "admonition note", "lead", "aside"} <= classes
+    text = "".join(doc.itertext())
+    assert "\u201cquotes\u201d" in text and "\u2013" in text and "\u2026" in text
+    css = epub.read("styles/code.css").decode()
+    assert ".codehilite" in css
+    for href in epub.manifest():
+        if href.endswith(".css"):
+            assert "@page" not in epub.read(href).decode(), f"{href} carries print rules"
+
+
+def test_rebuild_is_byte_identical(features: Built, tmp_path: Path) -> None:
+    again = build_once(copy_project(BOOKS / "features", tmp_path / "elsewhere"))
+    assert again.epub.read_bytes() == features.epub.read_bytes()
+    assert again.pdf.read_bytes() == features.pdf.read_bytes()
