@@ -102,6 +102,19 @@ def _fragment(chapter: Chapter) -> etree._Element:
     return etree.fromstring(f"{_WRAP}{chapter.html}</div>")
 
 
+def _add_author(root: etree._Element, chapter: Chapter) -> None:
+    """Put an anthology chapter's author line right under its title heading."""
+    if not (chapter.author and chapter.has_title_heading):
+        return
+    heading = next((e for e in root if isinstance(e.tag, str)), None)
+    if heading is None:
+        return
+    line = etree.Element("p", {"class": "chapter-author"})
+    line.text = ", ".join(chapter.author)
+    heading.addnext(line)
+    line.tail, heading.tail = heading.tail, None
+
+
 def _inner(wrapper: etree._Element, method: str) -> Markup:
     """The one place where converted Markdown becomes template-safe markup."""
     text = wrapper.text or ""
@@ -150,6 +163,7 @@ def _common(meta: Meta, config: Config) -> dict[str, Any]:
 def print_fragment(chapter: Chapter, notes: str, book: Book) -> Markup:
     """Reshape one chapter for paper: notes float to the page foot (or gather at its end), images by path."""
     root = _fragment(chapter)
+    _add_author(root, chapter)
     levels = outline_levels(chapter)
     for heading in root.iter("h1", "h2", "h3", "h4", "h5", "h6"):
         level = levels.get(heading.get("id", ""))
@@ -251,6 +265,7 @@ def compose_print(book: Book, meta: Meta, config: Config, theme: Theme, env: jin
 def epub_fragment(chapter: Chapter, id_to_file: dict[str, str]) -> Markup:
     """Reshape one chapter for the EPUB: cross-chapter links name their file, images sit in images/."""
     root = _fragment(chapter)
+    _add_author(root, chapter)
     for a in root.iter("a"):
         href = a.get("href", "")
         if href.startswith("#"):

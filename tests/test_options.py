@@ -1,0 +1,99 @@
+"""Every book.toml option changes the output it promises to change (tests/books/options sets them all)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pikepdf import Pdf
+
+from conftest import BOOKS, Built, build_once, copy_project, epubcheck_messages
+from essaybook import log
+from essaybook.build import build
+from pdfread import open_pdf, outline, page_text
+from test_epub import EPUB_TYPE, NS, Epub
+
+
+@pytest.fixture(scope="session")
+def options(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    return build_once(copy_project(BOOKS / "options", tmp_path_factory.mktemp("options")))
+
+
+def test_options_epub_is_valid(options: Built) -> None:
+    assert epubcheck_messages(options.epub) == []
+    assert options.warnings == []
+
+
+def test_letter_essay_with_two_chapters(options: Built) -> None:
+    reader = open_pdf(options.pdf)
+    box = reader.pages[0].mediabox
+    assert (float(box.width), float(box.height)) == (612, 792)
+    text = page_text(reader, 0)
+    assert text.startswith("Optionen\nErika Mustermann")  # the essay's title block opens page 1
+    assert "Le deuxième chapitre" in text  # essay layout: chapters run on, no page break
+    assert "Inhalt" not in text and "Contents" not in text
+    assert [i.title for i in outline(reader) if i.depth == 0] == ["Optionen", "Le deuxième chapitre"]
+
+
+def test_endnotes_gather_at_the_end_of_the_chapter(options: Built) -> None:
+    text = page_text(open_pdf(options.pdf), 0)
+    note, chapter_end, next_chapter = (
+        text.index("Eine Endnote"),
+        text.index('print("bw")'),
+        text.index("Le deuxième chapitre"),
+    )
+    assert chapter_end < note < next_chapter
+
+
+def test_no_hyphenation_when_switched_off(options: Built, sample: Built) -> None:
+    hyphen = "\u2010\n"
+    assert hyphen in page_text(open_pdf(sample.pdf), 0)  # the sample is hyphenated
+    assert hyphen not in page_text(open_pdf(options.pdf), 0)
+
+
+def test_pdf_ua_variant_is_tagged_and_claimed(options: Built) -> None:
+    with Pdf.open(options.pdf) as pdf:
+        assert pdf.Root.Lang == "de"
+        assert "/StructTreeRoot" in pdf.Root
+        assert pdf.Root.MarkInfo.Marked
+        xmp = pdf.Root.Metadata.read_bytes().decode()
+        assert 'pdfuaid:part="1"' in xmp
+
+
+def test_default_pdf_is_tagged(sample: Built) -> None:
+    with Pdf.open(sample.pdf) as pdf:
+        assert "/StructTreeRoot" in pdf.Root
+        assert pdf.Root.Lang == "en"
+
+
+def test_epub_fonts_cover_page_toc_depth_code_style_and_languages(options: Built) -> None:
+    epub = Epub(options.epub)
+    manifest = epub.manifest()
+    fonts = [h for h, i in manifest.items() if i.get("media-type") == "font/otf"]
+    assert len(fonts) == 5
+    assert "styles/fonts.css" in manifest
+    assert "text/cover.xhtml" not in epub.spine()  # cover-page = false
+    assert any("cover-image" in (i.get("properties") or "") for i in manifest.values())  # the image stays
+    nav = epub.xml(next(h for h, i in manifest.items() if i.get("properties") == "nav"))
+    toc = next(n for n in nav.iter(f"{{{NS['x']}}}nav") if n.get(EPUB_TYPE) == "toc")
+    assert toc.find("x:ol/x:li/x:ol", NS) is None  # toc-depth = 1
+    code_css = epub.read("styles/code.css").decode()
+    assert ".codehilite .k { font-weight: bold }" in code_css  # the 'bw' Pygments style: no colours
+    assert ".codehilite .s2 { font-style: italic }" in code_css
+    assert epub.meta("dc:language") == ["de"]
+    french = epub.xml("text/chapter-2-zweites.xhtml")
+    assert french.get("lang") == "fr"
+    assert french.findtext(".//x:p[@class='chapter-author']", namespaces=NS) == "Jean Dupont"
+
+
+def test_no_book_toml_takes_title_from_first_heading_and_warns_about_language(tmp_path: Path) -> None:
+    (tmp_path / "manuscript").mkdir()
+    (tmp_path / "manuscript" / "note.md").write_text("# A Quick Note\n\nHello.\n", encoding="utf-8")
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "1767225600")
+    log.setup(verbosity=-1)
+    result = build(tmp_path, epub=False)
+    warnings = log.warnings_seen()
+    assert result.pdf is not None and result.pdf.path.name == "a-quick-note.pdf"
+    assert len(warnings) == 1 and "lang" in warnings[0] and "book.toml" in warnings[0]
+    assert open_pdf(result.pdf.path).metadata.title == "A Quick Note"  # type: ignore[union-attr]
