@@ -181,8 +181,15 @@ def test_markdown_features_and_raw_html_come_out_as_xhtml(features: Built) -> No
     assert {"codehilite", "admonition note", "lead", "aside"} <= classes
     text = "".join(doc.itertext())
     assert "\u201cquotes\u201d" in text and "\u2013" in text and "\u2026" in text
-    css = epub.read("styles/code.css").decode()
+    css = epub.read("theme/code.css").decode()
     assert ".codehilite" in css
+    links = [link.get("href") for link in doc.iter(f"{{{NS['x']}}}link")]
+    assert links == [
+        "../theme/classic-common.css",
+        "../theme/classic-epub.css",
+        "../theme/code.css",
+        "../styles/book.css",
+    ]
     for href in epub.manifest():
         if href.endswith(".css"):
             assert "@page" not in epub.read(href).decode(), f"{href} carries print rules"

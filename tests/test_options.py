@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from pikepdf import Pdf
 
-from conftest import BOOKS, Built, build_once, copy_project, epubcheck_messages
 from essaybook import log
 from essaybook.build import build
+
+from conftest import BOOKS, Built, build_once, copy_project, epubcheck_messages
 from pdfread import open_pdf, outline, page_text
 from test_epub import EPUB_TYPE, NS, Epub
 
@@ -72,13 +73,13 @@ def test_epub_fonts_cover_page_toc_depth_code_style_and_languages(options: Built
     manifest = epub.manifest()
     fonts = [h for h, i in manifest.items() if i.get("media-type") == "font/otf"]
     assert len(fonts) == 5
-    assert "styles/fonts.css" in manifest
+    assert "theme/classic-fonts.css" in manifest
     assert "text/cover.xhtml" not in epub.spine()  # cover-page = false
     assert any("cover-image" in (i.get("properties") or "") for i in manifest.values())  # the image stays
     nav = epub.xml(next(h for h, i in manifest.items() if i.get("properties") == "nav"))
     toc = next(n for n in nav.iter(f"{{{NS['x']}}}nav") if n.get(EPUB_TYPE) == "toc")
     assert toc.find("x:ol/x:li/x:ol", NS) is None  # toc-depth = 1
-    code_css = epub.read("styles/code.css").decode()
+    code_css = epub.read("theme/code.css").decode()
     assert ".codehilite .k { font-weight: bold }" in code_css  # the 'bw' Pygments style: no colours
     assert ".codehilite .s2 { font-style: italic }" in code_css
     assert epub.meta("dc:language") == ["de"]

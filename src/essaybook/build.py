@@ -11,7 +11,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.util import ClassNotFound
 
 from essaybook import log
-from essaybook.compose import compose_epub, compose_print, epub_stylesheets, matters, table_of_contents
+from essaybook.compose import compose_epub, compose_print, matters, table_of_contents
 from essaybook.config import Config, load_config
 from essaybook.convert import convert_book
 from essaybook.errors import ConfigError, EssaybookError, ManuscriptError, RenderError
@@ -19,6 +19,7 @@ from essaybook.manuscript import load_book, resolve_meta
 from essaybook.model import Book, Meta
 from essaybook.renderers.epub import EpubResult, render_epub
 from essaybook.renderers.pdf import PdfResult, render_pdf
+from essaybook.stylesheets import epub_styles
 from essaybook.themes import Theme, environment, load_theme
 
 
@@ -157,7 +158,8 @@ def build(
     env.globals["print_href"] = lambda entry: f"#{entry.id}"
     with log.step(3, total, "Composing HTML"):
         print_html = compose_print(book, meta, config, theme, env, project.layout) if pdf else ""
-        documents = compose_epub(book, meta, config, theme, env) if epub else []
+        styles = epub_styles(theme, root, project.code_css, config.epub.embed_fonts) if epub else None
+        documents = compose_epub(book, meta, config, styles.hrefs, env) if styles else []
     if strict and log.warnings_seen():
         raise EssaybookError(f"{len(log.warnings_seen())} warning(s) with --strict; nothing was written")
     number = 4
@@ -176,14 +178,12 @@ def build(
                 assets={a.href: a.source for a in book.assets.values()},
             )
         number += 1
-    if epub:
+    if styles is not None:
         with log.step(number, total, "Packaging EPUB (ebooklib)"):
-            sheets = [(f"styles/{p.name}", p.read_bytes()) for p in epub_stylesheets(theme, config)]
-            sheets.append(("styles/code.css", project.code_css.encode()))
             fonts = theme.fonts() if config.epub.embed_fonts else []
             epub_result = render_epub(
                 documents,
-                sheets,
+                styles,
                 list(book.assets.values()),
                 fonts,
                 table_of_contents(book, config.epub.toc_depth),

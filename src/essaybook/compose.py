@@ -279,14 +279,16 @@ def epub_fragment(chapter: Chapter, id_to_file: dict[str, str]) -> Markup:
     return _inner(root, "xml")
 
 
-def compose_epub(book: Book, meta: Meta, config: Config, theme: Theme, env: jinja2.Environment) -> list[EpubDocument]:
+def compose_epub(
+    book: Book, meta: Meta, config: Config, css_hrefs: list[str], env: jinja2.Environment
+) -> list[EpubDocument]:
     """The EPUB's XHTML documents in reading order: cover, title page, nav, chapters."""
     id_to_file: dict[str, str] = {}
     for chapter in book.chapters:
         id_to_file[chapter.id] = chapter.epub_name
         for anchor_id in _ids(chapter):
             id_to_file[anchor_id] = chapter.epub_name
-    css = ["../styles/" + p.name for p in epub_stylesheets(theme, config)]
+    css = ["../" + href for href in css_hrefs]
     common = _common(meta, config) | {"stylesheets": css}
     kinds = matters(book)
     documents: list[EpubDocument] = []
@@ -331,7 +333,7 @@ def compose_epub(book: Book, meta: Meta, config: Config, theme: Theme, env: jinj
                     "toc": toc,
                     "files": id_to_file,
                     "landmarks": landmarks,
-                    "stylesheets": ["styles/" + p.name for p in epub_stylesheets(theme, config)],
+                    "stylesheets": css_hrefs,
                 },
             ),
         )
@@ -342,11 +344,3 @@ def compose_epub(book: Book, meta: Meta, config: Config, theme: Theme, env: jinj
 def _ids(chapter: Chapter) -> list[str]:
     root = _fragment(chapter)
     return [e.get("id", "") for e in root.iter() if e.get("id")]
-
-
-def epub_stylesheets(theme: Theme, config: Config) -> list[Path]:
-    """CSS files the EPUB carries (fonts.css only when fonts are embedded)."""
-    sheets = theme.css("epub")
-    if not config.epub.embed_fonts:
-        sheets = [p for p in sheets if p.name != "fonts.css"]
-    return sheets

@@ -14,6 +14,7 @@ from essaybook.compose import EpubDocument, TocEntry
 from essaybook.errors import RenderError
 from essaybook.model import Asset, Meta
 from essaybook.renderers import atomic_output
+from essaybook.stylesheets import MEDIA_TYPES, EpubStyles
 
 FONT_TYPES = {".otf": "font/otf", ".ttf": "font/ttf", ".woff": "font/woff", ".woff2": "font/woff2"}
 
@@ -43,7 +44,7 @@ def _uid(name: str) -> str:
 
 def render_epub(
     documents: list[EpubDocument],
-    stylesheets: list[tuple[str, bytes]],
+    styles: EpubStyles,
     assets: list[Asset],
     fonts: list[Path],
     toc: list[TocEntry],
@@ -77,8 +78,11 @@ def render_epub(
     # ebooklib adds its own generator meta in EpubBook.reset(); ours replaces it.
     book.metadata[epub.NAMESPACES["OPF"]]["generator"] = []
 
-    for name, content in stylesheets:
+    for name, content in styles.sheets:
         book.add_item(epub.EpubItem(uid=_uid(name), file_name=name, media_type="text/css", content=content))
+    for name, source in styles.files:
+        media_type = MEDIA_TYPES[source.suffix.lower()]
+        book.add_item(epub.EpubItem(uid=_uid(name), file_name=name, media_type=media_type, content=source.read_bytes()))
     for font in fonts:
         book.add_item(
             epub.EpubItem(

@@ -1,0 +1,94 @@
+"""A manuscript never makes the build read outside the book project or reach the network."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from essaybook import log
+from essaybook.build import build
+
+from conftest import epubcheck_messages
+from test_epub import Epub
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    requests: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        _Recorder.requests.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    _Recorder.requests = []
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_nothing_outside_the_project_is_read_or_fetched(tmp_path: Path, server: str) -> None:
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"\x89PNG not really")
+    project = tmp_path / "book"
+    (project / "manuscript").mkdir(parents=True)
+    (project / "styles").mkdir()
+    (project / "manuscript" / "link.png").symlink_to(secret)
+    (project / "manuscript" / "book.toml").write_text('[book]\ntitle = "Sealed"\nlang = "en"\n', encoding="utf-8")
+    (project / "manuscript" / "one.md").write_text(
+        "# Sealed\n\n"
+        f"![remote]({server}/pixel.png)\n\n"
+        "![escape](../../secret.png)\n\n"
+        f"![absolute]({secret})\n\n"
+        "![symlink](link.png)\n\n"
+        f'<p><img src="{server}/raw.png" alt="raw"> <img src="file://{secret}" alt="file"></p>\n\n'
+        f'<iframe src="{server}/frame"></iframe>\n\n'
+        '<script>alert("x")</script>\n\n'
+        "Text stays.\n",
+        encoding="utf-8",
+    )
+    (project / "styles" / "remote.css").write_text(
+        f'@import url("{server}/import.css");\nbody {{ background: url("{server}/bg.png"); }}\n'
+        f'p {{ background: url("file://{secret}"); }}\n',
+        encoding="utf-8",
+    )
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "1767225600")
+    log.setup(verbosity=-1)
+    result = build(project)
+    warnings = "\n".join(log.warnings_seen())
+    assert _Recorder.requests == []
+    for fragment in (
+        "pixel.png",
+        "../../secret.png",
+        "link.png",
+        "raw.png",
+        "<iframe>",
+        "<script>",
+        "import.css",
+        "bg.png",
+    ):
+        assert fragment in warnings, fragment
+    assert "manuscript/one.md:3" in warnings  # the remote image's line
+    assert result.epub is not None and result.pdf is not None
+    epub = Epub(result.epub.path)
+    assert not [h for h in epub.manifest() if h.endswith(".png")]
+    for name in epub.zip.namelist():
+        assert b"not really" not in epub.zip.read(name)
+    assert b"not really" not in result.pdf.path.read_bytes()
+    assert "Text stays." in epub.read("text/one.xhtml").decode()
+    assert epubcheck_messages(result.epub.path) == []
