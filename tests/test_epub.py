@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
+
+from essaybook import log
+from essaybook.build import build
 
 from conftest import BOOKS, Built, build_once, copy_project, epubcheck_messages
 
@@ -199,3 +203,35 @@ def test_rebuild_is_byte_identical(features: Built, tmp_path: Path) -> None:
     again = build_once(copy_project(BOOKS / "features", tmp_path / "elsewhere"))
     assert again.epub.read_bytes() == features.epub.read_bytes()
     assert again.pdf.read_bytes() == features.pdf.read_bytes()
+
+
+def test_accessibility_metadata_and_conformance_claim(features: Built) -> None:
+    epub = Epub(features.epub)
+    metas: dict[str, list[str]] = {}
+    for m in epub.opf.iterfind("opf:metadata/opf:meta", NS):
+        if m.get("property"):
+            metas.setdefault(m.get("property", ""), []).append(m.text or "")
+    assert metas["schema:accessMode"] == ["textual", "visual"]
+    assert "textual" in metas["schema:accessModeSufficient"]
+    assert {"structuralNavigation", "tableOfContents", "alternativeText"} <= set(metas["schema:accessibilityFeature"])
+    assert metas["schema:accessibilityHazard"] == ["none"]
+    assert metas["dcterms:conformsTo"] == ["EPUB Accessibility 1.1 - WCAG 2.1 Level AA"]
+    assert epub.opf.get("{http://www.w3.org/XML/1998/namespace}lang") == "en"
+
+
+def test_image_without_alt_warns_with_line_and_blocks_the_claim(tmp_path: Path) -> None:
+    project = tmp_path / "book"
+    (project / "manuscript").mkdir(parents=True)
+    shutil.copy(BOOKS / "features" / "manuscript" / "images" / "figure.png", project / "manuscript" / "f.png")
+    (project / "manuscript" / "book.toml").write_text('[book]\ntitle = "Alt"\nlang = "en"\n', encoding="utf-8")
+    (project / "manuscript" / "a.md").write_text("# Alt\n\nText.\n\n![](f.png)\n", encoding="utf-8")
+    log.setup(verbosity=-1)
+    result = build(project, pdf=False)
+    assert [w for w in log.warnings_seen() if "alt text" in w] == [
+        "manuscript/a.md:5: image 'f.png' has no alt text; readers who cannot see it get nothing"
+    ]
+    assert result.epub is not None
+    opf = Epub(result.epub.path).opf
+    properties = [m.get("property") for m in opf.iterfind("opf:metadata/opf:meta", NS)]
+    assert "dcterms:conformsTo" not in properties
+    assert "alternativeText" not in [m.text for m in opf.iterfind("opf:metadata/opf:meta", NS)]

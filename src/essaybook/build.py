@@ -107,7 +107,7 @@ def load_sources(root: Path) -> Project:
             f"unknown Pygments style {config.theme.code_style!r}",
             file=toml,
             key="theme.code-style",
-            hint="e.g. 'friendly', 'default', 'bw'",
+            hint="e.g. 'xcode', 'default', 'bw'",
         ) from None
     book = load_book(root, config)
     return Project(root=root, config=config, theme=theme, book=book, meta=None, code_css=code_css)
@@ -189,6 +189,8 @@ def build(
                 table_of_contents(book, config.epub.toc_depth),
                 meta,
                 out / f"{meta.slug}.epub",
+                images=book.images,
+                images_without_alt=book.images_without_alt,
             )
     result = BuildResult(
         pdf=pdf_result, epub=epub_result, seconds=time.perf_counter() - start, warnings=len(log.warnings_seen())

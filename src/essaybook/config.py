@@ -97,7 +97,7 @@ class ThemeSettings:
     """``[theme]``: the look."""
 
     name: str = _doc("Built-in theme name.", default="classic")
-    code_style: str = _doc("Pygments style for code blocks.", default="friendly")
+    code_style: str = _doc("Pygments style for code blocks.", default="xcode")
 
 
 @dataclass(frozen=True)

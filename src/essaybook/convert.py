@@ -192,7 +192,7 @@ _ELEMENT_ATTRS: dict[str, frozenset[str]] = {
 }
 
 
-def make_markdown(code_style: str = "friendly") -> markdown.Markdown:
+def make_markdown(code_style: str = "xcode") -> markdown.Markdown:
     """The Python-Markdown instance every chapter goes through (reset between chapters)."""
     return markdown.Markdown(
         extensions=[
@@ -255,7 +255,7 @@ class _Context:
         return candidate
 
 
-def convert_book(book: Book, code_style: str = "friendly") -> None:
+def convert_book(book: Book, code_style: str = "xcode") -> None:
     """Convert every chapter in place: ``html``, ``headings``, ``anchors`` and the book's assets."""
     md = make_markdown(code_style)
     trees: list[tuple[Chapter, html.HtmlElement, _Context]] = []
@@ -447,8 +447,10 @@ def _images(root: html.HtmlElement, ctx: _Context) -> None:
     for img in list(root.iter("img")):
         src = (img.get("src") or "").strip()
         where = ctx.where(src) if src else ctx.display
+        book.images += 1
         if not img.get("alt"):
             log.warn(f"{where}: image {src!r} has no alt text; readers who cannot see it get nothing")
+            book.images_without_alt += 1
             img.set("alt", "")
         if src.startswith("data:"):
             log.warn(f"{where}: embedded data: image removed; save it as a file next to the chapter")

@@ -86,6 +86,10 @@ class Book:
     chapters: list[Chapter]
     assets: dict[Path, Asset] = field(default_factory=dict)
     ids: set[str] = field(default_factory=set)
+    images: int = 0
+    """Images in the text (each use counts)."""
+    images_without_alt: int = 0
+    """Images with no alt text: they block the accessibility conformance claim."""
 
     @property
     def manuscript_dir(self) -> Path:
