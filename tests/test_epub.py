@@ -12,7 +12,8 @@ import pytest
 from essaybook import log
 from essaybook.build import build
 
-from conftest import BOOKS, Built, build_once, copy_project, epubcheck_messages
+from conftest import BOOKS, REPO, Built, build_once, copy_project, epubcheck_messages
+from pdfread import open_pdf, page_text
 
 NS = {
     "opf": "http://www.idpf.org/2007/opf",
@@ -235,3 +236,46 @@ def test_image_without_alt_warns_with_line_and_blocks_the_claim(tmp_path: Path) 
     properties = [m.get("property") for m in opf.iterfind("opf:metadata/opf:meta", NS)]
     assert "dcterms:conformsTo" not in properties
     assert "alternativeText" not in [m.text for m in opf.iterfind("opf:metadata/opf:meta", NS)]
+
+
+def _page_list(epub: Epub) -> list[tuple[str, str]]:
+    nav_href = next(h for h, i in epub.manifest().items() if i.get("properties") == "nav")
+    nav = epub.xml(nav_href)
+    pages = next(n for n in nav.iter(f"{{{NS['x']}}}nav") if n.get(EPUB_TYPE) == "page-list")
+    return [(a.text or "", a.get("href", "")) for a in pages.iter(f"{{{NS['x']}}}a")]
+
+
+def test_page_list_follows_the_printed_pages(features: Built) -> None:
+    epub = Epub(features.epub)
+    reader = open_pdf(features.pdf)
+    labels = reader.page_labels
+    page_list = _page_list(epub)
+    first = next(i for i in range(len(labels)) if page_text(reader, i).startswith("Preface"))
+    assert [label for label, _ in page_list] == labels[first:]
+    metas = {m.get("property"): m.text for m in epub.opf.iterfind("opf:metadata/opf:meta", NS)}
+    assert metas["pageBreakSource"] == "urn:isbn:9780000000002"
+    for label, href in page_list:
+        file, _, fragment = href.partition("#")
+        doc = epub.xml(file)
+        marker = next(e for e in doc.iter() if e.get("id") == fragment)
+        assert marker.get(EPUB_TYPE) == "pagebreak" and marker.get("role") == "doc-pagebreak"
+        assert marker.get("aria-label") == label
+        index = labels.index(label)
+        if not page_text(reader, index).strip():
+            continue  # a blank verso: marked at the next block
+        parent = next(p for p in doc.iter() if marker in list(p))
+        following = list(parent)[list(parent).index(marker) + 1 :]
+        block = next(e for e in following if e.get(EPUB_TYPE) != "pagebreak")
+        words = " ".join("".join(block.itertext()).split()[:4])
+        nearby = " ".join(page_text(reader, i) for i in (index - 1, index)).replace("\n", " ")
+        assert words in " ".join(nearby.split()), f"page {label}: {words!r} is not on that printed page"
+
+
+def test_page_list_without_the_pdf(sample: Built, tmp_path: Path) -> None:
+    alone = copy_project(REPO, tmp_path / "alone")
+    log.setup(verbosity=-1)
+    result = build(alone, pdf=False)
+    assert result.pdf is None and not list((alone / "dist").glob("*.pdf"))
+    assert result.epub is not None
+    assert _page_list(Epub(result.epub.path)) == _page_list(Epub(sample.epub))
+    assert [label for label, _ in _page_list(Epub(sample.epub))] == ["1", "2", "3", "4"]

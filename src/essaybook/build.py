@@ -15,10 +15,11 @@ from essaybook.compose import compose_epub, compose_print, matters, table_of_con
 from essaybook.config import Config, load_config
 from essaybook.convert import convert_book
 from essaybook.errors import ConfigError, EssaybookError, ManuscriptError, RenderError
+from essaybook.fetcher import RestrictedFetcher
 from essaybook.manuscript import load_book, resolve_meta
 from essaybook.model import Book, Meta
 from essaybook.renderers.epub import EpubResult, render_epub
-from essaybook.renderers.pdf import PdfResult, render_pdf
+from essaybook.renderers.pdf import PdfResult, lay_out, write_pdf
 from essaybook.stylesheets import epub_styles
 from essaybook.themes import Theme, environment, load_theme
 
@@ -39,6 +40,8 @@ class BuildResult:
     epub: EpubResult | None
     seconds: float
     warnings: int
+    pages: int = 0
+    """Printed pages (laid out even when no PDF is written)."""
 
     def summary(self) -> str:
         parts = []
@@ -139,11 +142,14 @@ def _check_output(out_dir: Path) -> None:
 def build(
     root: Path, out_dir: Path | None = None, pdf: bool = True, epub: bool = True, strict: bool = False
 ) -> BuildResult:
-    """Build the book project at ``root`` into ``out_dir`` (default ``root/dist``)."""
+    """Build the book project at ``root`` into ``out_dir`` (default ``root/dist``).
+
+    The print layout is computed even without ``pdf``: the EPUB's page list follows the printed pages.
+    """
     start = time.perf_counter()
     root = root.absolute()
-    total = 3 + pdf + epub
-    with log.step(1, total, f"Loading {_shown(root.absolute() / 'manuscript')}"):
+    total = 4 + pdf + epub
+    with log.step(1, total, f"Loading {_shown(root / 'manuscript')}"):
         project = load_sources(root)
         out = out_dir if out_dir is not None else root / "dist"
         _check_output(out)
@@ -157,43 +163,49 @@ def build(
     env.globals["code_css"] = project.code_css
     env.globals["print_href"] = lambda entry: f"#{entry.id}"
     with log.step(3, total, "Composing HTML"):
-        print_html = compose_print(book, meta, config, theme, env, project.layout) if pdf else ""
-        styles = epub_styles(theme, root, project.code_css, config.epub.embed_fonts) if epub else None
-        documents = compose_epub(book, meta, config, styles.hrefs, env) if styles else []
+        printed = compose_print(book, meta, config, theme, env, project.layout)
+    with log.step(4, total, "Laying out pages (WeasyPrint)"):
+        fetcher = RestrictedFetcher([root, *theme.roots], assets={a.href: a.source for a in book.assets.values()})
+        layout = lay_out(
+            printed.html,
+            fetcher,
+            root,
+            body_start=project.body_start,
+            heading_ids=frozenset(h.id for c in book.chapters for h in c.headings),
+            blocks=[anchor for _, _, anchor in printed.blocks],
+        )
     if strict and log.warnings_seen():
         raise EssaybookError(f"{len(log.warnings_seen())} warning(s) with --strict; nothing was written")
-    number = 4
+    number = 5
     pdf_result = epub_result = None
     if pdf:
-        with log.step(number, total, "Rendering PDF (WeasyPrint)"):
-            pdf_result = render_pdf(
-                print_html,
-                root,
-                theme.roots,
-                meta,
-                config,
-                out / f"{meta.slug}.pdf",
-                body_start=project.body_start,
-                heading_ids=frozenset(h.id for c in book.chapters for h in c.headings),
-                assets={a.href: a.source for a in book.assets.values()},
-            )
+        with log.step(number, total, "Writing PDF"):
+            pdf_result = write_pdf(layout, meta, config, out / f"{meta.slug}.pdf")
         number += 1
-    if styles is not None:
+    if epub:
         with log.step(number, total, "Packaging EPUB (ebooklib)"):
-            fonts = theme.fonts() if config.epub.embed_fonts else []
+            by_anchor = {anchor: (chapter, block) for chapter, block, anchor in printed.blocks}
+            pages = [(label, *by_anchor[anchor]) for label, anchor in layout.page_starts]
+            styles = epub_styles(theme, root, project.code_css, config.epub.embed_fonts)
+            documents = compose_epub(book, meta, config, styles.hrefs, env, pages)
             epub_result = render_epub(
                 documents,
                 styles,
                 list(book.assets.values()),
-                fonts,
+                theme.fonts() if config.epub.embed_fonts else [],
                 table_of_contents(book, config.epub.toc_depth),
                 meta,
                 out / f"{meta.slug}.epub",
                 images=book.images,
                 images_without_alt=book.images_without_alt,
+                page_list=bool(pages),
             )
     result = BuildResult(
-        pdf=pdf_result, epub=epub_result, seconds=time.perf_counter() - start, warnings=len(log.warnings_seen())
+        pdf=pdf_result,
+        epub=epub_result,
+        seconds=time.perf_counter() - start,
+        warnings=len(log.warnings_seen()),
+        pages=len(layout.rendered.pages),
     )
     log.LOGGER.info(result.summary())
     return result

@@ -160,10 +160,24 @@ def _common(meta: Meta, config: Config) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------- print
 
 
-def print_fragment(chapter: Chapter, notes: str, book: Book) -> Markup:
-    """Reshape one chapter for paper: notes float to the page foot (or gather at its end), images by path."""
+def _blocks(root: etree._Element) -> list[etree._Element]:
+    """The chapter's top-level blocks: the unit at which print pages are mapped into the EPUB."""
+    return [child for child in root if isinstance(child.tag, str)]
+
+
+def print_fragment(chapter: Chapter, notes: str, book: Book, anchors: list[str] | None = None) -> Markup:
+    """Reshape one chapter for paper: notes float to the page foot (or gather at its end), images by path.
+
+    Every top-level block gets an id (appended to ``anchors``) so the renderer can tell on which page
+    each block begins; the EPUB's page-break markers are placed by the same block numbers.
+    """
     root = _fragment(chapter)
     _add_author(root, chapter)
+    for number, block in enumerate(_blocks(root)):
+        if not block.get("id"):
+            block.set("id", f"eb-{chapter.index}-{number}")
+        if anchors is not None:
+            anchors.append(block.get("id", ""))
     levels = outline_levels(chapter)
     for heading in root.iter("h1", "h2", "h3", "h4", "h5", "h6"):
         level = levels.get(heading.get("id", ""))
@@ -245,10 +259,26 @@ def _flatten_note(note: etree._Element, span: etree._Element) -> None:
             text_holder.tail = text_holder.tail.rstrip("\u00a0")
 
 
-def compose_print(book: Book, meta: Meta, config: Config, theme: Theme, env: jinja2.Environment, layout: str) -> str:
+@dataclass
+class PrintDocument:
+    """The print HTML and, in document order, the anchor of every chapter block: (chapter index, block, id)."""
+
+    html: str
+    blocks: list[tuple[int, int, str]]
+
+
+def compose_print(
+    book: Book, meta: Meta, config: Config, theme: Theme, env: jinja2.Environment, layout: str
+) -> PrintDocument:
     """The whole book as one HTML document for WeasyPrint."""
     kinds = matters(book)
-    chapters = [_chapter_context(c, kinds[c.id], print_fragment(c, config.pdf.notes, book)) for c in book.chapters]
+    chapters = []
+    blocks: list[tuple[int, int, str]] = []
+    for chapter in book.chapters:
+        anchors: list[str] = []
+        content = print_fragment(chapter, config.pdf.notes, book, anchors)
+        blocks.extend((chapter.index, number, anchor) for number, anchor in enumerate(anchors))
+        chapters.append(_chapter_context(chapter, kinds[chapter.id], content))
     context = _common(meta, config) | {
         "layout": layout,
         "chapters": chapters,
@@ -256,16 +286,25 @@ def compose_print(book: Book, meta: Meta, config: Config, theme: Theme, env: jin
         "stylesheets": [p.as_uri() for p in theme.css("print")],
         "page_size": config.pdf.css_size,
     }
-    return _render(env, "book.html", context)
+    return PrintDocument(html=_render(env, "book.html", context), blocks=blocks)
 
 
 # ------------------------------------------------------------------------------------------------ epub
 
 
-def epub_fragment(chapter: Chapter, id_to_file: dict[str, str]) -> Markup:
-    """Reshape one chapter for the EPUB: cross-chapter links name their file, images sit in images/."""
+def epub_fragment(chapter: Chapter, id_to_file: dict[str, str], breaks: dict[int, list[str]] | None = None) -> Markup:
+    """Reshape one chapter for the EPUB: cross-chapter links name their file, images sit in images/.
+
+    ``breaks`` maps a top-level block number to the printed page labels that begin at that block; each
+    becomes a page-break marker in front of it.
+    """
     root = _fragment(chapter)
     _add_author(root, chapter)
+    for number, block in enumerate(_blocks(root)):
+        for label in (breaks or {}).get(number, []):
+            marker = etree.Element("span", {"id": f"page-{label}", "role": "doc-pagebreak", "aria-label": label})
+            marker.set(_EPUB_TYPE, "pagebreak")
+            block.addprevious(marker)
     for a in root.iter("a"):
         href = a.get("href", "")
         if href.startswith("#"):
@@ -280,9 +319,21 @@ def epub_fragment(chapter: Chapter, id_to_file: dict[str, str]) -> Markup:
 
 
 def compose_epub(
-    book: Book, meta: Meta, config: Config, css_hrefs: list[str], env: jinja2.Environment
+    book: Book,
+    meta: Meta,
+    config: Config,
+    css_hrefs: list[str],
+    env: jinja2.Environment,
+    pages: list[tuple[str, int, int]] | None = None,
 ) -> list[EpubDocument]:
-    """The EPUB's XHTML documents in reading order: cover, title page, nav, chapters."""
+    """The EPUB's XHTML documents in reading order: cover, title page, nav, chapters.
+
+    ``pages`` are the printed pages as (label, chapter index, block number): each becomes a page-break
+    marker before that block and an entry of the nav's page list.
+    """
+    breaks: dict[int, dict[int, list[str]]] = {}
+    for label, chapter_index, block in pages or []:
+        breaks.setdefault(chapter_index, {}).setdefault(block, []).append(label)
     id_to_file: dict[str, str] = {}
     for chapter in book.chapters:
         id_to_file[chapter.id] = chapter.epub_name
@@ -311,7 +362,11 @@ def compose_epub(
     first_body = next((c for c in book.chapters if kinds[c.id] == "body"), book.chapters[0])
     landmarks.append(("bodymatter", "Start of Content", first_body.epub_name))
     for chapter in book.chapters:
-        context = common | {"chapter": _chapter_context(chapter, kinds[chapter.id], epub_fragment(chapter, id_to_file))}
+        context = common | {
+            "chapter": _chapter_context(
+                chapter, kinds[chapter.id], epub_fragment(chapter, id_to_file, breaks.get(chapter.index))
+            )
+        }
         documents.append(
             EpubDocument(
                 name=chapter.epub_name,
@@ -333,6 +388,9 @@ def compose_epub(
                     "toc": toc,
                     "files": id_to_file,
                     "landmarks": landmarks,
+                    "page_list": [
+                        (f"{book.chapters[index].epub_name}#page-{label}", label) for label, index, _ in pages or []
+                    ],
                     "stylesheets": css_hrefs,
                 },
             ),

@@ -53,6 +53,7 @@ def render_epub(
     target: Path,
     images: int = 0,
     images_without_alt: int = 0,
+    page_list: bool = False,
 ) -> EpubResult:
     """Package the EPUB and write it to ``target`` atomically.
 
@@ -80,7 +81,10 @@ def render_epub(
             book.add_metadata("DC", name, value)
     for subject in meta.subjects:
         book.add_metadata("DC", "subject", subject)
-    for prop, value in accessibility_metadata(meta, images, images_without_alt):
+    if page_list:
+        # The print edition made from the same manuscript in the same run is the source of the page breaks.
+        book.add_metadata(None, "meta", meta.identifier, {"property": "pageBreakSource"})
+    for prop, value in accessibility_metadata(meta, images, images_without_alt, page_list):
         book.add_metadata(None, "meta", value, {"property": prop})
     book.add_metadata(None, "meta", "", {"name": "generator", "content": f"essaybook {__version__}"})
     # ebooklib adds its own generator meta in EpubBook.reset(); ours replaces it.
@@ -152,7 +156,9 @@ def render_epub(
     return EpubResult(path=target, files=files)
 
 
-def accessibility_metadata(meta: Meta, images: int, images_without_alt: int) -> list[tuple[str, str]]:
+def accessibility_metadata(
+    meta: Meta, images: int, images_without_alt: int, page_list: bool = False
+) -> list[tuple[str, str]]:
     """schema.org accessibility metadata (EPUB Accessibility 1.1); conformance is claimed only when true."""
     pairs = [("schema:accessMode", "textual")]
     if images:
@@ -164,6 +170,8 @@ def accessibility_metadata(meta: Meta, images: int, images_without_alt: int) -> 
     features = ["structuralNavigation", "tableOfContents", "readingOrder", "displayTransformability"]
     if images and not images_without_alt:
         features.append("alternativeText")
+    if page_list:
+        features += ["pageBreakMarkers", "pageNavigation"]
     pairs += [("schema:accessibilityFeature", f) for f in features]
     pairs.append(("schema:accessibilityHazard", "none"))
     if images_without_alt:

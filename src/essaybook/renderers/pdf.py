@@ -26,6 +26,8 @@ class PdfResult:
 
     path: Path
     pages: int
+    page_starts: list[tuple[str, str]]
+    """(printed page label, anchor of the block at the top of that page), for pages with chapter text."""
 
 
 class _Collect(logging.Handler):
@@ -113,59 +115,97 @@ def page_labels(rendered: Document, body_start: str | None) -> list[tuple[int, s
     return [(0, "/r"), (first_body, "/D")] if first_body else [(0, "/D")]
 
 
-def render_pdf(
+def _roman(number: int) -> str:
+    result = ""
+    for value, digits in (
+        (1000, "m"),
+        (900, "cm"),
+        (500, "d"),
+        (400, "cd"),
+        (100, "c"),
+        (90, "xc"),
+        (50, "l"),
+        (40, "xl"),
+        (10, "x"),
+        (9, "ix"),
+        (5, "v"),
+        (4, "iv"),
+        (1, "i"),
+    ):
+        while number >= value:
+            result += digits
+            number -= value
+    return result
+
+
+def label_list(ranges: list[tuple[int, str]], count: int) -> list[str]:
+    """The label of every page, from page-label ranges."""
+    labels = []
+    for index in range(count):
+        start, style = max((r for r in ranges if r[0] <= index), key=lambda r: r[0])
+        number = index - start + 1
+        labels.append(_roman(number) if style == "/r" else str(number))
+    return labels
+
+
+def page_starts(rendered: Document, blocks: list[str], labels: list[str]) -> list[tuple[str, str]]:
+    """For each page from the first one holding chapter text: its label and the block at its top.
+
+    A block split across pages is anchored on each of them; the one drawn highest on a page holds the
+    page's first line, so a page that opens mid-paragraph maps to the start of that paragraph.
+    """
+    order = {anchor: i for i, anchor in enumerate(blocks)}
+    result: list[tuple[str, str]] = []
+    pending: list[str] = []
+    for index, page in enumerate(rendered.pages):
+        on_page = [(box[1], order[anchor]) for anchor, box in page.anchors.items() if anchor in order]
+        if not on_page:
+            if result:
+                pending.append(labels[index])  # a blank verso or a page of notes: marked at the next block
+            continue
+        top = blocks[min(on_page)[1]]
+        result.extend((label, top) for label in [*pending, labels[index]])
+        pending = []
+    return result
+
+
+@dataclass
+class Layout:
+    """A laid-out book: WeasyPrint's pages, their labels and where each printed page begins."""
+
+    rendered: Document
+    labels: list[tuple[int, str]]
+    page_starts: list[tuple[str, str]]
+    """(printed page label, anchor of the block at the top of that page), for pages with chapter text."""
+
+
+def lay_out(
     document: str,
-    project: Path,
-    theme_roots: tuple[Path, ...],
-    meta: Meta,
-    config: Config,
-    target: Path,
+    fetcher: RestrictedFetcher,
+    base: Path,
     body_start: str | None = None,
     heading_ids: frozenset[str] = frozenset(),
-    assets: dict[str, Path] | None = None,
-) -> PdfResult:
-    """Lay out ``document`` and write the PDF to ``target`` atomically.
+    blocks: list[str] | None = None,
+) -> Layout:
+    """Lay out the print HTML (files resolved against ``base`` through ``fetcher``).
 
-    ``body_start`` is the id of the element that opens the body (page 1); pages before it are labelled
-    in roman numerals, as their folios are printed. ``heading_ids`` bound the paragraphs whose widow and
-    orphan rules may be relaxed to keep a footnote on the page of its call. ``assets`` maps the image hrefs
-    of the document (``essaybook:<href>``) to their files.
+    ``body_start`` is the id of the element that opens the body (page 1); pages before it are labelled in
+    roman numerals, as their folios are printed. ``heading_ids`` bound the paragraphs whose widow and orphan
+    rules may be relaxed to keep a footnote on the page of its call. ``blocks`` are the anchors of the
+    chapter blocks in document order (see :func:`page_starts`).
     """
-    fetcher = RestrictedFetcher([project, *theme_roots], assets=assets)
     collect = _Collect()
     weasy_log = logging.getLogger("weasyprint")
     weasy_log.addHandler(collect)
     try:
-        rendered, displaced = _layout(document, project.resolve().as_uri() + "/", fetcher, heading_ids)
-        for note_id in displaced:
-            log.warn(
-                f"PDF: footnote '{note_id}' is printed on the page after its reference "
-                "(WeasyPrint could not fit it with the widow and orphan rules)"
-            )
-        labels = page_labels(rendered, body_start)
-
-        def finisher(_document: Document, pdf: pydyf.PDF) -> None:
-            # WeasyPrint writes no /PageLabels; without them a viewer's page box disagrees with the folios.
-            nums = pydyf.Array()
-            for start, style in labels:
-                nums.extend([start, pydyf.Dictionary({"S": style})])
-            pdf.catalog["PageLabels"] = pydyf.Dictionary({"Nums": nums})
-
-        options: dict[str, object] = {
-            # A stable file identifier keeps the PDF byte-identical across runs (WeasyPrint hashes the time).
-            "pdf_identifier": hashlib.md5(meta.identifier.encode()).hexdigest().encode(),
-            "pdf_tags": config.pdf.tagged,
-        }
-        if config.pdf.variant:
-            options["pdf_variant"] = config.pdf.variant
-        with atomic_output(target) as temp:
-            rendered.write_pdf(str(temp), finisher=finisher, **options)
-    except RenderError:
-        raise
-    except OSError as exc:
-        raise RenderError(f"cannot write the PDF: {exc.strerror or exc}", file=target) from None
+        rendered, displaced = _layout(document, base.resolve().as_uri() + "/", fetcher, heading_ids)
     finally:
         weasy_log.removeHandler(collect)
+    for note_id in displaced:
+        log.warn(
+            f"PDF: footnote '{note_id}' is printed on the page after its reference "
+            "(WeasyPrint could not fit it with the widow and orphan rules)"
+        )
     for url in fetcher.refused:
         log.warn(f"PDF: refused to load {url}: it lies outside the book project")
     for message in collect.messages:
@@ -174,4 +214,31 @@ def render_pdf(
                 log.warn(f"PDF: {message}")
         else:
             log.LOGGER.debug("WeasyPrint: %s", message)
-    return PdfResult(path=target, pages=len(rendered.pages))
+    labels = page_labels(rendered, body_start)
+    starts = page_starts(rendered, blocks or [], label_list(labels, len(rendered.pages)))
+    return Layout(rendered=rendered, labels=labels, page_starts=starts)
+
+
+def write_pdf(layout: Layout, meta: Meta, config: Config, target: Path) -> PdfResult:
+    """Write the laid-out book to ``target`` atomically, with page labels and a stable identifier."""
+
+    def finisher(_document: Document, pdf: pydyf.PDF) -> None:
+        # WeasyPrint writes no /PageLabels; without them a viewer's page box disagrees with the folios.
+        nums = pydyf.Array()
+        for start, style in layout.labels:
+            nums.extend([start, pydyf.Dictionary({"S": style})])
+        pdf.catalog["PageLabels"] = pydyf.Dictionary({"Nums": nums})
+
+    options: dict[str, object] = {
+        # A stable file identifier keeps the PDF byte-identical across runs (WeasyPrint hashes the time).
+        "pdf_identifier": hashlib.md5(meta.identifier.encode()).hexdigest().encode(),
+        "pdf_tags": config.pdf.tagged,
+    }
+    if config.pdf.variant:
+        options["pdf_variant"] = config.pdf.variant
+    try:
+        with atomic_output(target) as temp:
+            layout.rendered.write_pdf(str(temp), finisher=finisher, **options)
+    except OSError as exc:
+        raise RenderError(f"cannot write the PDF: {exc.strerror or exc}", file=target) from None
+    return PdfResult(path=target, pages=len(layout.rendered.pages), page_starts=layout.page_starts)
