@@ -223,6 +223,20 @@ def test_unknown_page_size_lists_valid_names(tmp_path: Path) -> None:
     assert_user_error(result, root, "book.toml:6", "pdf.page-size", "'A7'", "A5", "6x9")
 
 
+def test_unknown_variant_lists_valid_ones(tmp_path: Path) -> None:
+    toml = TOML + '\n[pdf]\nvariant = "pdf/x-9"\n'  # line 6
+    root = make_project(tmp_path, {"manuscript/book.toml": toml, "manuscript/01-one.md": CHAPTER})
+    result = build(root, *NO_PDF)
+    assert_user_error(result, root, "book.toml:6", "pdf.variant", "'pdf/x-9'", "pdf/ua-1", "pdf/a-3b")
+
+
+def test_crop_marks_without_bleed_contradict(tmp_path: Path) -> None:
+    toml = TOML + "\n[pdf]\ncrop-marks = true\n"  # line 6
+    root = make_project(tmp_path, {"manuscript/book.toml": toml, "manuscript/01-one.md": CHAPTER})
+    result = build(root, *NO_PDF)
+    assert_user_error(result, root, "book.toml:6", "pdf.crop-marks", "no bleed", 'bleed = "3mm"')
+
+
 # --------------------------------------------------------------------------------------------- chapters
 
 

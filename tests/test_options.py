@@ -98,3 +98,24 @@ def test_no_book_toml_takes_title_from_first_heading_and_warns_about_language(tm
     assert result.pdf is not None and result.pdf.path.name == "a-quick-note.pdf"
     assert len(warnings) == 1 and "lang" in warnings[0] and "book.toml" in warnings[0]
     assert open_pdf(result.pdf.path).metadata.title == "A Quick Note"  # type: ignore[union-attr]
+
+
+def test_print_interior_has_no_cover(options: Built) -> None:
+    assert open_pdf(options.pdf).page_labels[0] == "1"
+
+
+def test_bleed_and_crop_marks_set_the_print_boxes(tmp_path: Path) -> None:
+    (tmp_path / "manuscript").mkdir()
+    (tmp_path / "manuscript" / "book.toml").write_text(
+        '[book]\ntitle = "Bleed"\nlang = "en"\n[pdf]\npage-size = "5x8"\nbleed = "0.125in"\ncrop-marks = true\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "manuscript" / "a.md").write_text("# Bleed\n\nText to trim.\n", encoding="utf-8")
+    log.setup(verbosity=-1)
+    result = build(tmp_path, epub=False)
+    assert result.pdf is not None
+    with Pdf.open(result.pdf.path) as pdf:
+        page = pdf.pages[0]
+        assert [float(v) for v in page.TrimBox] == pytest.approx([0, 0, 360, 576])  # 5 x 8 in
+        assert [float(v) for v in page.BleedBox] == pytest.approx([-9, -9, 369, 585])  # 0.125 in = 9 pt
+        assert [float(v) for v in page.MediaBox] == pytest.approx([-9, -9, 369, 585])

@@ -165,7 +165,10 @@ def build(
     with log.step(3, total, "Composing HTML"):
         printed = compose_print(book, meta, config, theme, env, project.layout)
     with log.step(4, total, "Laying out pages (WeasyPrint)"):
-        fetcher = RestrictedFetcher([root, *theme.roots], assets={a.href: a.source for a in book.assets.values()})
+        assets = {a.href: a.source for a in book.assets.values()}
+        if meta.cover_image is not None:
+            assets[meta.cover_image.href] = meta.cover_image.source
+        fetcher = RestrictedFetcher([root, *theme.roots], assets=assets)
         layout = lay_out(
             printed.html,
             fetcher,
@@ -173,6 +176,7 @@ def build(
             body_start=project.body_start,
             heading_ids=frozenset(h.id for c in book.chapters for h in c.headings),
             blocks=[anchor for _, _, anchor in printed.blocks],
+            cover=meta.cover_image is not None and config.pdf.cover,
         )
     if strict and log.warnings_seen():
         raise EssaybookError(f"{len(log.warnings_seen())} warning(s) with --strict; nothing was written")

@@ -285,6 +285,7 @@ def compose_print(
         "toc": table_of_contents(book, config.pdf.toc_depth),
         "stylesheets": [p.as_uri() for p in theme.css("print")],
         "page_size": config.pdf.css_size,
+        "cover_image": f"essaybook:{meta.cover_image.href}" if meta.cover_image and config.pdf.cover else None,
     }
     return PrintDocument(html=_render(env, "book.html", context), blocks=blocks)
 

@@ -77,6 +77,9 @@ class PdfSettings:
     hyphenate: bool = _doc("Hyphenate justified text by language.", default=True)
     tagged: bool = _doc("Write a tagged (accessible) PDF.", default=True)
     variant: str | None = _doc("A PDF variant WeasyPrint knows, e.g. 'pdf/ua-1' or 'pdf/a-3b'.", default=None)
+    cover: bool = _doc("Open the PDF with the cover image (off for a print-ready interior).", default=True)
+    bleed: str | None = _doc("Bleed around each page for print, a CSS length such as '3mm'.", default=None)
+    crop_marks: bool = _doc("Draw crop marks in the bleed (needs bleed).", default=False)
 
     @property
     def css_size(self) -> str:
@@ -273,6 +276,15 @@ def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
     for key, value, allowed in (("layout", pdf.layout, LAYOUTS), ("notes", pdf.notes, NOTES)):
         if value not in allowed:
             checker.problem("pdf", key, f"unknown value {value!r}", "use one of " + ", ".join(allowed))
+    if pdf.bleed is not None and not _LENGTH_RE.match(pdf.bleed):
+        checker.problem("pdf", "bleed", f"expected a length such as '3mm' or '0.125in', found {pdf.bleed!r}")
+    if pdf.crop_marks and not pdf.bleed:
+        checker.problem(
+            "pdf",
+            "crop-marks",
+            "crop marks are drawn in the bleed, but no bleed is set",
+            'add bleed = "3mm" to [pdf], or set crop-marks = false',
+        )
     if pdf.variant is not None and pdf.variant not in PDF_VARIANTS:
         checker.problem(
             "pdf", "variant", f"unknown PDF variant {pdf.variant!r}", "use one of " + ", ".join(PDF_VARIANTS)

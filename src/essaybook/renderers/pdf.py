@@ -107,12 +107,18 @@ def _layout(
         html = document.replace("</head>", "<style>\n" + "\n".join(rules) + "\n</style>\n</head>", 1)
 
 
-def page_labels(rendered: Document, body_start: str | None) -> list[tuple[int, str]]:
-    """PDF page-label ranges matching the printed folios: roman until ``body_start``, then arabic from 1."""
-    if body_start is None:
-        return [(0, "/D")]
-    first_body = next((i for i, page in enumerate(rendered.pages) if body_start in page.anchors), 0)
-    return [(0, "/r"), (first_body, "/D")] if first_body else [(0, "/D")]
+def page_labels(rendered: Document, body_start: str | None, cover: bool = False) -> list[tuple[int, str]]:
+    """PDF page-label ranges matching the printed folios: "Cover" and its blank "Inside cover", then roman
+    numerals until ``body_start`` (when there is front matter), then arabic numerals from 1."""
+    ranges: list[tuple[int, str]] = [(0, "Cover"), (1, "Inside cover")] if cover else []
+    first = 2 if cover else 0
+    first_body = first
+    if body_start is not None:
+        first_body = next((i for i, page in enumerate(rendered.pages) if body_start in page.anchors), first)
+    if first_body > first:
+        ranges.append((first, "/r"))
+    ranges.append((first_body, "/D"))
+    return ranges
 
 
 def _roman(number: int) -> str:
@@ -144,7 +150,7 @@ def label_list(ranges: list[tuple[int, str]], count: int) -> list[str]:
     for index in range(count):
         start, style = max((r for r in ranges if r[0] <= index), key=lambda r: r[0])
         number = index - start + 1
-        labels.append(_roman(number) if style == "/r" else str(number))
+        labels.append(_roman(number) if style == "/r" else str(number) if style == "/D" else style)
     return labels
 
 
@@ -186,13 +192,14 @@ def lay_out(
     body_start: str | None = None,
     heading_ids: frozenset[str] = frozenset(),
     blocks: list[str] | None = None,
+    cover: bool = False,
 ) -> Layout:
     """Lay out the print HTML (files resolved against ``base`` through ``fetcher``).
 
     ``body_start`` is the id of the element that opens the body (page 1); pages before it are labelled in
     roman numerals, as their folios are printed. ``heading_ids`` bound the paragraphs whose widow and orphan
     rules may be relaxed to keep a footnote on the page of its call. ``blocks`` are the anchors of the
-    chapter blocks in document order (see :func:`page_starts`).
+    chapter blocks in document order (see :func:`page_starts`). ``cover``: the first page is the cover.
     """
     collect = _Collect()
     weasy_log = logging.getLogger("weasyprint")
@@ -214,7 +221,7 @@ def lay_out(
                 log.warn(f"PDF: {message}")
         else:
             log.LOGGER.debug("WeasyPrint: %s", message)
-    labels = page_labels(rendered, body_start)
+    labels = page_labels(rendered, body_start, cover)
     starts = page_starts(rendered, blocks or [], label_list(labels, len(rendered.pages)))
     return Layout(rendered=rendered, labels=labels, page_starts=starts)
 
@@ -226,7 +233,8 @@ def write_pdf(layout: Layout, meta: Meta, config: Config, target: Path) -> PdfRe
         # WeasyPrint writes no /PageLabels; without them a viewer's page box disagrees with the folios.
         nums = pydyf.Array()
         for start, style in layout.labels:
-            nums.extend([start, pydyf.Dictionary({"S": style})])
+            label = {"S": style} if style.startswith("/") else {"P": pydyf.String(style)}
+            nums.extend([start, pydyf.Dictionary(label)])
         pdf.catalog["PageLabels"] = pydyf.Dictionary({"Nums": nums})
 
     options: dict[str, object] = {
