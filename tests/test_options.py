@@ -119,3 +119,9 @@ def test_bleed_and_crop_marks_set_the_print_boxes(tmp_path: Path) -> None:
         assert [float(v) for v in page.TrimBox] == pytest.approx([0, 0, 360, 576])  # 5 x 8 in
         assert [float(v) for v in page.BleedBox] == pytest.approx([-9, -9, 369, 585])  # 0.125 in = 9 pt
         assert [float(v) for v in page.MediaBox] == pytest.approx([-9, -9, 369, 585])
+
+
+def test_quotation_marks_follow_each_chapters_language(options: Built) -> None:
+    text = page_text(open_pdf(options.pdf), 0).replace("\n", " ")
+    assert "Er sagte: \u201eGuten Tag\u201c \u2013 und ging." in text  # German „…“
+    assert "Il a dit : \u00ab\u202fBonjour\u202f\u00bb et il est parti." in text  # French « … » with narrow spaces

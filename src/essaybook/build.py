@@ -118,7 +118,7 @@ def load_sources(root: Path) -> Project:
 
 def convert_project(project: Project) -> None:
     """Step 2: Markdown to XHTML fragments, then the metadata that needs chapter titles."""
-    convert_book(project.book, project.config.theme.code_style)
+    convert_book(project.book, project.config.theme.code_style, project.config.book.lang or "en")
     project.meta = resolve_meta(project.config, project.book)
 
 

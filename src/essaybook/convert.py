@@ -19,6 +19,7 @@ from essaybook import log
 from essaybook.errors import ManuscriptError
 from essaybook.model import Asset, Book, Chapter, Heading
 from essaybook.paths import inside
+from essaybook.text import QUOTES
 
 MEDIA_TYPES = {
     ".png": "image/png",
@@ -192,8 +193,9 @@ _ELEMENT_ATTRS: dict[str, frozenset[str]] = {
 }
 
 
-def make_markdown(code_style: str = "xcode") -> markdown.Markdown:
-    """The Python-Markdown instance every chapter goes through (reset between chapters)."""
+def make_markdown(code_style: str = "xcode", lang: str = "en") -> markdown.Markdown:
+    """The Python-Markdown instance for chapters in ``lang`` (reset between chapters)."""
+    quotes = QUOTES.get(lang.split("-")[0].lower(), {})
     return markdown.Markdown(
         extensions=[
             "footnotes",
@@ -211,6 +213,7 @@ def make_markdown(code_style: str = "xcode") -> markdown.Markdown:
         extension_configs={
             "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": "\u21a9", "BACKLINK_TITLE": "Back to note %d"},
             "codehilite": {"guess_lang": False, "css_class": "codehilite", "pygments_style": code_style},
+            "smarty": {"substitutions": quotes},
         },
         output_format="xhtml",
     )
@@ -255,11 +258,16 @@ class _Context:
         return candidate
 
 
-def convert_book(book: Book, code_style: str = "xcode") -> None:
-    """Convert every chapter in place: ``html``, ``headings``, ``anchors`` and the book's assets."""
-    md = make_markdown(code_style)
+def convert_book(book: Book, code_style: str = "xcode", lang: str = "en") -> None:
+    """Convert every chapter in place: ``html``, ``headings``, ``anchors`` and the book's assets.
+
+    ``lang`` is the book's language; a chapter's own ``lang`` picks its quotation marks.
+    """
+    parsers: dict[str, markdown.Markdown] = {}
     trees: list[tuple[Chapter, html.HtmlElement, _Context]] = []
     for chapter in book.chapters:
+        chapter_lang = (chapter.lang or lang).split("-")[0].lower()
+        md = parsers.get(chapter_lang) or parsers.setdefault(chapter_lang, make_markdown(code_style, chapter_lang))
         ctx = _Context(book, chapter)
         source = chapter.markdown
         if _CONTROL_RE.search(source):

@@ -162,7 +162,8 @@ def resolve_meta(config: Config, book: Book) -> Meta:
     """Apply defaults: title from the first chapter, lang 'en' (with a warning), a derived identifier."""
     settings = config.book
     toml = str(config.source or "manuscript/book.toml")
-    title = smarten(settings.title) if settings.title else book.chapters[0].title or "Untitled"
+    text_lang = settings.lang or "en"
+    title = smarten(settings.title, text_lang) if settings.title else book.chapters[0].title or "Untitled"
     lang = settings.lang
     if lang is None:
         lang = "en"
@@ -196,7 +197,7 @@ def resolve_meta(config: Config, book: Book) -> Meta:
     primary = lang.split("-")[0].lower()
     return Meta(
         title=title,
-        subtitle=smarten(settings.subtitle) if settings.subtitle else None,
+        subtitle=smarten(settings.subtitle, text_lang) if settings.subtitle else None,
         authors=authors,
         lang=lang,
         identifier=identifier,
