@@ -181,7 +181,22 @@ def test_markdown_features_and_raw_html_come_out_as_xhtml(features: Built) -> No
     epub = Epub(features.epub)
     doc = epub.xml("text/chapter-02-markdown.xhtml")  # a strict XML parse: well-formed XHTML
     tags = {e.tag.split("}")[1] for e in doc.iter() if isinstance(e.tag, str)}
-    assert {"table", "thead", "dl", "dt", "dd", "abbr", "pre", "code", "aside", "img", "b", "br"} <= tags
+    assert {
+        "table",
+        "thead",
+        "dl",
+        "dt",
+        "dd",
+        "abbr",
+        "pre",
+        "code",
+        "aside",
+        "img",
+        "b",
+        "br",
+        "figure",
+        "figcaption",
+    } <= tags
     classes = {e.get("class") for e in doc.iter()}
     assert {"codehilite", "admonition note", "lead", "aside"} <= classes
     text = "".join(doc.itertext())

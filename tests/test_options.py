@@ -125,3 +125,26 @@ def test_quotation_marks_follow_each_chapters_language(options: Built) -> None:
     text = page_text(open_pdf(options.pdf), 0).replace("\n", " ")
     assert "Er sagte: \u201eGuten Tag\u201c \u2013 und ging." in text  # German „…“
     assert "Il a dit : \u00ab\u202fBonjour\u202f\u00bb et il est parti." in text  # French « … » with narrow spaces
+
+
+def test_missing_script_fonts_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from essaybook import fonts
+
+    # As on a machine with fonts for Greek but none for CJK, whatever this one has installed.
+    monkeypatch.setattr(fonts, "_system_covers", lambda code: None if code >= 0x3000 else "Some Sans")
+    log.setup(verbosity=-1)
+    boxes = fonts.check_coverage([], [("manuscript/a.md", "# 中文\n\n这是中文。"), ("manuscript/b.md", "Ελληνικά")])
+    assert boxes == ["CJK"]
+    assert log.warnings_seen() == [
+        "manuscript/a.md: no font can draw Chinese, Japanese and Korean characters such as '中' (U+4E2D); the PDF "
+        "would show empty boxes. Install fonts-noto-cjk or add a font with @font-face in styles/"
+    ]
+
+
+def test_theme_fonts_cover_latin_greek_and_cyrillic() -> None:
+    from essaybook import fonts
+    from essaybook.themes import load_theme
+
+    theme = load_theme("classic", Path("."), None)
+    log.setup(verbosity=-1)
+    assert fonts.check_coverage(theme.fonts(), [("a.md", "Ærøskøbing — Ελληνικά — Русский — œuvre «ß»")]) == []

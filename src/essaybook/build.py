@@ -16,6 +16,7 @@ from essaybook.config import Config, load_config
 from essaybook.convert import convert_book
 from essaybook.errors import ConfigError, EssaybookError, ManuscriptError, RenderError
 from essaybook.fetcher import RestrictedFetcher
+from essaybook.fonts import check_coverage
 from essaybook.manuscript import load_book, resolve_meta
 from essaybook.model import Book, Meta
 from essaybook.renderers.epub import EpubResult, render_epub
@@ -165,6 +166,7 @@ def build(
     with log.step(3, total, "Composing HTML"):
         printed = compose_print(book, meta, config, theme, env, project.layout)
     with log.step(4, total, "Laying out pages (WeasyPrint)"):
+        check_coverage(theme.fonts(), ((f"manuscript/{c.rel}", c.markdown) for c in book.chapters))
         assets = {a.href: a.source for a in book.assets.values()}
         if meta.cover_image is not None:
             assets[meta.cover_image.href] = meta.cover_image.source

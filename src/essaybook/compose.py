@@ -18,6 +18,7 @@ from markupsafe import Markup
 from essaybook import __version__
 from essaybook.config import Config
 from essaybook.errors import TemplateError
+from essaybook.manuscript import direction_of
 from essaybook.model import BACK_ROLES, FRONT_ROLES, ROLES, Book, Chapter, Meta
 from essaybook.themes import Theme
 
@@ -144,6 +145,7 @@ def _chapter_context(chapter: Chapter, matter: str, content: Markup) -> dict[str
         "role": chapter.role,
         "epub_type": epub_type,
         "aria_role": role,
+        "dir": direction_of(chapter.lang) if chapter.lang else None,
         "authors": chapter.author,
         "lang": chapter.lang,
         "matter": matter,

@@ -285,6 +285,7 @@ def convert_book(book: Book, code_style: str = "xcode", lang: str = "en") -> Non
         _assign_ids(root, ctx)
         _notes(root, ctx)
         _images(root, ctx)
+        _figures(root)
         trees.append((chapter, root, ctx))
     by_path = {c.source.resolve(): c for c in book.chapters}
     for chapter, root, ctx in trees:
@@ -506,6 +507,30 @@ def _images(root: html.HtmlElement, ctx: _Context) -> None:
             asset = Asset(source=resolved, href=href, media_type=media_type)
             book.assets[resolved] = asset
         img.set("src", asset.href)
+
+
+def _figures(root: html.HtmlElement) -> None:
+    """An image alone in its paragraph becomes a figure; its title, if any, becomes the caption."""
+    for p in list(root.iter("p")):
+        children = [c for c in p if isinstance(c.tag, str)]
+        if len(children) != 1 or children[0].tag != "img" or (p.text or "").strip() or (children[0].tail or "").strip():
+            continue
+        img = children[0]
+        figure = html.Element("figure")
+        for name in ("id", "class"):
+            if p.get(name):
+                figure.set(name, p.get(name, ""))
+        img.tail = None
+        figure.append(img)
+        caption = img.attrib.pop("title", "").strip()
+        if caption:
+            figcaption = html.Element("figcaption")
+            figcaption.text = caption
+            figure.append(figcaption)
+        figure.tail = p.tail
+        parent = p.getparent()
+        if parent is not None:
+            parent.replace(p, figure)
 
 
 def _links(root: html.HtmlElement, ctx: _Context, by_path: dict[Path, Chapter]) -> None:

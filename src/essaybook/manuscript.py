@@ -137,6 +137,11 @@ def load_book(root: Path, config: Config) -> Book:
 _RTL_LANGS = frozenset({"ar", "he", "fa", "ur", "ps", "sd", "ug", "yi", "dv", "ckb"})
 
 
+def direction_of(lang: str) -> str:
+    """'rtl' for languages written right to left, else 'ltr'."""
+    return "rtl" if lang.split("-")[0].lower() in _RTL_LANGS else "ltr"
+
+
 def build_time() -> dt.datetime:
     """The build's timestamp: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now, in UTC."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -194,7 +199,6 @@ def resolve_meta(config: Config, book: Book) -> Meta:
             )
         media = "image/png" if suffix == ".png" else "image/jpeg"
         cover = Asset(source=path.resolve(), href=f"images/cover{suffix}", media_type=media)
-    primary = lang.split("-")[0].lower()
     return Meta(
         title=title,
         subtitle=smarten(settings.subtitle, text_lang) if settings.subtitle else None,
@@ -209,5 +213,5 @@ def resolve_meta(config: Config, book: Book) -> Meta:
         cover_image=cover,
         modified=build_time().strftime("%Y-%m-%dT%H:%M:%SZ"),
         slug=slug_of(title),
-        direction="rtl" if primary in _RTL_LANGS else "ltr",
+        direction=direction_of(lang),
     )
