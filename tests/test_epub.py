@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
+from PIL import Image
 
 from essaybook import log
 from essaybook.build import build
@@ -294,3 +296,14 @@ def test_page_list_without_the_pdf(sample: Built, tmp_path: Path) -> None:
     assert result.epub is not None
     assert _page_list(Epub(result.epub.path)) == _page_list(Epub(sample.epub))
     assert [label for label, _ in _page_list(Epub(sample.epub))] == ["1", "2", "3", "4"]
+
+
+def test_typographic_cover_when_no_cover_image(sample: Built) -> None:
+    epub = Epub(sample.epub)
+    cover = [(h, i) for h, i in epub.manifest().items() if "cover-image" in (i.get("properties") or "")]
+    assert [h for h, _ in cover] == ["cover/cover.png"]
+    image = Image.open(io.BytesIO(epub.read("cover/cover.png")))
+    assert image.size == (1600, 2560)
+    assert epub.spine()[0] == "text/cover.xhtml"
+    names = [m.get("name") for m in epub.opf.iterfind("opf:metadata/opf:meta", NS)]
+    assert "cover" in names

@@ -11,9 +11,10 @@ from pygments.formatters import HtmlFormatter
 from pygments.util import ClassNotFound
 
 from essaybook import log
-from essaybook.compose import compose_epub, compose_print, matters, table_of_contents
+from essaybook.compose import GENERATED_COVER, compose_epub, compose_print, matters, table_of_contents
 from essaybook.config import Config, load_config
 from essaybook.convert import convert_book
+from essaybook.cover import typographic_cover
 from essaybook.errors import ConfigError, EssaybookError, ManuscriptError, RenderError
 from essaybook.fetcher import RestrictedFetcher
 from essaybook.fonts import check_coverage
@@ -140,6 +141,16 @@ def _check_output(out_dir: Path) -> None:
         )
 
 
+def _epub_cover(meta: Meta, theme: Theme) -> tuple[str, str, bytes]:
+    """The EPUB's cover image: ``cover-image`` when set, else a typographic cover in the theme's font."""
+    if meta.cover_image is not None:
+        return meta.cover_image.href, meta.cover_image.media_type, meta.cover_image.source.read_bytes()
+    fonts = {path.name: path for path in theme.fonts()}
+    regular = fonts.get("LinLibertine_R.otf") or theme.fonts()[0]
+    italic = fonts.get("LinLibertine_RI.otf") or regular
+    return GENERATED_COVER, "image/png", typographic_cover(meta, regular, italic)
+
+
 def build(
     root: Path, out_dir: Path | None = None, pdf: bool = True, epub: bool = True, strict: bool = False
 ) -> BuildResult:
@@ -202,6 +213,7 @@ def build(
                 table_of_contents(book, config.epub.toc_depth),
                 meta,
                 out / f"{meta.slug}.epub",
+                cover=_epub_cover(meta, theme),
                 images=book.images,
                 images_without_alt=book.images_without_alt,
                 page_list=bool(pages),

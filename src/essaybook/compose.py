@@ -23,6 +23,8 @@ from essaybook.model import BACK_ROLES, FRONT_ROLES, ROLES, Book, Chapter, Meta
 from essaybook.themes import Theme
 
 EPUB_NS = "http://www.idpf.org/2007/ops"
+GENERATED_COVER = "cover/cover.png"
+"""Where the EPUB keeps the typographic cover drawn for books without ``cover-image``."""
 _WRAP = f'<div xmlns:epub="{EPUB_NS}">'
 _EPUB_TYPE = f"{{{EPUB_NS}}}type"
 
@@ -346,12 +348,13 @@ def compose_epub(
     common = _common(meta, config) | {"stylesheets": css}
     kinds = matters(book)
     documents: list[EpubDocument] = []
-    if meta.cover_image is not None and config.epub.cover_page:
+    cover_href = meta.cover_image.href if meta.cover_image is not None else GENERATED_COVER
+    if config.epub.cover_page:
         documents.append(
             EpubDocument(
                 name="text/cover.xhtml",
                 title="Cover",
-                xhtml=_render(env, "cover.xhtml", common | {"image": "../" + meta.cover_image.href}),
+                xhtml=_render(env, "cover.xhtml", common | {"image": "../" + cover_href}),
             )
         )
     if len(book.chapters) > 1:

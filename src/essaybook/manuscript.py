@@ -198,7 +198,7 @@ def resolve_meta(config: Config, book: Book) -> Meta:
                 f"cover image {settings.cover_image!r} must be a PNG or JPEG", file=toml, key="book.cover-image"
             )
         media = "image/png" if suffix == ".png" else "image/jpeg"
-        cover = Asset(source=path.resolve(), href=f"images/cover{suffix}", media_type=media)
+        cover = Asset(source=path.resolve(), href=f"cover/cover{suffix}", media_type=media)
     return Meta(
         title=title,
         subtitle=smarten(settings.subtitle, text_lang) if settings.subtitle else None,

@@ -51,13 +51,15 @@ def render_epub(
     toc: list[TocEntry],
     meta: Meta,
     target: Path,
+    cover: tuple[str, str, bytes],
     images: int = 0,
     images_without_alt: int = 0,
     page_list: bool = False,
 ) -> EpubResult:
     """Package the EPUB and write it to ``target`` atomically.
 
-    ``images`` and ``images_without_alt`` decide the accessibility claims (access modes, conformance).
+    ``cover`` is (href, media type, bytes) of the cover image. ``images`` and ``images_without_alt`` decide
+    the accessibility claims (access modes, conformance).
     """
     book = epub.EpubBook()
     book.set_identifier(meta.identifier)
@@ -113,16 +115,12 @@ def render_epub(
                 content=asset.source.read_bytes(),
             )
         )
-    if meta.cover_image is not None:
-        cover = epub.EpubItem(
-            uid="cover-image",
-            file_name=meta.cover_image.href,
-            media_type=meta.cover_image.media_type,
-            content=meta.cover_image.source.read_bytes(),
-        )
-        cover.properties = ["cover-image"]
-        book.add_item(cover)
-        book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
+    href, media_type, data = cover
+    cover_item = epub.EpubItem(uid="cover-image", file_name=href, media_type=media_type, content=data)
+    cover_item.properties = ["cover-image"]
+    book.add_item(cover_item)
+    # EPUB 2 readers (older Kindles, Kobo's library view) look for this meta rather than the property.
+    book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
 
     spine = []
     by_name: dict[str, _VerbatimItem] = {}
