@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,14 @@ RUST_BOOK_META = {
     "author": ["Steve Klabnik", "Carol Nichols", "Chris Krycho"],
     "lang": "en",
 }
+ASSET_SCHEME = "essaybook:"
 HARNESS_PANDOC = "/tmp/harness/venv/lib/python3*/site-packages/pypandoc/files/pandoc"
 ESSAYBOOK_MODES = {"essaybook-full": (True, True), "essaybook-pdf": (True, False), "essaybook-epub": (False, True)}
 MODES = [*ESSAYBOOK_MODES, "weasyprint", "pandoc"]
 
 
 # ------------------------------------------------------------------------------------------------ setup
+
 
 def _toml_value(value: object) -> str:
     """A TOML literal for a string or a list of strings (JSON string escapes are valid TOML)."""
@@ -71,6 +74,7 @@ def find_pandoc() -> str | None:
 
 # ------------------------------------------------------------------------------------------------ children
 
+
 def _child(mode: str, root: Path, out: Path, html: Path | None, pandoc: str | None) -> dict[str, Any]:
     """Do one measured job in this (fresh) process; return what the parent tabulates."""
     start = time.perf_counter()
@@ -95,9 +99,14 @@ def _child(mode: str, root: Path, out: Path, html: Path | None, pandoc: str | No
         env = environment(project.theme)  # as essaybook.build.build sets it up
         env.globals["code_css"] = project.code_css
         env.globals["print_href"] = lambda entry: f"#{entry.id}"
+        meta = project.require_meta
+        text = compose_print(project.book, meta, project.config, project.theme, env, project.layout).html
+        # essaybook names images "essaybook:<href>" for its own fetcher; plain WeasyPrint needs their files.
+        assets = [*project.book.assets.values(), *([meta.cover_image] if meta.cover_image else [])]
+        for asset in assets:
+            text = text.replace(f'"{escape(ASSET_SCHEME + asset.href)}"', f'"{asset.source.absolute().as_uri()}"')
         assert html is not None
-        html.write_text(compose_print(project.book, project.meta, project.config, project.theme, env,
-                                      project.layout), encoding="utf-8")
+        html.write_text(text, encoding="utf-8")
         result["output"] = str(html)
     elif mode == "weasyprint":
         import weasyprint
@@ -113,12 +122,20 @@ def _child(mode: str, root: Path, out: Path, html: Path | None, pandoc: str | No
         assert pandoc is not None
         manuscript = root.absolute() / "manuscript"
         book = tomllib.loads((manuscript / "book.toml").read_text(encoding="utf-8")).get("book", {})
-        chapters = book.get("chapters") or sorted(p.relative_to(manuscript).as_posix()
-                                                  for p in manuscript.rglob("*.md"))
+        chapters = book.get("chapters") or sorted(
+            p.relative_to(manuscript).as_posix() for p in manuscript.rglob("*.md")
+        )
         out.mkdir(parents=True, exist_ok=True)
         target = out.absolute() / "pandoc.epub"
-        command = [pandoc, "-o", str(target), f"--metadata=title:{book.get('title', 'Untitled')}",
-                   f"--metadata=lang:{book.get('lang', 'en')}", f"--resource-path={manuscript}", *chapters]
+        command = [
+            pandoc,
+            "-o",
+            str(target),
+            f"--metadata=title:{book.get('title', 'Untitled')}",
+            f"--metadata=lang:{book.get('lang', 'en')}",
+            f"--resource-path={manuscript}",
+            *chapters,
+        ]
         done = subprocess.run(command, cwd=manuscript, stderr=subprocess.PIPE, text=True, check=False)
         sys.stderr.write(done.stderr)
         if done.returncode:
@@ -129,8 +146,9 @@ def _child(mode: str, root: Path, out: Path, html: Path | None, pandoc: str | No
         raise SystemExit(f"unknown child mode {mode!r}")
     result["seconds"] = time.perf_counter() - start
     # ru_maxrss is in KiB on Linux; pandoc runs as our child, so its peak is the larger of the two.
-    result["maxrss_kb"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                              resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    result["maxrss_kb"] = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    )
     return result
 
 
@@ -151,6 +169,7 @@ def run_child(mode: str, root: Path, out: Path, html: Path, logs: Path, pandoc: 
 
 # ------------------------------------------------------------------------------------------------ report
 
+
 def pdf_pages(path: str) -> int | None:
     if not path.endswith(".pdf"):
         return None
@@ -170,13 +189,14 @@ def print_table(results: dict[str, dict[str, Any]], skipped: dict[str, str]) -> 
     for mode, why in skipped.items():
         print(f"{mode:<16} skipped: {why}")
     print()
-    for label, top, bottom in [("essaybook-full / weasyprint", "essaybook-full", "weasyprint"),
-                               ("essaybook-pdf  / weasyprint", "essaybook-pdf", "weasyprint"),
-                               ("essaybook-epub / pandoc    ", "essaybook-epub", "pandoc")]:
+    for label, top, bottom in [
+        ("essaybook-full / weasyprint", "essaybook-full", "weasyprint"),
+        ("essaybook-pdf  / weasyprint", "essaybook-pdf", "weasyprint"),
+        ("essaybook-epub / pandoc    ", "essaybook-epub", "pandoc"),
+    ]:
         if top in results and bottom in results:
             a, b = results[top], results[bottom]
-            print(f"{label}  time x{a['seconds'] / b['seconds']:.2f}  "
-                  f"peak RSS x{a['maxrss_kb'] / b['maxrss_kb']:.2f}")
+            print(f"{label}  time x{a['seconds'] / b['seconds']:.2f}  peak RSS x{a['maxrss_kb'] / b['maxrss_kb']:.2f}")
 
 
 def main() -> None:
