@@ -148,3 +148,25 @@ def test_theme_fonts_cover_latin_greek_and_cyrillic() -> None:
     theme = load_theme("classic", Path("."), None)
     log.setup(verbosity=-1)
     assert fonts.check_coverage(theme.fonts(), [("a.md", "Ærøskøbing — Ελληνικά — Русский — œuvre «ß»")]) == []
+
+
+def test_right_to_left_book(tmp_path: Path) -> None:
+    (tmp_path / "manuscript").mkdir()
+    (tmp_path / "manuscript" / "book.toml").write_text(
+        '[book]\ntitle = "كتاب"\nlang = "ar"\nauthor = "مؤلف"\n', encoding="utf-8"
+    )
+    (tmp_path / "manuscript" / "a.md").write_text(
+        "# الفصل الأول\n\nهذا نص عربي قصير.[^1]\n\n[^1]: حاشية.\n", encoding="utf-8"
+    )
+    log.setup(verbosity=-1)
+    result = build(tmp_path)
+    assert result.epub is not None and result.pdf is not None
+    epub = Epub(result.epub.path)
+    assert epub.opf.find("opf:spine", NS).get("page-progression-direction") == "rtl"  # type: ignore[union-attr]
+    chapter = epub.xml(next(h for h in epub.spine() if h.startswith("text/") and "cover" not in h))
+    assert chapter.get("dir") == "rtl" and chapter.get("lang") == "ar"
+    with Pdf.open(result.pdf.path) as pdf:
+        assert pdf.Root.Lang == "ar"
+    text = page_text(open_pdf(result.pdf.path), 0)
+    assert "هذا نص عربي قصير" in text and "حاشية" in text  # in logical order, the note at the page foot
+    assert epubcheck_messages(result.epub.path) == []
