@@ -230,6 +230,15 @@ def test_unknown_variant_lists_valid_ones(tmp_path: Path) -> None:
     assert_user_error(result, root, "book.toml:6", "pdf.variant", "'pdf/x-9'", "pdf/ua-1", "pdf/a-3b")
 
 
+def test_font_that_cannot_be_loaded_is_an_error(tmp_path: Path) -> None:
+    css = "@font-face { font-family: Mine; src: url(fonts/missing.woff2); }\nbody { font-family: Mine; }\n"
+    root = make_project(
+        tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-one.md": CHAPTER, "styles/mine.css": css}
+    )
+    result = build(root)
+    assert_user_error(result, root, "cannot load", "styles/fonts/missing.woff2")
+
+
 def test_crop_marks_without_bleed_contradict(tmp_path: Path) -> None:
     toml = TOML + "\n[pdf]\ncrop-marks = true\n"  # line 6
     root = make_project(tmp_path, {"manuscript/book.toml": toml, "manuscript/01-one.md": CHAPTER})

@@ -145,3 +145,18 @@ def test_notes_numbered_per_chapter(features: Built) -> None:
     text = " ".join(page_text(reader, i) for i in range(len(reader.pages)))
     assert "1. The first footnote" in text or "1.\u00a0The first footnote" in text
     assert "1. Notes are numbered per chapter" in text or "1.\u00a0Notes are numbered per chapter" in text
+
+
+def test_metadata_in_info_and_xmp(sample: Built) -> None:
+    with Pdf.open(sample.pdf) as pdf:
+        info = pdf.docinfo
+        assert str(info["/Title"]) == "OpenAI\u2019s Open Source Move: A New Era for AI?"
+        assert str(info["/Keywords"]) == "Artificial intelligence, Open source software"
+        assert str(info["/Creator"]).startswith("essaybook ")
+        assert str(info["/CreationDate"]) == "D:20260101000000Z"
+        with pdf.open_metadata() as xmp:
+            assert xmp["dc:title"] == "OpenAI\u2019s Open Source Move: A New Era for AI?"
+            assert xmp["dc:language"] == {"en"}
+            assert xmp["dc:subject"] == {"Artificial intelligence", "Open source software"}
+            assert xmp["xmp:CreatorTool"].startswith("essaybook ")
+            assert xmp["xmp:CreateDate"] == "2026-01-01T00:00:00Z"

@@ -28,6 +28,8 @@ class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
         self.assets = assets or {}
         self.allow_remote = allow_remote
         self.refused: list[str] = []
+        self.failed: list[str] = []
+        """Files inside the allowed folders that could not be read (missing, unreadable)."""
 
     def fetch(self, url: str, headers: dict[str, str] | None = None) -> Any:
         parts = urlsplit(url)
@@ -39,7 +41,11 @@ class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
         if scheme == "file":
             path = Path(url2pathname(parts.path))
             if any(inside(path, root) for root in self.roots):
-                return super().fetch(url, headers)
+                try:
+                    return super().fetch(url, headers)
+                except OSError:
+                    self.failed.append(str(path))
+                    raise
         elif scheme in ("http", "https") and self.allow_remote:
             return super().fetch(url, headers)
         self.refused.append(url)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pydyf
+from lxml import etree
 from weasyprint import HTML
 from weasyprint.document import Document
 from weasyprint.text.fonts import FontConfiguration
@@ -215,21 +216,56 @@ def lay_out(
         )
     for url in fetcher.refused:
         log.warn(f"PDF: refused to load {url}: it lies outside the book project")
+    failed = []
     for message in collect.messages:
-        if "ailed to load" in message:
-            if not any(url in message for url in fetcher.refused):
-                log.warn(f"PDF: {message}")
+        refused = any(url in message for url in fetcher.refused) or ("cannot be loaded" in message and fetcher.refused)
+        if ("ailed to load" in message or "cannot be loaded" in message) and not refused:
+            failed.append(message)
         else:
             log.LOGGER.debug("WeasyPrint: %s", message)
+    if fetcher.failed or failed:
+        # A font, image or stylesheet inside the project that cannot be read: never fall back silently.
+        what = fetcher.failed[0] if fetcher.failed else failed[0].split("\n")[0]
+        more = len(fetcher.failed or failed) - 1
+        raise RenderError(
+            f"cannot load {what}" + (f" (and {more} more)" if more else ""),
+            hint="a stylesheet or the manuscript refers to it; fix the path or remove the reference",
+        )
     labels = page_labels(rendered, body_start, cover)
     starts = page_starts(rendered, blocks or [], label_list(labels, len(rendered.pages)))
     return Layout(rendered=rendered, labels=labels, page_starts=starts)
 
 
+def _xmp_extra(meta: Meta) -> etree._Element:
+    """An rdf:Description with what WeasyPrint's XMP leaves out: language and subjects as Dublin Core bags."""
+    rdf, dc = "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "http://purl.org/dc/elements/1.1/"
+    description = etree.Element(f"{{{rdf}}}Description", {f"{{{rdf}}}about": ""}, nsmap={"rdf": rdf, "dc": dc})
+    for name, values in (("language", [meta.lang]), ("subject", list(meta.subjects))):
+        if values:
+            bag = etree.SubElement(etree.SubElement(description, f"{{{dc}}}{name}"), f"{{{rdf}}}Bag")
+            for value in values:
+                etree.SubElement(bag, f"{{{rdf}}}li").text = value
+    return description
+
+
 def write_pdf(layout: Layout, meta: Meta, config: Config, target: Path) -> PdfResult:
     """Write the laid-out book to ``target`` atomically, with page labels and a stable identifier."""
 
-    def finisher(_document: Document, pdf: pydyf.PDF) -> None:
+    metadata = layout.rendered.metadata
+    generate = metadata.generate_rdf_metadata
+
+    def generate_with_language(variant: str, version: int | None, conformance: str | None) -> bytes:
+        # WeasyPrint's XMP has no dc:language or dc:subject; add them to the same rdf:RDF.
+        rdf = etree.fromstring(generate(variant, version, conformance))
+        rdf.append(_xmp_extra(meta))
+        return bytes(etree.tostring(rdf, encoding="utf-8"))
+
+    metadata.generate_rdf_metadata = generate_with_language
+
+    def finisher(document: Document, pdf: pydyf.PDF) -> None:
+        if not config.pdf.variant:
+            # WeasyPrint writes XMP only for PDF/A and PDF/UA; archives and catalogues read it on every PDF.
+            document.metadata.include_in_pdf(pdf, "", None, None, compress=True)
         # WeasyPrint writes no /PageLabels; without them a viewer's page box disagrees with the folios.
         nums = pydyf.Array()
         for start, style in layout.labels:
