@@ -167,6 +167,7 @@ def test_heading_ids_unique_and_cross_chapter_links_resolve(features: Built) -> 
     assert links["the whole next chapter"] == "chapter-03-links.xhtml#chapter-03-links"
     back = {a.text: a.get("href") for a in docs["text/chapter-03-links.xhtml"].iter(f"{{{NS['x']}}}a")}
     assert back["the tables"] == "chapter-02-markdown.xhtml#tables"
+    assert back["rendered page"] == "chapter-02-markdown.xhtml#code"  # mdBook-style link to the .html page
 
 
 def test_images_in_folders_stay_distinct(features: Built) -> None:

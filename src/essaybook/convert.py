@@ -552,6 +552,9 @@ def _links(root: html.HtmlElement, ctx: _Context, by_path: dict[Path, Chapter]) 
         if parts.path:
             path = (chapter.source.parent / unquote(parts.path)).resolve()
             found = by_path.get(path)
+            if found is None and path.suffix in (".html", ".htm", ".xhtml"):
+                # Books moved from mdBook or a static site link to the rendered page of a chapter.
+                found = by_path.get(path.with_suffix(".md"))
             if found is None:
                 log.warn(
                     f"{ctx.where(parts.path)}: link {href!r} does not lead to a chapter of this book; "
