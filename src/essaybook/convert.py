@@ -17,6 +17,7 @@ from lxml import etree, html
 
 from essaybook import log
 from essaybook.errors import ManuscriptError
+from essaybook.mdext import EssaybookExtension
 from essaybook.model import Asset, Book, Chapter, Heading
 from essaybook.paths import inside
 from essaybook.text import QUOTES
@@ -209,6 +210,7 @@ def make_markdown(code_style: str = "xcode", lang: str = "en") -> markdown.Markd
             "smarty",
             "md_in_html",
             "sane_lists",
+            EssaybookExtension(),
         ],
         extension_configs={
             "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": "\u21a9", "BACKLINK_TITLE": "Back to note %d"},
@@ -240,8 +242,12 @@ class _Context:
         self.replaced: set[str] = set()
 
     def line_of(self, needle: str) -> int | None:
+        """Line of the first occurrence of ``needle`` in the chapter (case-blind for HTML tag names)."""
+        if not needle:
+            return None
+        lowered = needle.lower()
         for number, line in enumerate(self.lines):
-            if needle and needle in line:
+            if needle in line or (needle.startswith("<") and lowered in line.lower()):
                 return self.chapter.body_line + number
         return None
 
@@ -323,7 +329,14 @@ def _clean(root: html.HtmlElement, ctx: _Context) -> None:
             continue
         if tag not in _ELEMENTS:
             block = any(isinstance(c.tag, str) and c.tag not in _INLINE for c in element.iterdescendants())
-            new = "div" if block else "span"
+            caption = (element.get("caption") or "").strip()
+            new = ("figure" if caption else "div") if block else "span"
+            if new == "figure":
+                # A captioned wrapper such as mdBook's <Listing caption="…"> reads as a captioned figure.
+                figcaption = html.Element("figcaption")
+                figcaption.text = caption
+                element.insert(0, figcaption)
+                figcaption.tail, element.text = element.text, None
             if tag not in ctx.replaced:
                 ctx.replaced.add(tag)
                 log.warn(
