@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,28 @@ def test_right_to_left_book(tmp_path: Path) -> None:
     text = page_text(open_pdf(result.pdf.path), 0)
     assert "هذا نص عربي قصير" in text and "حاشية" in text  # in logical order, the note at the page foot
     assert epubcheck_messages(result.epub.path) == []
+
+
+def test_a_note_too_long_for_a_page_foot_goes_to_the_chapter_end(tmp_path: Path) -> None:
+    (tmp_path / "manuscript").mkdir()
+    (tmp_path / "manuscript" / "book.toml").write_text(
+        '[book]\ntitle = "Long"\nlang = "en"\n[pdf]\npage-size = "A6"\n', encoding="utf-8"
+    )
+    note = " ".join(f"Sentence {n} of a very long note." for n in range(150))
+    body = "\n\n".join(f"Paragraph {n} of the text, long enough to take a line or two." for n in range(8))
+    (tmp_path / "manuscript" / "a.md").write_text(
+        f"# Long\n\nA short note.[^short] A long one.[^long]\n\n{body}\n\n[^short]: Short.\n\n[^long]: {note}\n",
+        encoding="utf-8",
+    )
+    log.setup(verbosity=-1)
+    result = build(tmp_path, epub=False)
+    assert result.pdf is not None
+    assert log.warnings_seen() == [
+        "manuscript/a.md: note 'fn-long' is too long for the foot of a page; it is printed at the end of the chapter"
+    ]
+    reader = open_pdf(result.pdf.path)
+    text = " ".join(" ".join(page_text(reader, i).split()) for i in range(len(reader.pages)))
+    found = {int(n) for n in re.findall(r"Sentence (\d+) of", text)}
+    assert found == set(range(150))  # nothing dropped (page breaks may fall anywhere in a sentence)
+    assert text.index("Paragraph 7 of the text") < text.index("Sentence 0 of a very long note")
+    assert "Short." in page_text(reader, 0)  # the short note stays at the foot of its page

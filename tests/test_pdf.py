@@ -135,9 +135,20 @@ def test_running_heads(features: Built) -> None:
     opening = labels.index("1")  # "Markdown, all of it" opens on a right-hand page
     assert text_in_band(reader, opening, top=True) == ""  # no running head on an opening page
     assert text_in_band(reader, opening, top=False) == "1"  # its folio at the foot
-    left = labels.index("2")  # the chapter's second page is a left-hand page
+    left = labels.index("2")  # the chapter's second page is a left-hand page: the book's title
     assert text_in_band(reader, left, top=True) == "A Book of Features"
     assert text_in_band(reader, left, top=False) == "2"
+    right = labels.index("3")  # its third page, a right-hand page: the chapter's title
+    assert text_in_band(reader, right, top=True) == "Markdown, all of it"
+    assert text_in_band(reader, right, top=False) == "3"
+
+
+def test_essay_running_heads(sample: Built) -> None:
+    reader = open_pdf(sample.pdf)
+    title = "OpenAI\u2019s Open Source Move: A New Era for AI?"
+    heads = [text_in_band(reader, i, top=True) for i in range(len(reader.pages))]
+    assert heads[0] == ""  # the title block opens page 1
+    assert set(heads[1:]) == {title}  # no author: the title on both sides
 
 
 def test_notes_numbered_per_chapter(features: Built) -> None:

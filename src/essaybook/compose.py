@@ -15,7 +15,7 @@ import jinja2
 from lxml import etree
 from markupsafe import Markup
 
-from essaybook import __version__
+from essaybook import __version__, log
 from essaybook.config import Config
 from essaybook.errors import TemplateError
 from essaybook.manuscript import direction_of
@@ -169,7 +169,9 @@ def _blocks(root: etree._Element) -> list[etree._Element]:
     return [child for child in root if isinstance(child.tag, str)]
 
 
-def print_fragment(chapter: Chapter, notes: str, book: Book, anchors: list[str] | None = None) -> Markup:
+def print_fragment(
+    chapter: Chapter, notes: str, book: Book, anchors: list[str] | None = None, note_capacity: int = 0
+) -> Markup:
     """Reshape one chapter for paper: notes float to the page foot (or gather at its end), images by path.
 
     Every top-level block gets an id (appended to ``anchors``) so the renderer can tell on which page
@@ -191,6 +193,7 @@ def print_fragment(chapter: Chapter, notes: str, book: Book, anchors: list[str] 
         if img.get("src", "").startswith("images/"):
             img.set("src", "essaybook:" + img.get("src", ""))
     if notes == "footnotes":
+        long_notes: set[etree._Element] = set()
         section = root.find("section[@class='footnotes']")
         notes_by_id = {a.get("id"): a for a in section.iter("aside")} if section is not None else {}
         for ref in list(root.iter("a")):
@@ -198,6 +201,15 @@ def print_fragment(chapter: Chapter, notes: str, book: Book, anchors: list[str] 
                 continue
             note = notes_by_id.get(ref.get("href", "")[1:])
             if note is None:
+                continue
+            if note_capacity and len(" ".join("".join(note.itertext()).split())) > note_capacity:
+                # WeasyPrint cannot continue a footnote on the next page and drops what does not fit, so a
+                # note longer than half a page stays with the chapter's notes at its end.
+                log.warn(
+                    f"manuscript/{chapter.rel}: note {note.get('id')!r} is too long for the foot of a page; "
+                    "it is printed at the end of the chapter"
+                )
+                long_notes.add(note)
                 continue
             note_id = note.get("id", "")
             # An empty marker at the call lets the renderer check that call and note share a page.
@@ -219,15 +231,41 @@ def print_fragment(chapter: Chapter, notes: str, book: Book, anchors: list[str] 
                 previous.set("data-notes-next", f"{previous.get('data-notes-next', '')} {note_id}".strip())
                 block.set("data-after-heading", "")
         if section is not None:
-            root.remove(section)
+            for aside in list(section.iter("aside")):
+                if aside not in long_notes:
+                    section.remove(aside)
+            if not long_notes:
+                root.remove(section)
+            else:
+                _drop_backlinks(section)
     else:
-        for back in list(root.iter("a")):
-            if back.get("role") == "doc-backlink":
-                back.getparent().remove(back)
+        _drop_backlinks(root)
     for element in root.iter():
         element.attrib.pop(_EPUB_TYPE, None)
     etree.cleanup_namespaces(root)
     return _inner(root, "html")
+
+
+def _drop_backlinks(root: etree._Element) -> None:
+    """Paper has no links back to the call."""
+    for back in list(root.iter("a")):
+        parent = back.getparent()
+        if back.get("role") == "doc-backlink" and parent is not None:
+            parent.remove(back)
+
+
+def note_capacity(config: Config) -> int:
+    """Characters of 8.5 pt note text that fill about half the text block: longer notes cannot be footnotes."""
+    width, height = (_points(v) for v in config.pdf.css_size.split())
+    text_width = width - _points(config.pdf.margin_inside) - _points(config.pdf.margin_outside)
+    text_height = height - _points(config.pdf.margin_top) - _points(config.pdf.margin_bottom)
+    return int((text_width / 4.0) * (text_height / 11.0) / 2)
+
+
+def _points(length: str) -> float:
+    units = {"mm": 72 / 25.4, "cm": 72 / 2.54, "in": 72.0, "pt": 1.0, "pc": 12.0, "px": 0.75}
+    unit = length.strip()[-2:]
+    return float(length.strip()[:-2]) * units[unit]
 
 
 def _flatten_note(note: etree._Element, span: etree._Element) -> None:
@@ -280,7 +318,7 @@ def compose_print(
     blocks: list[tuple[int, int, str]] = []
     for chapter in book.chapters:
         anchors: list[str] = []
-        content = print_fragment(chapter, config.pdf.notes, book, anchors)
+        content = print_fragment(chapter, config.pdf.notes, book, anchors, note_capacity(config))
         blocks.extend((chapter.index, number, anchor) for number, anchor in enumerate(anchors))
         chapters.append(_chapter_context(chapter, kinds[chapter.id], content))
     context = _common(meta, config) | {
