@@ -2,8 +2,8 @@
 
 Usage: ``python scripts/benchmark.py [PROJECT] [--chapters N] [--keep]``. Without PROJECT, the Rust book in
 /work/shared/manuscripts/rust-book is copied into a temporary project. Every measurement runs in a fresh
-child process (this script with ``--child MODE``) that reports its own wall time (imports included) and
-peak RSS as JSON, so the numbers do not share caches or heap. Outputs go to a temporary folder, never
+child process (this script with ``--child MODE``) that reports its own wall time (imports included), CPU
+time and peak RSS as JSON, so the numbers do not share caches or heap. Outputs go to a temporary folder, never
 into PROJECT.
 """
 
@@ -145,10 +145,11 @@ def _child(mode: str, root: Path, out: Path, html: Path | None, pandoc: str | No
     else:
         raise SystemExit(f"unknown child mode {mode!r}")
     result["seconds"] = time.perf_counter() - start
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    # CPU time shows how much of the wall time was work when other processes compete for the cores.
+    result["cpu"] = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
     # ru_maxrss is in KiB on Linux; pandoc runs as our child, so its peak is the larger of the two.
-    result["maxrss_kb"] = max(
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    )
+    result["maxrss_kb"] = max(own.ru_maxrss, kids.ru_maxrss)
     return result
 
 
@@ -179,13 +180,15 @@ def pdf_pages(path: str) -> int | None:
 
 
 def print_table(results: dict[str, dict[str, Any]], skipped: dict[str, str]) -> None:
-    header = f"{'mode':<16} {'seconds':>9} {'peak RSS MB':>12} {'pages':>6} {'warnings':>9}"
+    header = f"{'mode':<16} {'seconds':>9} {'CPU s':>9} {'peak RSS MB':>12} {'pages':>6} {'warnings':>9}"
     print(header)
     print("-" * len(header))
     for mode, r in results.items():
         pages = "" if r.get("pages") is None else str(r["pages"])
         warnings = "" if r.get("warnings") is None else str(r["warnings"])
-        print(f"{mode:<16} {r['seconds']:>9.2f} {r['maxrss_kb'] / 1024:>12.1f} {pages:>6} {warnings:>9}")
+        print(
+            f"{mode:<16} {r['seconds']:>9.2f} {r['cpu']:>9.2f} {r['maxrss_kb'] / 1024:>12.1f} {pages:>6} {warnings:>9}"
+        )
     for mode, why in skipped.items():
         print(f"{mode:<16} skipped: {why}")
     print()
@@ -196,7 +199,10 @@ def print_table(results: dict[str, dict[str, Any]], skipped: dict[str, str]) -> 
     ]:
         if top in results and bottom in results:
             a, b = results[top], results[bottom]
-            print(f"{label}  time x{a['seconds'] / b['seconds']:.2f}  peak RSS x{a['maxrss_kb'] / b['maxrss_kb']:.2f}")
+            print(
+                f"{label}  time x{a['seconds'] / b['seconds']:.2f}  CPU x{a['cpu'] / b['cpu']:.2f}  "
+                f"peak RSS x{a['maxrss_kb'] / b['maxrss_kb']:.2f}"
+            )
 
 
 def main() -> None:
