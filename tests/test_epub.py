@@ -115,7 +115,7 @@ def test_nav_is_nested_with_landmarks_and_ncx(features: Built) -> None:
         "Appendix: Colophon of Tests",
     ]
     nested = [a.text for a in top[1].iterfind("x:ol/x:li/x:a", NS)]
-    assert nested == ["Introduction", "Tables", "Code", "Lists and definitions", "Pictures"]
+    assert nested == ["Introduction", "Tables", "Code", "Lists and definitions", "Pictures", "Running text"]
     landmarks = next(n for n in nav.iter(f"{{{NS['x']}}}nav") if n.get(EPUB_TYPE) == "landmarks")
     kinds = [a.get(EPUB_TYPE) for a in landmarks.iter(f"{{{NS['x']}}}a")]
     assert kinds == ["cover", "toc", "bodymatter"]
@@ -175,10 +175,15 @@ def test_heading_ids_unique_and_cross_chapter_links_resolve(features: Built) -> 
 def test_mdbook_listings_and_fence_info_strings(features: Built) -> None:
     doc = Epub(features.epub).xml("text/chapter-03-links.xhtml")
     figure = next(f for f in doc.iter(f"{{{NS['x']}}}figure") if f.get("class") == "x-listing")
-    assert figure.findtext("x:figcaption", namespaces=NS) == "A listing in the style of mdBook books"
+    caption = figure.find("x:figcaption", NS)
+    assert caption is not None and "".join(caption.itertext()) == "A listing in the style of mdBook books"
+    assert caption.findtext("x:code", namespaces=NS) == "mdBook"
     code = figure.find(".//x:div[@class='codehilite']", NS)
     assert code is not None and "println!" in "".join(code.itertext())
     assert "```" not in "".join(doc.itertext())
+    quoted = doc.find(".//x:blockquote//x:pre/x:code", NS)  # fenced code inside a blockquote stays code
+    assert quoted is not None and "# fn hidden() {}" in "".join(quoted.itertext())
+    assert not [h for h in doc.iter(f"{{{NS['x']}}}h1") if "fn hidden" in "".join(h.itertext())]
 
 
 def test_images_in_folders_stay_distinct(features: Built) -> None:

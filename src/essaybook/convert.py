@@ -231,6 +231,11 @@ def slugify(text: str, fallback: str = "section") -> str:
     return slug
 
 
+def web_slug(text: str) -> str:
+    """The anchor GitHub and mdBook give a heading: lower case, punctuation dropped, each space a hyphen."""
+    return re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-")
+
+
 class _Context:
     """What one chapter's normalisation needs to know and report."""
 
@@ -239,7 +244,6 @@ class _Context:
         self.chapter = chapter
         self.display = f"manuscript/{chapter.rel}"
         self.lines = chapter.markdown.split("\n")
-        self.replaced: set[str] = set()
 
     def line_of(self, needle: str) -> int | None:
         """Line of the first occurrence of ``needle`` in the chapter (case-blind for HTML tag names)."""
@@ -280,6 +284,13 @@ def convert_book(book: Book, code_style: str = "xcode", lang: str = "en") -> Non
             line = next(i for i, text in enumerate(ctx.lines) if _CONTROL_RE.search(text)) + chapter.body_line
             log.warn(f"{ctx.display}:{line}: control characters removed (XHTML cannot hold them)")
             source = _CONTROL_RE.sub("", source)
+        directive = re.search(r"^.*\{\{#(include|rustdoc_include|playground|title)\b.*$", source, re.MULTILINE)
+        if directive:
+            line = source[: directive.start()].count("\n") + chapter.body_line
+            log.warn(
+                f"{ctx.display}:{line}: mdBook's {{{{#{directive.group(1)}}}}} is not supported; the line is "
+                "printed as written (paste the included file in instead)"
+            )
         md.reset()
         try:
             converted = md.convert(source)
@@ -333,12 +344,18 @@ def _clean(root: html.HtmlElement, ctx: _Context) -> None:
             new = ("figure" if caption else "div") if block else "span"
             if new == "figure":
                 # A captioned wrapper such as mdBook's <Listing caption="…"> reads as a captioned figure.
-                figcaption = html.Element("figcaption")
-                figcaption.text = caption
+                if "<code>" not in caption:  # plain attribute text: escape it, then `code` spans
+                    caption = caption.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                    caption = re.sub(r"`([^`]+)`", r"<code>\1</code>", caption)
+                figcaption = html.fragment_fromstring(f"<figcaption>{caption}</figcaption>")
+                for inner in list(figcaption.iter()):
+                    if inner is not figcaption and inner.tag not in ("code", "em", "strong", "i", "b"):
+                        inner.drop_tag()
                 element.insert(0, figcaption)
+                del element.attrib["caption"]
                 figcaption.tail, element.text = element.text, None
-            if tag not in ctx.replaced:
-                ctx.replaced.add(tag)
+            if tag not in ctx.book.replaced_tags:
+                ctx.book.replaced_tags.add(tag)
                 log.warn(
                     f"{ctx.where('<' + tag)}: raw HTML <{tag}> is not an XHTML element; kept its content as <{new}>"
                 )
@@ -399,7 +416,10 @@ def _assign_ids(root: html.HtmlElement, ctx: _Context) -> None:
         element.set("id", new)
         chapter.anchors.setdefault(local, new)
         if is_heading:
-            chapter.headings.append(Heading(level=int(element.tag[1]), text=text, id=new))
+            # Links written for GitHub or mdBook use their slugs, which keep every hyphen.
+            chapter.anchors.setdefault(web_slug(text), new)
+            if text:  # an empty heading has no place in a table of contents
+                chapter.headings.append(Heading(level=int(element.tag[1]), text=text, id=new))
     if first is not None and first.tag in _HEADINGS and chapter.headings:
         heading = chapter.headings[0]
         chapter.has_title_heading = not chapter.title_given or chapter.title == heading.text
@@ -470,6 +490,9 @@ def _images(root: html.HtmlElement, ctx: _Context) -> None:
         src = (img.get("src") or "").strip()
         where = ctx.where(src) if src else ctx.display
         book.images += 1
+        if "<" in img.get("alt", ""):
+            # Markdown such as `code` in alt text comes through as escaped markup; alt text is plain.
+            img.set("alt", html.fromstring(f"<span>{img.get('alt')}</span>").text_content())
         if not img.get("alt"):
             log.warn(f"{where}: image {src!r} has no alt text; readers who cannot see it get nothing")
             book.images_without_alt += 1

@@ -2,6 +2,8 @@
 
 - Fence info strings such as ```` ```rust,ignore ```` (mdBook, rustdoc) keep their first word, so the
   block is still fenced code with the right highlighting instead of literal backticks.
+- Fenced code inside a blockquote (``> ```rust``), which Python-Markdown does not recognise there, becomes
+  indented code inside the blockquote, so it stays code (without the language's highlighting).
 - A custom block element on a line of its own (``<Listing caption="…">``, as mdBook books use) wraps
   Markdown: it is registered as block-level and parsed with ``markdown="1"``, so the code block inside
   stays a code block. The element itself is made XHTML later, in :mod:`essaybook.convert`.
@@ -28,8 +30,34 @@ thead time title tr track u ul var video wbr center font""".split()
 )
 
 
+_QUOTED_FENCE_RE = re.compile(r"^(?P<quote>(?:\s*>)+)\s?(?P<fence>`{3,}|~{3,})")
+
+
+def _quoted_fences(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    fence: str | None = None
+    quote = ""
+    for line in lines:
+        match = _QUOTED_FENCE_RE.match(line)
+        if fence is None and match:
+            fence, quote = match["fence"], match["quote"]
+            out.append(quote)
+            continue
+        if fence is not None:
+            if match and match["fence"].startswith(fence[0]) and not line[match.end() :].strip():
+                fence = None
+                out.append(quote)
+                continue
+            body = line[len(quote) :] if line.startswith(quote) else line.lstrip()
+            out.append(f"{quote}     {body[1:] if body.startswith(' ') else body}")
+            continue
+        out.append(line)
+    return out
+
+
 class _SourceFixes(Preprocessor):
     def run(self, lines: list[str]) -> list[str]:
+        lines = _quoted_fences(lines)
         fixed = []
         fence: str | None = None
         for line in lines:

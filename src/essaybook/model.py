@@ -90,6 +90,8 @@ class Book:
     """Images in the text (each use counts)."""
     images_without_alt: int = 0
     """Images with no alt text: they block the accessibility conformance claim."""
+    replaced_tags: set[str] = field(default_factory=set)
+    """Raw HTML elements that are not XHTML, already reported once."""
 
     @property
     def manuscript_dir(self) -> Path:
