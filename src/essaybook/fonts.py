@@ -27,6 +27,7 @@ _SCRIPT_FONTS = {
     "HEBREW": "fonts-noto-core",
     "DEVANAGARI": "fonts-noto-core",
     "THAI": "fonts-noto-core",
+    "EMOJI": "fonts-noto-color-emoji",
     "BENGALI": "fonts-noto-core",
     "TAMIL": "fonts-noto-core",
 }
@@ -59,11 +60,13 @@ _GROUPS = {
     "HANGUL": "CJK",
     "BOPOMOFO": "CJK",
 }
-_NAMES = {"CJK": "Chinese, Japanese and Korean"}
+_NAMES = {"CJK": "Chinese, Japanese and Korean", "EMOJI": "emoji and symbol"}
 
 
 def script_of(char: str) -> str:
     """A coarse script name from the Unicode character name ('CJK', 'ARABIC', …)."""
+    if unicodedata.category(char) == "So":
+        return "EMOJI"  # symbols and pictographs: the first word of their names is no script
     name = unicodedata.name(char, "")
     first = name.split(" ")[0] if name else f"U+{ord(char):04X}"
     return _GROUPS.get(first, first)
