@@ -92,7 +92,7 @@ def check_coverage(fonts: list[Path], texts: Iterable[tuple[str, str]]) -> list[
         label = _NAMES.get(script, script.title())
         family = _system_covers(ord(char))
         if family:
-            log.LOGGER.info("        %s text (e.g. %r in %s) uses the machine's font %s", label, char, where, family)
+            log.LOGGER.debug("        %s text (e.g. %r in %s) uses the machine's font %s", label, char, where, family)
             continue
         boxes.append(script)
         package = _SCRIPT_FONTS.get(script, "a font that covers it")
