@@ -18,18 +18,9 @@ from lxml import etree, html
 from essaybook import log
 from essaybook.errors import ManuscriptError
 from essaybook.mdext import EssaybookExtension
-from essaybook.model import Asset, Book, Chapter, Heading
+from essaybook.model import IMAGE_TYPES, Asset, Book, Chapter, Heading
 from essaybook.paths import inside
 from essaybook.text import QUOTES
-
-MEDIA_TYPES = {
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".svg": "image/svg+xml",
-    ".webp": "image/webp",
-}
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _ATTR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -525,13 +516,13 @@ def _images(root: html.HtmlElement, ctx: _Context) -> None:
                 line=ctx.line_of(src),
                 hint="paths are relative to the chapter file",
             )
-        media_type = MEDIA_TYPES.get(path.suffix.lower())
+        media_type = IMAGE_TYPES.get(path.suffix.lower())
         if media_type is None:
             raise ManuscriptError(
                 f"image {src!r} has an unsupported type",
                 file=ctx.display,
                 line=ctx.line_of(src),
-                hint="use " + ", ".join(sorted({k[1:] for k in MEDIA_TYPES})),
+                hint="use " + ", ".join(sorted({k[1:] for k in IMAGE_TYPES})),
             )
         resolved = path.resolve()
         asset = book.assets.get(resolved)

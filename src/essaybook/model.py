@@ -19,6 +19,17 @@ ROLES: dict[str, tuple[str, str]] = {
     "acknowledgments": ("acknowledgments", "doc-acknowledgments"),
     "colophon": ("colophon", "doc-colophon"),
 }
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".svg": "image/svg+xml",
+    ".webp": "image/webp",
+}
+"""Image files an EPUB 3 may carry (core media types), by suffix."""
+FONT_TYPES = {".otf": "font/otf", ".ttf": "font/ttf", ".woff": "font/woff", ".woff2": "font/woff2"}
+"""Font files an EPUB 3 may carry, by suffix."""
 FRONT_ROLES = frozenset({"dedication", "epigraph", "foreword", "preface", "introduction"})
 BACK_ROLES = frozenset({"appendix", "afterword", "acknowledgments", "colophon"})
 

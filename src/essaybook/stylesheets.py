@@ -16,22 +16,12 @@ from urllib.parse import unquote, urlsplit
 import tinycss2
 
 from essaybook import log
+from essaybook.model import FONT_TYPES, IMAGE_TYPES
 from essaybook.paths import inside
 from essaybook.themes import Theme
 
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-MEDIA_TYPES = {
-    ".woff2": "font/woff2",
-    ".woff": "font/woff",
-    ".otf": "font/otf",
-    ".ttf": "font/ttf",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".svg": "image/svg+xml",
-    ".webp": "image/webp",
-}
+MEDIA_TYPES = FONT_TYPES | IMAGE_TYPES
 """What a stylesheet may pull into the EPUB."""
 
 

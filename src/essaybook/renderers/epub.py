@@ -13,11 +13,9 @@ from lxml import etree
 from essaybook import __version__
 from essaybook.compose import EpubDocument, TocEntry
 from essaybook.errors import RenderError
-from essaybook.model import Asset, Meta
+from essaybook.model import FONT_TYPES, Asset, Meta
 from essaybook.renderers import atomic_output
 from essaybook.stylesheets import MEDIA_TYPES, EpubStyles
-
-FONT_TYPES = {".otf": "font/otf", ".ttf": "font/ttf", ".woff": "font/woff", ".woff2": "font/woff2"}
 
 
 class _VerbatimItem(epub.EpubItem):  # type: ignore[misc]
