@@ -22,6 +22,7 @@ from essaybook.model import IMAGE_TYPES, Asset, Book, Chapter, Heading
 from essaybook.paths import inside
 from essaybook.text import QUOTES
 
+_DIRECTIVE_RE = re.compile(r"\{\{#(?:include|rustdoc_include|playground|title)\b")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _ATTR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -265,6 +266,7 @@ def convert_book(book: Book, code_style: str = "xcode", lang: str = "en") -> Non
     ``lang`` is the book's language; a chapter's own ``lang`` picks its quotation marks.
     """
     parsers: dict[str, markdown.Markdown] = {}
+    directives: list[str] = []
     trees: list[tuple[Chapter, html.HtmlElement, _Context]] = []
     for chapter in book.chapters:
         chapter_lang = (chapter.lang or lang).split("-")[0].lower()
@@ -275,13 +277,8 @@ def convert_book(book: Book, code_style: str = "xcode", lang: str = "en") -> Non
             line = next(i for i, text in enumerate(ctx.lines) if _CONTROL_RE.search(text)) + chapter.body_line
             log.warn(f"{ctx.display}:{line}: control characters removed (XHTML cannot hold them)")
             source = _CONTROL_RE.sub("", source)
-        directive = re.search(r"^.*\{\{#(include|rustdoc_include|playground|title)\b.*$", source, re.MULTILINE)
-        if directive:
-            line = source[: directive.start()].count("\n") + chapter.body_line
-            log.warn(
-                f"{ctx.display}:{line}: mdBook's {{{{#{directive.group(1)}}}}} is not supported; the line is "
-                "printed as written (paste the included file in instead)"
-            )
+        for found in _DIRECTIVE_RE.finditer(source):
+            directives.append(f"{ctx.display}:{source[: found.start()].count(chr(10)) + chapter.body_line}")
         md.reset()
         try:
             converted = md.convert(source)
@@ -295,6 +292,13 @@ def convert_book(book: Book, code_style: str = "xcode", lang: str = "en") -> Non
         _images(root, ctx)
         _figures(root)
         trees.append((chapter, root, ctx))
+    if directives:
+        rest = len(directives) - 1
+        more = f" and {rest} more place{'s' * (rest > 1)}" if rest else ""
+        log.warn(
+            f"{directives[0]}{more}: mdBook's {{{{#include}}}} directives are not expanded; those lines are "
+            "printed as written (paste the included files in instead)"
+        )
     by_path = {c.source.resolve(): c for c in book.chapters}
     for chapter, root, ctx in trees:
         _links(root, ctx, by_path)

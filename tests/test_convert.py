@@ -1,0 +1,50 @@
+"""Stage 2 on small inputs: what Python-Markdown plus essaybook's fixes make of a chapter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from essaybook import log
+from essaybook.build import load_project
+
+
+def convert(tmp_path: Path, markdown: str, toml: str = '[book]\ntitle = "T"\nlang = "en"\n') -> tuple[str, list[str]]:
+    (tmp_path / "manuscript").mkdir(exist_ok=True)
+    (tmp_path / "manuscript" / "book.toml").write_text(toml, encoding="utf-8")
+    (tmp_path / "manuscript" / "a.md").write_text(markdown, encoding="utf-8")
+    log.setup(verbosity=-1)
+    project = load_project(tmp_path)
+    return project.book.chapters[0].html, log.warnings_seen()
+
+
+def test_mdbook_include_directives_are_named_once(tmp_path: Path) -> None:
+    html, warnings = convert(
+        tmp_path, "# A\n\n```rust\n{{#include a.rs}}\n```\n\n```rust\n{{#rustdoc_include b.rs}}\n```\n"
+    )
+    assert "include" in html and "rustdoc_include" in html  # printed as written, highlighted as code
+    assert warnings == [
+        "manuscript/a.md:4 and 1 more place: mdBook's {{#include}} directives are not expanded; those lines are "
+        "printed as written (paste the included files in instead)"
+    ]
+
+
+def test_github_style_slugs_reach_headings(tmp_path: Path) -> None:
+    html, warnings = convert(tmp_path, "# A\n\n## Where's the `?` Operator\n\n[see](#wheres-the--operator)\n")
+    assert '<a href="#where-s-the-operator">see</a>' in html
+    assert warnings == []
+
+
+def test_control_characters_are_removed_with_the_line(tmp_path: Path) -> None:
+    html, warnings = convert(tmp_path, "# A\n\nBell\x07 and\x0b tab.\n")
+    assert "Bell and tab." in html
+    assert warnings == ["manuscript/a.md:3: control characters removed (XHTML cannot hold them)"]
+
+
+def test_scripts_and_embeds_are_removed_and_named(tmp_path: Path) -> None:
+    html, warnings = convert(
+        tmp_path, '# A\n\n<script>alert(1)</script>\n\n<p onclick="x()">Kept <a href="javascript:x()">link</a></p>\n'
+    )
+    assert "script" not in html and "onclick" not in html and "javascript" not in html
+    assert "Kept" in html
+    assert any("<script> removed" in w for w in warnings)
+    assert any("script link removed" in w for w in warnings)
