@@ -48,3 +48,8 @@ def test_scripts_and_embeds_are_removed_and_named(tmp_path: Path) -> None:
     assert "Kept" in html
     assert any("<script> removed" in w for w in warnings)
     assert any("script link removed" in w for w in warnings)
+
+
+def test_skipped_heading_levels_are_named(tmp_path: Path) -> None:
+    _, warnings = convert(tmp_path, "# A\n\n## B\n\n#### Deep\n\nText.\n")
+    assert warnings == ["manuscript/a.md:5: heading level jumps from 2 to 4 at 'Deep'; use level 3"]

@@ -413,8 +413,16 @@ def _assign_ids(root: html.HtmlElement, ctx: _Context) -> None:
         if is_heading:
             # Links written for GitHub or mdBook use their slugs, which keep every hyphen.
             chapter.anchors.setdefault(web_slug(text), new)
+            level = int(element.tag[1])
+            previous = chapter.headings[-1].level if chapter.headings else level
+            if level > previous + 1:
+                # Screen readers navigate by heading level; a skipped level reads as a missing section.
+                log.warn(
+                    f"{ctx.where(text[:40])}: heading level jumps from {previous} to {level} at '{text}'; "
+                    f"use level {previous + 1}"
+                )
             if text:  # an empty heading has no place in a table of contents
-                chapter.headings.append(Heading(level=int(element.tag[1]), text=text, id=new))
+                chapter.headings.append(Heading(level=level, text=text, id=new))
     if first is not None and first.tag in _HEADINGS and chapter.headings:
         heading = chapter.headings[0]
         chapter.has_title_heading = not chapter.title_given or chapter.title == heading.text
