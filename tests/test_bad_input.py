@@ -239,6 +239,15 @@ def test_font_that_cannot_be_loaded_is_an_error(tmp_path: Path) -> None:
     assert_user_error(result, root, "cannot load", "styles/fonts/missing.woff2")
 
 
+def test_unsupported_image_type_is_named(tmp_path: Path) -> None:
+    chapter = f"# {TITLE}\n\n![a scan](scan.bmp)\n"
+    root = make_project(
+        tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-one.md": chapter, "manuscript/scan.bmp": b"BM"}
+    )
+    result = build(root, *NO_PDF)
+    assert_user_error(result, root, "manuscript/01-one.md:3", "'scan.bmp'", "unsupported type", "png")
+
+
 def test_crop_marks_without_bleed_contradict(tmp_path: Path) -> None:
     toml = TOML + "\n[pdf]\ncrop-marks = true\n"  # line 6
     root = make_project(tmp_path, {"manuscript/book.toml": toml, "manuscript/01-one.md": CHAPTER})

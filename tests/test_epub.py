@@ -15,7 +15,7 @@ from essaybook import log
 from essaybook.build import build
 
 from conftest import BOOKS, REPO, Built, build_once, copy_project, epubcheck_messages
-from pdfread import open_pdf, page_text
+from pdfread import open_pdf, outline, page_text
 
 NS = {
     "opf": "http://www.idpf.org/2007/opf",
@@ -93,12 +93,20 @@ def test_one_xhtml_file_per_chapter_in_reading_order(features: Built) -> None:
     chapters = [
         href for href in spine if href.startswith("text/") and href not in ("text/cover.xhtml", "text/titlepage.xhtml")
     ]
-    assert len(chapters) == 4
+    assert len(chapters) == 5
     titles = [epub.xml(href).findtext(".//x:title", namespaces=NS) for href in chapters]
-    assert titles == ["Preface", "Markdown, all of it", "Links and Pictures", "Appendix: Colophon of Tests"]
-    preface = epub.xml(chapters[0]).find(".//x:section", NS)
+    assert titles == [
+        "Dedication",
+        "Preface",
+        "Markdown, all of it",
+        "Links and Pictures",
+        "Appendix: Colophon of Tests",
+    ]
+    dedication = epub.xml(chapters[0]).find(".//x:section", NS)
+    assert dedication is not None and dedication.get(EPUB_TYPE) == "dedication"
+    preface = epub.xml(chapters[1]).find(".//x:section", NS)
     assert preface is not None and preface.get(EPUB_TYPE) == "preface" and preface.get("role") == "doc-preface"
-    appendix_body = epub.xml(chapters[3]).find("x:body", NS)
+    appendix_body = epub.xml(chapters[4]).find("x:body", NS)
     assert appendix_body is not None and appendix_body.get(EPUB_TYPE) == "backmatter"
 
 
@@ -109,16 +117,17 @@ def test_nav_is_nested_with_landmarks_and_ncx(features: Built) -> None:
     toc = next(n for n in nav.iter(f"{{{NS['x']}}}nav") if n.get(EPUB_TYPE) == "toc")
     top = toc.findall("x:ol/x:li", NS)
     assert [li.findtext("x:a", namespaces=NS) for li in top] == [
+        "Dedication",
         "Preface",
         "Markdown, all of it",
         "Links and Pictures",
         "Appendix: Colophon of Tests",
     ]
-    nested = [a.text for a in top[1].iterfind("x:ol/x:li/x:a", NS)]
+    nested = [a.text for a in top[2].iterfind("x:ol/x:li/x:a", NS)]
     assert nested == ["Introduction", "Tables", "Code", "Lists and definitions", "Pictures", "Running text"]
     landmarks = next(n for n in nav.iter(f"{{{NS['x']}}}nav") if n.get(EPUB_TYPE) == "landmarks")
     kinds = [a.get(EPUB_TYPE) for a in landmarks.iter(f"{{{NS['x']}}}a")]
-    assert kinds == ["cover", "toc", "bodymatter"]
+    assert kinds == ["cover", "titlepage", "toc", "frontmatter", "bodymatter", "backmatter"]
     # Every nav target exists.
     for a in toc.iter(f"{{{NS['x']}}}a"):
         file, _, fragment = a.get("href", "").partition("#")
@@ -284,8 +293,15 @@ def test_page_list_follows_the_printed_pages(features: Built) -> None:
     reader = open_pdf(features.pdf)
     labels = reader.page_labels
     page_list = _page_list(epub)
-    first = next(i for i in range(len(labels)) if page_text(reader, i).startswith("Preface"))
-    assert [label for label, _ in page_list] == labels[first:]
+    first = outline(reader)[0].page  # the dedication, the first chapter
+    listed = [label for label, _ in page_list]
+    assert listed == [label for label in labels[first:] if label in listed]  # in printed order
+    for index in range(first, len(labels)):
+        text = page_text(reader, index).strip()
+        if text and not text.startswith("Contents"):
+            assert labels[index] in listed, f"printed page {labels[index]} has no place in the page list"
+    contents = next(i for i in range(len(labels)) if page_text(reader, i).startswith("Contents"))
+    assert labels[contents] not in listed  # the EPUB has no printed contents page to point at
     metas = {m.get("property"): m.text for m in epub.opf.iterfind("opf:metadata/opf:meta", NS)}
     assert metas["pageBreakSource"] == "urn:isbn:9780000000002"
     for label, href in page_list:

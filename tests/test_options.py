@@ -196,3 +196,20 @@ def test_a_note_too_long_for_a_page_foot_goes_to_the_chapter_end(tmp_path: Path)
     assert found == set(range(150))  # nothing dropped (page breaks may fall anywhere in a sentence)
     assert text.index("Paragraph 7 of the text") < text.index("Sentence 0 of a very long note")
     assert "Short." in page_text(reader, 0)  # the short note stays at the foot of its page
+
+
+def test_pdf_a_3b_variant_claims_conformance(tmp_path: Path) -> None:
+    (tmp_path / "manuscript").mkdir()
+    (tmp_path / "manuscript" / "book.toml").write_text(
+        '[book]\ntitle = "Archive"\nlang = "en"\n[pdf]\nvariant = "pdf/a-3b"\n', encoding="utf-8"
+    )
+    (tmp_path / "manuscript" / "a.md").write_text("# Archive\n\nKept for a long time.\n", encoding="utf-8")
+    log.setup(verbosity=-1)
+    result = build(tmp_path, epub=False)
+    assert result.pdf is not None
+    with Pdf.open(result.pdf.path) as pdf:
+        xmp = pdf.Root.Metadata.read_bytes().decode()
+        assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="B"' in xmp
+        assert "/OutputIntents" in pdf.Root
+        with pdf.open_metadata() as meta:
+            assert meta["dc:language"] == {"en"}

@@ -324,7 +324,10 @@ def compose_print(
     context = _common(meta, config) | {
         "layout": layout,
         "chapters": chapters,
-        "toc": table_of_contents(book, config.pdf.toc_depth),
+        # A dedication or epigraph precedes the printed contents and is not listed in them.
+        "toc": [
+            e for e in table_of_contents(book, config.pdf.toc_depth) if e.chapter.role not in ("dedication", "epigraph")
+        ],
         "stylesheets": [p.as_uri() for p in theme.css("print")],
         "page_size": config.pdf.css_size,
         "cover_image": f"essaybook:{meta.cover_image.href}" if meta.cover_image and config.pdf.cover else None,
@@ -400,11 +403,20 @@ def compose_epub(
             EpubDocument(name="text/titlepage.xhtml", title=meta.title, xhtml=_render(env, "titlepage.xhtml", common))
         )
     toc = table_of_contents(book, config.epub.toc_depth)
-    landmarks = [("toc", "Table of Contents", "nav.xhtml#toc")]
+    landmarks = []
     if documents and documents[0].name == "text/cover.xhtml":
-        landmarks.insert(0, ("cover", "Cover", "text/cover.xhtml"))
+        landmarks.append(("cover", "Cover", "text/cover.xhtml"))
+    if documents and documents[-1].name == "text/titlepage.xhtml":
+        landmarks.append(("titlepage", "Title Page", "text/titlepage.xhtml"))
+    landmarks.append(("toc", "Table of Contents", "nav.xhtml#toc"))
+    first_front = next((c for c in book.chapters if kinds[c.id] == "front"), None)
+    if first_front is not None:
+        landmarks.append(("frontmatter", "Front Matter", first_front.epub_name))
     first_body = next((c for c in book.chapters if kinds[c.id] == "body"), book.chapters[0])
     landmarks.append(("bodymatter", "Start of Content", first_body.epub_name))
+    first_back = next((c for c in book.chapters if kinds[c.id] == "back"), None)
+    if first_back is not None:
+        landmarks.append(("backmatter", "Back Matter", first_back.epub_name))
     for chapter in book.chapters:
         context = common | {
             "chapter": _chapter_context(

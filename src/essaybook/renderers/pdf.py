@@ -159,7 +159,8 @@ def page_starts(rendered: Document, blocks: list[str], labels: list[str]) -> lis
     """For each page from the first one holding chapter text: its label and the block at its top.
 
     A block split across pages is anchored on each of them; the one drawn highest on a page holds the
-    page's first line, so a page that opens mid-paragraph maps to the start of that paragraph.
+    page's first line, so a page that opens mid-paragraph maps to the start of that paragraph. Pages with
+    no chapter text (the printed contents, a title page) have no place in the EPUB and are left out.
     """
     order = {anchor: i for i, anchor in enumerate(blocks)}
     result: list[tuple[str, str]] = []
@@ -167,7 +168,9 @@ def page_starts(rendered: Document, blocks: list[str], labels: list[str]) -> lis
     for index, page in enumerate(rendered.pages):
         on_page = [(box[1], order[anchor]) for anchor, box in page.anchors.items() if anchor in order]
         if not on_page:
-            if result:
+            if page.anchors:  # the printed contents or another page the EPUB has no text for
+                pending = []
+            elif result:
                 pending.append(labels[index])  # a blank verso or a page of notes: marked at the next block
             continue
         top = blocks[min(on_page)[1]]
