@@ -51,5 +51,6 @@ def test_scripts_and_embeds_are_removed_and_named(tmp_path: Path) -> None:
 
 
 def test_skipped_heading_levels_are_named(tmp_path: Path) -> None:
-    _, warnings = convert(tmp_path, "# A\n\n## B\n\n#### Deep\n\nText.\n")
-    assert warnings == ["manuscript/a.md:5: heading level jumps from 2 to 4 at 'Deep'; use level 3"]
+    html, warnings = convert(tmp_path, "# A\n\n## B\n\n#### Deep\n\nText.\n")
+    assert warnings == ["manuscript/a.md:5: heading level jumps from 2 to 4 at 'Deep'; set as level 3"]
+    assert '<h3 id="deep">Deep</h3>' in html

@@ -419,8 +419,10 @@ def _assign_ids(root: html.HtmlElement, ctx: _Context) -> None:
                 # Screen readers navigate by heading level; a skipped level reads as a missing section.
                 log.warn(
                     f"{ctx.where(text[:40])}: heading level jumps from {previous} to {level} at '{text}'; "
-                    f"use level {previous + 1}"
+                    f"set as level {previous + 1}"
                 )
+                level = previous + 1
+                element.tag = f"h{level}"
             if text:  # an empty heading has no place in a table of contents
                 chapter.headings.append(Heading(level=level, text=text, id=new))
     if first is not None and first.tag in _HEADINGS and chapter.headings:
