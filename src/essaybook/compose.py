@@ -50,7 +50,6 @@ class EpubDocument:
     xhtml: str
     chapter: Chapter | None = None
     properties: tuple[str, ...] = ()
-    linear: bool = True
 
 
 def matter_of(chapter: Chapter, seen_body: bool) -> str:

@@ -293,14 +293,3 @@ def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
         checker.problem("pdf", "toc-depth", f"expected 1, 2 or 3, found {pdf.toc_depth}")
     if not 1 <= epub.toc_depth <= 6:
         checker.problem("epub", "toc-depth", f"expected 1 to 6, found {epub.toc_depth}")
-
-
-def describe() -> str:
-    """Every section and key with its default and meaning, for documentation."""
-    lines = []
-    for section, cls in _SECTIONS.items():
-        lines.append(f"[{section}]")
-        for f in fields(cls):
-            default = None if f.default is MISSING else f.default
-            lines.append(f"  {_kebab(f.name)} = {default!r}  # {f.metadata.get('doc', '')}")
-    return "\n".join(lines)

@@ -448,7 +448,6 @@ def _notes(root: html.HtmlElement, ctx: _Context) -> None:
     container = root.find(".//div[@class='footnote']")
     if container is None:
         return
-    ctx.chapter.has_notes = True
     ids: dict[str, str] = {}
     section = html.Element("section", {"class": "footnotes", "role": "doc-endnotes"})
     section.set("epub:type", "footnotes")

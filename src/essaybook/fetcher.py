@@ -17,16 +17,15 @@ of their URL, so a URL that does not contain the project's absolute path keeps t
 
 
 class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
-    """Refuses every URL outside ``roots``; remote URLs only when ``allow_remote``.
+    """Refuses every URL outside ``roots``: files elsewhere, http(s), ftp and every other scheme.
 
     Refusals are recorded in :attr:`refused` so the build can name them; WeasyPrint itself only logs.
     """
 
-    def __init__(self, roots: list[Path], allow_remote: bool = False, assets: dict[str, Path] | None = None) -> None:
+    def __init__(self, roots: list[Path], assets: dict[str, Path] | None = None) -> None:
         super().__init__(timeout=10, allow_redirects=False)
         self.roots = [r.resolve() for r in roots]
         self.assets = assets or {}
-        self.allow_remote = allow_remote
         self.refused: list[str] = []
         self.failed: list[str] = []
         """Files inside the allowed folders that could not be read (missing, unreadable)."""
@@ -46,7 +45,5 @@ class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
                 except OSError:
                     self.failed.append(str(path))
                     raise
-        elif scheme in ("http", "https") and self.allow_remote:
-            return super().fetch(url, headers)
         self.refused.append(url)
         raise ValueError(f"essaybook refused to load {url} (outside the book project)")

@@ -76,13 +76,8 @@ class Chapter:
     headings: list[Heading] = field(default_factory=list)
     anchors: dict[str, str] = field(default_factory=dict)
     """Chapter-local anchor name (as written in links) -> book-wide id."""
-    has_notes: bool = False
     has_title_heading: bool = False
     """True when the fragment opens with the heading that gives the chapter its title."""
-
-    @property
-    def slug(self) -> str:
-        return self.id
 
     @property
     def epub_name(self) -> str:

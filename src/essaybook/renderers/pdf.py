@@ -27,8 +27,6 @@ class PdfResult:
 
     path: Path
     pages: int
-    page_starts: list[tuple[str, str]]
-    """(printed page label, anchor of the block at the top of that page), for pages with chapter text."""
 
 
 class _Collect(logging.Handler):
@@ -288,4 +286,4 @@ def write_pdf(layout: Layout, meta: Meta, config: Config, target: Path) -> PdfRe
             layout.rendered.write_pdf(str(temp), finisher=finisher, **options)
     except OSError as exc:
         raise RenderError(f"cannot write the PDF: {exc.strerror or exc}", file=target) from None
-    return PdfResult(path=target, pages=len(layout.rendered.pages), page_starts=layout.page_starts)
+    return PdfResult(path=target, pages=len(layout.rendered.pages))
