@@ -24,6 +24,8 @@ from essaybook.cli import main
 from essaybook.errors import EXIT_USER
 from essaybook.manuscript import slug_of
 
+from conftest import epubcheck_messages
+
 TITLE = "A Book of Mistakes"
 SLUG = slug_of(TITLE)
 OLD_PDF = b"%PDF-1.7\n% an earlier build that a failed build must leave alone\n%%EOF\n"
@@ -335,6 +337,7 @@ def test_control_valid_project_replaces_outputs(tmp_path: Path) -> None:
     assert pdf.startswith(b"%PDF-")
     assert epub != OLD_EPUB
     assert epub.startswith(b"PK\x03\x04")
+    assert epubcheck_messages(dist / f"{SLUG}.epub") == []
 
 
 # --------------------------------------------------------------------------------------------- the CLI itself

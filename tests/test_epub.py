@@ -278,6 +278,7 @@ def test_image_without_alt_warns_with_line_and_blocks_the_claim(tmp_path: Path) 
     opf = Epub(result.epub.path).opf
     properties = [m.get("property") for m in opf.iterfind("opf:metadata/opf:meta", NS)]
     assert "dcterms:conformsTo" not in properties
+    assert epubcheck_messages(result.epub.path) == []
     assert "alternativeText" not in [m.text for m in opf.iterfind("opf:metadata/opf:meta", NS)]
 
 
@@ -328,6 +329,7 @@ def test_page_list_without_the_pdf(sample: Built, tmp_path: Path) -> None:
     assert result.pdf is None and not list((alone / "dist").glob("*.pdf"))
     assert result.epub is not None
     assert _page_list(Epub(result.epub.path)) == _page_list(Epub(sample.epub))
+    assert epubcheck_messages(result.epub.path) == []
     assert [label for label, _ in _page_list(Epub(sample.epub))] == ["1", "2", "3", "4"]
 
 

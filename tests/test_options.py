@@ -213,3 +213,19 @@ def test_pdf_a_3b_variant_claims_conformance(tmp_path: Path) -> None:
         assert "/OutputIntents" in pdf.Root
         with pdf.open_metadata() as meta:
             assert meta["dc:language"] == {"en"}
+
+
+def test_chinese_and_japanese_book_is_valid(tmp_path: Path) -> None:
+    (tmp_path / "manuscript").mkdir()
+    (tmp_path / "manuscript" / "book.toml").write_text('[book]\ntitle = "书"\nlang = "zh"\n', encoding="utf-8")
+    (tmp_path / "manuscript" / "1.md").write_text("# 第一章\n\n这是中文。[^1]\n\n[^1]: 注释。\n", encoding="utf-8")
+    (tmp_path / "manuscript" / "2.md").write_text(
+        "---\nlang: ja\n---\n\n# 第二章\n\nこれは日本語です。\n", encoding="utf-8"
+    )
+    log.setup(verbosity=-1)
+    result = build(tmp_path)
+    assert result.epub is not None and result.pdf is not None
+    epub = Epub(result.epub.path)
+    assert epub.meta("dc:language") == ["zh"]
+    assert epub.xml("text/chapter-2.xhtml").get("lang") == "ja"
+    assert epubcheck_messages(result.epub.path) == []
