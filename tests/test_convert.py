@@ -54,3 +54,12 @@ def test_skipped_heading_levels_are_named(tmp_path: Path) -> None:
     html, warnings = convert(tmp_path, "# A\n\n## B\n\n#### Deep\n\nText.\n")
     assert warnings == ["manuscript/a.md:5: heading level jumps from 2 to 4 at 'Deep'; set as level 3"]
     assert '<h3 id="deep">Deep</h3>' in html
+
+
+def test_a_chapter_does_not_open_below_level_two(tmp_path: Path) -> None:
+    html, warnings = convert(tmp_path, "### Section file\n\nText.\n\n### Next\n")
+    assert html.startswith('<h2 id="section-file">Section file</h2>')
+    assert '<h3 id="next">' not in html and '<h2 id="next">' in html
+    assert warnings == [
+        "manuscript/a.md:1: the chapter opens with a level-3 heading; its headings are set 1 level higher"
+    ]

@@ -398,6 +398,7 @@ def _assign_ids(root: html.HtmlElement, ctx: _Context) -> None:
     """Give every heading an id and make every id unique across the whole book."""
     chapter = ctx.chapter
     first = next((e for e in root if isinstance(e.tag, str)), None)
+    shift = 0
     for element in root.iter():
         if element is root or not isinstance(element.tag, str):
             continue
@@ -413,8 +414,18 @@ def _assign_ids(root: html.HtmlElement, ctx: _Context) -> None:
         if is_heading:
             # Links written for GitHub or mdBook use their slugs, which keep every hyphen.
             chapter.anchors.setdefault(web_slug(text), new)
-            level = int(element.tag[1])
+            written = int(element.tag[1])
+            if not chapter.headings and written > 2:
+                # A chapter that opens at h3 or deeper skips levels for screen readers: lift all its headings.
+                shift = written - 2
+                log.warn(
+                    f"{ctx.where(text[:40])}: the chapter opens with a level-{written} heading; its headings "
+                    f"are set {shift} level{'s' * (shift > 1)} higher"
+                )
+            level = max(1, written - shift)
             previous = chapter.headings[-1].level if chapter.headings else level
+            if level != written:
+                element.tag = f"h{level}"
             if level > previous + 1:
                 # Screen readers navigate by heading level; a skipped level reads as a missing section.
                 log.warn(
