@@ -392,3 +392,36 @@ def test_every_command_in_readme() -> None:
     readme = README.read_text(encoding="utf-8")
     missing = [name for name in listed_commands() if not re.search(rf"\bessaybook {re.escape(name)}\b", readme)]
     assert not missing, f"README.md does not mention: {', '.join(f'essaybook {m}' for m in missing)}"
+
+
+# --------------------------------------------------------------------------------------------- build options
+
+
+def test_strict_turns_warnings_into_an_error_and_writes_nothing(tmp_path: Path) -> None:
+    chapter = f"# {TITLE}\n\nSee [elsewhere](notes.txt).\n"  # a link to a file that is not a chapter: a warning
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-one.md": chapter})
+    result = build(root, "--strict")
+    assert_user_error(result, root, "--strict", "nothing was written")
+    assert "notes.txt" in result.output  # the warning itself is shown
+
+
+def test_output_flags(tmp_path: Path) -> None:
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-one.md": CHAPTER})
+    out = tmp_path / "elsewhere"
+    result = build(root, "--no-epub", "-o", str(out))
+    assert result.exit_code == 0, describe(result)
+    assert sorted(p.name for p in out.iterdir()) == [f"{SLUG}.pdf"]
+    assert "Step 1/5" in result.output and "Wrote" in result.output
+    result = build(root, "--no-pdf", "-q", "-o", str(out / "epub-only"))
+    assert result.exit_code == 0, describe(result)
+    assert sorted(p.name for p in (out / "epub-only").iterdir()) == [f"{SLUG}.epub"]
+    assert "Step" not in result.output and "Wrote" not in result.output  # -q: only warnings and errors
+    result = build(root, "--no-pdf", "-v", "-o", str(out / "verbose"))
+    assert re.search(r"took \d+\.\d\d s", result.output)  # -v: each stage's time
+
+
+def test_nothing_to_build_is_a_usage_error(tmp_path: Path) -> None:
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-one.md": CHAPTER})
+    result = build(root, "--no-pdf", "--no-epub")
+    assert result.exit_code == 2
+    assert "nothing to build" in result.output

@@ -191,6 +191,8 @@ def build(
             blocks=[anchor for _, _, anchor in printed.blocks],
             cover=meta.cover_image is not None and config.pdf.cover,
         )
+    # The EPUB's stylesheets are checked before anything is written, so --strict sees their warnings too.
+    styles = epub_styles(theme, root, project.code_css, config.epub.embed_fonts) if epub else None
     if strict and log.warnings_seen():
         raise EssaybookError(f"{len(log.warnings_seen())} warning(s) with --strict; nothing was written")
     number = 5
@@ -199,11 +201,10 @@ def build(
         with log.step(number, total, "Writing PDF"):
             pdf_result = write_pdf(layout, meta, config, out / f"{meta.slug}.pdf")
         number += 1
-    if epub:
+    if styles is not None:
         with log.step(number, total, "Packaging EPUB (ebooklib)"):
             by_anchor = {anchor: (chapter, block) for chapter, block, anchor in printed.blocks}
             pages = [(label, *by_anchor[anchor]) for label, anchor in layout.page_starts]
-            styles = epub_styles(theme, root, project.code_css, config.epub.embed_fonts)
             documents = compose_epub(book, meta, config, styles.hrefs, env, pages)
             epub_result = render_epub(
                 documents,
