@@ -425,3 +425,23 @@ def test_nothing_to_build_is_a_usage_error(tmp_path: Path) -> None:
     result = build(root, "--no-pdf", "--no-epub")
     assert result.exit_code == 2
     assert "nothing to build" in result.output
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        pytest.param("> " * 10000 + "deep\n", "blockquotes nested deeper than 50 levels", id="blockquotes"),
+        pytest.param("".join("    " * i + "- item\n" for i in range(300)), "nested deeper than 50", id="lists"),
+    ],
+)
+def test_absurd_nesting_is_refused_quickly(tmp_path: Path, body: str, fragment: str) -> None:
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-one.md": f"# {TITLE}\n\n{body}"})
+    result = build(root, *NO_PDF)
+    assert_user_error(result, root, "manuscript/01-one.md:", fragment)
+
+
+def test_deeply_nested_raw_html_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    chapter = f"# {TITLE}\n\n" + "<div>" * 5000 + "x" + "</div>" * 5000 + "\n"
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-one.md": chapter})
+    result = build(root, *NO_PDF)
+    assert_user_error(result, root, "nests elements too deeply")

@@ -44,6 +44,13 @@ def build(
         if debug:
             traceback.print_exc()
         raise
+    except RecursionError:
+        if debug:
+            raise
+        raise EssaybookError(
+            "the manuscript nests elements too deeply to lay out (raw HTML inside raw HTML, hundreds of levels)",
+            hint="flatten the structure; run with --debug to see where",
+        ) from None
     except KeyboardInterrupt:
         click.echo("Interrupted; earlier outputs are unchanged.", err=True)
         sys.exit(130)

@@ -277,6 +277,7 @@ def convert_book(book: Book, code_style: str = "xcode", lang: str = "en") -> Non
             line = next(i for i, text in enumerate(ctx.lines) if _CONTROL_RE.search(text)) + chapter.body_line
             log.warn(f"{ctx.display}:{line}: control characters removed (XHTML cannot hold them)")
             source = _CONTROL_RE.sub("", source)
+        _check_nesting(source, ctx)
         for found in _DIRECTIVE_RE.finditer(source):
             directives.append(f"{ctx.display}:{source[: found.start()].count(chr(10)) + chapter.body_line}")
         md.reset()
@@ -305,6 +306,27 @@ def convert_book(book: Book, code_style: str = "xcode", lang: str = "en") -> Non
         chapter.html = "".join(_serialize(child) for child in root)
         if root.text and root.text.strip():
             chapter.html = _escape(root.text) + chapter.html
+
+
+MAX_NESTING = 50
+"""Deepest nesting of blockquotes or lists a chapter may have; deeper input would exhaust the stack."""
+_QUOTE_RE = re.compile(r"^(?:[ \t]{0,3}>)+")
+
+
+def _check_nesting(source: str, ctx: _Context) -> None:
+    """Refuse absurdly deep blockquotes and lists before Python-Markdown and WeasyPrint recurse into them."""
+    for number, line in enumerate(source.split("\n")):
+        quotes = _QUOTE_RE.match(line)
+        depth = quotes.group(0).count(">") if quotes else 0
+        indent = len(line) - len(line.lstrip(" \t"))
+        if depth > MAX_NESTING or indent > 4 * MAX_NESTING:
+            what = "blockquotes" if depth > MAX_NESTING else "indented blocks (lists or code)"
+            raise ManuscriptError(
+                f"{what} nested deeper than {MAX_NESTING} levels",
+                file=ctx.display,
+                line=ctx.chapter.body_line + number,
+                hint="no book needs that; flatten the structure",
+            )
 
 
 def _parse(converted: str) -> html.HtmlElement:
