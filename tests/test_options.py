@@ -10,7 +10,7 @@ import pytest
 from pikepdf import Pdf
 
 from essaybook import log
-from essaybook.build import build
+from essaybook.build import BuildResult, build
 
 from conftest import BOOKS, Built, build_once, copy_project, epubcheck_messages
 from pdfread import open_pdf, outline, page_text
@@ -20,6 +20,16 @@ from test_epub import EPUB_TYPE, NS, Epub
 @pytest.fixture(scope="session")
 def options(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return build_once(copy_project(BOOKS / "options", tmp_path_factory.mktemp("options")))
+
+
+def build_tiny(tmp_path: Path, files: dict[str, str], **options: bool) -> BuildResult:
+    """Write a small book project (``files`` under manuscript/, book.toml among them) and build it."""
+    for name, text in files.items():
+        path = tmp_path / "manuscript" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    log.setup(verbosity=-1)
+    return build(tmp_path, **options)
 
 
 def test_options_epub_is_valid(options: Built) -> None:
@@ -90,11 +100,8 @@ def test_epub_fonts_cover_page_toc_depth_code_style_and_languages(options: Built
 
 
 def test_no_book_toml_takes_title_from_first_heading_and_warns_about_language(tmp_path: Path) -> None:
-    (tmp_path / "manuscript").mkdir()
-    (tmp_path / "manuscript" / "note.md").write_text("# A Quick Note\n\nHello.\n", encoding="utf-8")
     os.environ.setdefault("SOURCE_DATE_EPOCH", "1767225600")
-    log.setup(verbosity=-1)
-    result = build(tmp_path, epub=False)
+    result = build_tiny(tmp_path, {"note.md": "# A Quick Note\n\nHello.\n"}, epub=False)
     warnings = log.warnings_seen()
     assert result.pdf is not None and result.pdf.path.name == "a-quick-note.pdf"
     assert len(warnings) == 1 and "lang" in warnings[0] and "book.toml" in warnings[0]
@@ -106,14 +113,8 @@ def test_print_interior_has_no_cover(options: Built) -> None:
 
 
 def test_bleed_and_crop_marks_set_the_print_boxes(tmp_path: Path) -> None:
-    (tmp_path / "manuscript").mkdir()
-    (tmp_path / "manuscript" / "book.toml").write_text(
-        '[book]\ntitle = "Bleed"\nlang = "en"\n[pdf]\npage-size = "5x8"\nbleed = "0.125in"\ncrop-marks = true\n',
-        encoding="utf-8",
-    )
-    (tmp_path / "manuscript" / "a.md").write_text("# Bleed\n\nText to trim.\n", encoding="utf-8")
-    log.setup(verbosity=-1)
-    result = build(tmp_path, epub=False)
+    toml = '[book]\ntitle = "Bleed"\nlang = "en"\n[pdf]\npage-size = "5x8"\nbleed = "0.125in"\ncrop-marks = true\n'
+    result = build_tiny(tmp_path, {"book.toml": toml, "a.md": "# Bleed\n\nText to trim.\n"}, epub=False)
     assert result.pdf is not None
     with Pdf.open(result.pdf.path) as pdf:
         page = pdf.pages[0]
@@ -152,15 +153,10 @@ def test_theme_fonts_cover_latin_greek_and_cyrillic() -> None:
 
 
 def test_right_to_left_book(tmp_path: Path) -> None:
-    (tmp_path / "manuscript").mkdir()
-    (tmp_path / "manuscript" / "book.toml").write_text(
-        '[book]\ntitle = "كتاب"\nlang = "ar"\nauthor = "مؤلف"\n', encoding="utf-8"
+    toml = '[book]\ntitle = "كتاب"\nlang = "ar"\nauthor = "مؤلف"\n'
+    result = build_tiny(
+        tmp_path, {"book.toml": toml, "a.md": "# الفصل الأول\n\nهذا نص عربي قصير.[^1]\n\n[^1]: حاشية.\n"}
     )
-    (tmp_path / "manuscript" / "a.md").write_text(
-        "# الفصل الأول\n\nهذا نص عربي قصير.[^1]\n\n[^1]: حاشية.\n", encoding="utf-8"
-    )
-    log.setup(verbosity=-1)
-    result = build(tmp_path)
     assert result.epub is not None and result.pdf is not None
     epub = Epub(result.epub.path)
     assert epub.opf.find("opf:spine", NS).get("page-progression-direction") == "rtl"  # type: ignore[union-attr]
@@ -174,18 +170,11 @@ def test_right_to_left_book(tmp_path: Path) -> None:
 
 
 def test_a_note_too_long_for_a_page_foot_goes_to_the_chapter_end(tmp_path: Path) -> None:
-    (tmp_path / "manuscript").mkdir()
-    (tmp_path / "manuscript" / "book.toml").write_text(
-        '[book]\ntitle = "Long"\nlang = "en"\n[pdf]\npage-size = "A6"\n', encoding="utf-8"
-    )
     note = " ".join(f"Sentence {n} of a very long note." for n in range(150))
     body = "\n\n".join(f"Paragraph {n} of the text, long enough to take a line or two." for n in range(8))
-    (tmp_path / "manuscript" / "a.md").write_text(
-        f"# Long\n\nA short note.[^short] A long one.[^long]\n\n{body}\n\n[^short]: Short.\n\n[^long]: {note}\n",
-        encoding="utf-8",
-    )
-    log.setup(verbosity=-1)
-    result = build(tmp_path, epub=False)
+    chapter = f"# Long\n\nA short note.[^short] A long one.[^long]\n\n{body}\n\n[^short]: Short.\n\n[^long]: {note}\n"
+    toml = '[book]\ntitle = "Long"\nlang = "en"\n[pdf]\npage-size = "A6"\n'
+    result = build_tiny(tmp_path, {"book.toml": toml, "a.md": chapter}, epub=False)
     assert result.pdf is not None
     assert log.warnings_seen() == [
         "manuscript/a.md: note 'fn-long' is too long for the foot of a page; it is printed at the end of the chapter"
@@ -199,13 +188,8 @@ def test_a_note_too_long_for_a_page_foot_goes_to_the_chapter_end(tmp_path: Path)
 
 
 def test_pdf_a_3b_variant_claims_conformance(tmp_path: Path) -> None:
-    (tmp_path / "manuscript").mkdir()
-    (tmp_path / "manuscript" / "book.toml").write_text(
-        '[book]\ntitle = "Archive"\nlang = "en"\n[pdf]\nvariant = "pdf/a-3b"\n', encoding="utf-8"
-    )
-    (tmp_path / "manuscript" / "a.md").write_text("# Archive\n\nKept for a long time.\n", encoding="utf-8")
-    log.setup(verbosity=-1)
-    result = build(tmp_path, epub=False)
+    toml = '[book]\ntitle = "Archive"\nlang = "en"\n[pdf]\nvariant = "pdf/a-3b"\n'
+    result = build_tiny(tmp_path, {"book.toml": toml, "a.md": "# Archive\n\nKept for a long time.\n"}, epub=False)
     assert result.pdf is not None
     with Pdf.open(result.pdf.path) as pdf:
         xmp = pdf.Root.Metadata.read_bytes().decode()
@@ -216,14 +200,12 @@ def test_pdf_a_3b_variant_claims_conformance(tmp_path: Path) -> None:
 
 
 def test_chinese_and_japanese_book_is_valid(tmp_path: Path) -> None:
-    (tmp_path / "manuscript").mkdir()
-    (tmp_path / "manuscript" / "book.toml").write_text('[book]\ntitle = "书"\nlang = "zh"\n', encoding="utf-8")
-    (tmp_path / "manuscript" / "1.md").write_text("# 第一章\n\n这是中文。[^1]\n\n[^1]: 注释。\n", encoding="utf-8")
-    (tmp_path / "manuscript" / "2.md").write_text(
-        "---\nlang: ja\n---\n\n# 第二章\n\nこれは日本語です。\n", encoding="utf-8"
-    )
-    log.setup(verbosity=-1)
-    result = build(tmp_path)
+    files = {
+        "book.toml": '[book]\ntitle = "书"\nlang = "zh"\n',
+        "1.md": "# 第一章\n\n这是中文。[^1]\n\n[^1]: 注释。\n",
+        "2.md": "---\nlang: ja\n---\n\n# 第二章\n\nこれは日本語です。\n",
+    }
+    result = build_tiny(tmp_path, files)
     assert result.epub is not None and result.pdf is not None
     epub = Epub(result.epub.path)
     assert epub.meta("dc:language") == ["zh"]
