@@ -20,6 +20,7 @@ from essaybook.fetcher import RestrictedFetcher
 from essaybook.fonts import check_coverage
 from essaybook.manuscript import load_book, resolve_meta
 from essaybook.model import Book, Meta
+from essaybook.renderers import remove_stale_temporaries
 from essaybook.renderers.epub import EpubResult, render_epub
 from essaybook.renderers.pdf import PdfResult, lay_out, write_pdf
 from essaybook.stylesheets import epub_styles
@@ -165,6 +166,8 @@ def build(
         project = load_sources(root)
         out = out_dir if out_dir is not None else root / "dist"
         _check_output(out)
+        for stale in remove_stale_temporaries(out):
+            log.LOGGER.debug("        removed %s, left by an interrupted build", stale.name)
     with log.step(2, total, "Converting Markdown"):
         convert_project(project)
     book, meta, config, theme = project.book, project.require_meta, project.config, project.theme

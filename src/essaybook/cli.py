@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -10,6 +11,10 @@ import click
 
 from essaybook import __version__, log
 from essaybook.errors import EXIT_INTERNAL, EssaybookError
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,6 +43,8 @@ def build(
     if not pdf and not epub:
         raise click.UsageError("--no-pdf and --no-epub together leave nothing to build")
     log.setup(verbosity=-1 if quiet else 1 if verbose else 0, debug=debug)
+    # `kill` (SIGTERM) unwinds like Ctrl-C, so temporary files are removed and earlier outputs stay whole.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         run_build(project, output, pdf=pdf, epub=epub, strict=strict)
     except EssaybookError:

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from essaybook.errors import RenderError
 
+_TEMP_RE = re.compile(r"^\..+\.pid(\d+)\.[^.]+\.tmp$")
+
 
 @contextlib.contextmanager
 def atomic_output(target: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it over ``target`` only if the block succeeds.
 
-    A failure or interruption leaves ``target`` as it was and removes the temporary file.
+    A failure or interruption leaves ``target`` as it was and removes the temporary file. The name carries
+    the process id, so a file left by a killed build can be told from one a running build still writes.
     """
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.pid{os.getpid()}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
         raise RenderError(f"cannot write to the output folder: {exc.strerror}", file=target.parent) from None
     os.close(fd)
@@ -31,3 +35,22 @@ def atomic_output(target: Path) -> Iterator[Path]:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete temporary files that builds killed outright (SIGKILL, power loss) left in ``folder``."""
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for path in folder.iterdir():
+        match = _TEMP_RE.match(path.name)
+        if match is None:
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+            removed.append(path)
+        except (PermissionError, OverflowError):
+            continue
+    return removed
