@@ -193,6 +193,7 @@ def build(
             heading_ids=frozenset(h.id for c in book.chapters for h in c.headings),
             blocks=[anchor for _, _, anchor in printed.blocks],
             cover=meta.cover_image is not None and config.pdf.cover,
+            uses={a.href: a.used_at for a in book.assets.values()},
         )
     # The EPUB's stylesheets are checked before anything is written, so --strict sees their warnings too.
     styles = epub_styles(theme, root, project.code_css, config.epub.embed_fonts) if epub else None

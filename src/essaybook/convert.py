@@ -22,6 +22,7 @@ from essaybook.model import IMAGE_TYPES, Asset, Book, Chapter, Heading
 from essaybook.paths import inside
 from essaybook.text import QUOTES
 
+_DATA_URI_RE = re.compile(r"data:[^\s)\"'>]{1024,}")
 _DIRECTIVE_RE = re.compile(r"\{\{#(?:include|rustdoc_include|playground|title)\b")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _ATTR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -278,6 +279,9 @@ def convert_book(book: Book, code_style: str = "xcode", lang: str = "en") -> Non
             log.warn(f"{ctx.display}:{line}: control characters removed (XHTML cannot hold them)")
             source = _CONTROL_RE.sub("", source)
         _check_nesting(source, ctx)
+        # Long data: URIs are cut before parsing: libxml2 stops at 10 MB of text and would drop the rest of the
+        # chapter, and embedded images are not kept anyway (see _images).
+        source = _DATA_URI_RE.sub("data:,", source)
         for found in _DIRECTIVE_RE.finditer(source):
             directives.append(f"{ctx.display}:{source[: found.start()].count(chr(10)) + chapter.body_line}")
         md.reset()
@@ -525,7 +529,7 @@ def _images(root: html.HtmlElement, ctx: _Context) -> None:
     book, chapter = ctx.book, ctx.chapter
     for img in list(root.iter("img")):
         src = (img.get("src") or "").strip()
-        where = ctx.where(src) if src else ctx.display
+        where = ctx.where("data:" if src.startswith("data:") else src) if src else ctx.display
         book.images += 1
         if "<" in img.get("alt", ""):
             # Markdown such as `code` in alt text comes through as escaped markup; alt text is plain.
@@ -577,7 +581,7 @@ def _images(root: html.HtmlElement, ctx: _Context) -> None:
             if rel.startswith("manuscript/"):
                 rel = rel[len("manuscript/") :]
             href = "images/" + re.sub(r"[^A-Za-z0-9._/-]", "_", rel)
-            asset = Asset(source=resolved, href=href, media_type=media_type)
+            asset = Asset(source=resolved, href=href, media_type=media_type, used_at=where)
             book.assets[resolved] = asset
         img.set("src", asset.href)
 

@@ -50,6 +50,8 @@ class Asset:
     source: Path
     href: str
     media_type: str
+    used_at: str = ""
+    """Where the manuscript first uses it ("manuscript/ch.md:12"), for messages about the file."""
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,6 +196,7 @@ def lay_out(
     heading_ids: frozenset[str] = frozenset(),
     blocks: list[str] | None = None,
     cover: bool = False,
+    uses: dict[str, str] | None = None,
 ) -> Layout:
     """Lay out the print HTML (files resolved against ``base`` through ``fetcher``).
 
@@ -202,6 +204,7 @@ def lay_out(
     roman numerals, as their folios are printed. ``heading_ids`` bound the paragraphs whose widow and orphan
     rules may be relaxed to keep a footnote on the page of its call. ``blocks`` are the anchors of the
     chapter blocks in document order (see :func:`page_starts`). ``cover``: the first page is the cover.
+    ``uses`` maps image hrefs to where the manuscript uses them, for messages.
     """
     collect = _Collect()
     weasy_log = logging.getLogger("weasyprint")
@@ -226,12 +229,7 @@ def lay_out(
             log.LOGGER.debug("WeasyPrint: %s", message)
     if fetcher.failed or failed:
         # A font, image or stylesheet inside the project that cannot be read: never fall back silently.
-        what = fetcher.failed[0] if fetcher.failed else failed[0].split("\n")[0]
-        more = len(fetcher.failed or failed) - 1
-        raise RenderError(
-            f"cannot load {what}" + (f" (and {more} more)" if more else ""),
-            hint="a stylesheet or the manuscript refers to it; fix the path or remove the reference",
-        )
+        raise RenderError(_load_failure(fetcher, failed, uses or {}), hint="fix the file or remove the reference")
     labels = page_labels(rendered, body_start, cover)
     starts = page_starts(rendered, blocks or [], label_list(labels, len(rendered.pages)))
     return Layout(rendered=rendered, labels=labels, page_starts=starts)
@@ -247,6 +245,25 @@ def _xmp_extra(meta: Meta) -> etree._Element:
             for value in values:
                 etree.SubElement(bag, f"{{{rdf}}}li").text = value
     return description
+
+
+def _load_failure(fetcher: RestrictedFetcher, failed: list[str], uses: dict[str, str]) -> str:
+    """One message for files WeasyPrint could not read: the image as the manuscript names it, where it is used."""
+    if fetcher.failed:
+        what, count = f"cannot load {fetcher.failed[0]}", len(fetcher.failed)
+    else:
+        first = failed[0].split("\n")[0]
+        found = re.search(r"'(?:essaybook:)?([^']+)'", first)
+        href = found.group(1) if found else ""
+        source = fetcher.assets.get(href)
+        reason = first.split("':", 1)[1].strip() if "':" in first else ""
+        if source is not None:
+            place = f"{uses[href]}: " if href in uses else ""
+            what = f"{place}image '{source.name}' cannot be drawn: {reason or 'WeasyPrint could not read it'}"
+        else:
+            what = first
+        count = len(failed)
+    return what + (f" (and {count - 1} more)" if count > 1 else "")
 
 
 def write_pdf(layout: Layout, meta: Meta, config: Config, target: Path) -> PdfResult:

@@ -1,0 +1,341 @@
+"""Hostile manuscripts: input written to hang, exhaust, leak or crash the build.
+
+Each case must finish in bounded time and either succeed with a warning naming the chapter, or fail with
+exit 1 and one clear ``Error:`` message -- never exit 3 (internal error), never a traceback, never a hang.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import time
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from PIL import Image
+
+from essaybook.errors import EXIT_USER
+from test_bad_input import SLUG, TITLE, TOML, assert_user_error, build, describe, make_project
+
+NO_PDF = ("--no-pdf",)
+LIMIT = 30.0  # seconds any single hostile build may take
+
+
+def timed(call: Callable[[], Result]) -> Result:
+    start = time.monotonic()
+    result = call()
+    elapsed = time.monotonic() - start
+    assert elapsed < LIMIT, f"the build took {elapsed:.1f} s (limit {LIMIT:.0f} s)\n{describe(result)}"
+    return result
+
+
+def assert_no_crash(result: Result) -> None:
+    detail = describe(result)
+    assert result.exception is None or isinstance(result.exception, SystemExit), detail
+    assert result.exit_code != 3, detail
+    assert "Traceback" not in result.output, detail
+
+
+def assert_success(result: Result) -> None:
+    assert_no_crash(result)
+    assert result.exit_code == 0, describe(result)
+
+
+def warnings_of(result: Result) -> list[str]:
+    return [line for line in result.output.splitlines() if line.startswith("warning:")]
+
+
+def assert_warned(result: Result, *fragments: str) -> str:
+    """One warning line holds every fragment; returns it."""
+    for line in warnings_of(result):
+        if all(fragment in line for fragment in fragments):
+            return line
+    raise AssertionError(f"no warning holding {fragments!r}\n{describe(result)}")
+
+
+def epub_texts(root: Path) -> dict[str, str]:
+    """Every text entry of the built EPUB, by name."""
+    with zipfile.ZipFile(root / "dist" / f"{SLUG}.epub") as z:
+        return {
+            name: z.read(name).decode("utf-8", "replace")
+            for name in z.namelist()
+            if name.endswith((".xhtml", ".opf", ".ncx", ".css", ".xml"))
+        }
+
+
+def chapter_file(root: Path, stem: str) -> str:
+    """The EPUB content document of the chapter file ``manuscript/{stem}.md``."""
+    texts = epub_texts(root)
+    names = [name for name in texts if name.endswith(f"text/chapter-{stem}.xhtml")]
+    assert len(names) == 1, sorted(texts)
+    return texts[names[0]]
+
+
+def chapter(body: str, title: str = TITLE) -> str:
+    return f"# {title}\n\n{body}"
+
+
+# --------------------------------------------------------------------------------------------- images
+
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE svg [
+  <!ENTITY lol "lol">
+  <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+  <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+  <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+  <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+  <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+  <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+  <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+  <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+  <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><text x="0" y="20">&lol9;</text></svg>
+"""
+
+
+def test_svg_billion_laughs_does_not_hang(tmp_path: Path) -> None:
+    """Case 1: an SVG with exponential entity expansion; WeasyPrint parses SVGs for the PDF (full build)."""
+    files = {
+        "manuscript/book.toml": TOML,
+        "manuscript/01-one.md": chapter("Before.\n\n![x](bomb.svg)\n\nAfter.\n"),
+        "manuscript/bomb.svg": BILLION_LAUGHS,
+    }
+    root = make_project(tmp_path, files)
+    result = timed(lambda: build(root))
+    assert_no_crash(result)
+    if result.exit_code == EXIT_USER:
+        assert_user_error(result, root, "bomb.svg")
+    else:
+        assert result.exit_code == 0, describe(result)
+        assert "lollollol" not in "".join(epub_texts(root).values())
+
+
+@pytest.mark.parametrize(
+    "size",
+    [
+        pytest.param(1_000_000, id="1MB"),
+        pytest.param(11_000_000, id="11MB"),  # beyond libxml2's 10 MB text limit
+    ],
+)
+def test_huge_data_uri_image_is_dropped_quickly(tmp_path: Path, size: int) -> None:
+    """Case 2: a data: URI image on one line is dropped with a warning, in bounded time, losing nothing else.
+
+    50 MB takes about a minute (see the report); 1 MB keeps the suite fast, 11 MB crosses libxml2's 10 MB limit.
+    """
+    body = "Before.\n\n![x](data:image/png;base64," + "A" * size + ")\n\nAfter the image.\n"
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-one.md": chapter(body)})
+    result = timed(lambda: build(root, *NO_PDF))
+    assert_success(result)
+    text = chapter_file(root, "01-one")
+    assert "After the image." in text
+    assert "AAAAAAAAAAAAAAAA" not in text
+    assert_warned(result, "manuscript/01-one.md:5", "data: image removed")
+
+
+def huge_png() -> bytes:
+    """A valid 1x1 PNG whose IHDR (with a correct CRC) claims 100000 x 100000 pixels."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (1, 1), "white").save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    assert data[12:16] == b"IHDR"
+    data[16:24] = struct.pack(">II", 100_000, 100_000)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    return bytes(data)
+
+
+def test_png_claiming_huge_dimensions(tmp_path: Path) -> None:
+    """Case 3: a decompression-bomb header in a PNG (full build): refused with the image named, or a warning."""
+    files = {
+        "manuscript/book.toml": TOML,
+        "manuscript/01-one.md": chapter("Before.\n\n![x](huge.png)\n\nAfter.\n"),
+        "manuscript/huge.png": huge_png(),
+    }
+    root = make_project(tmp_path, files)
+    result = timed(lambda: build(root))
+    assert_no_crash(result)
+    if result.exit_code == EXIT_USER:
+        assert_user_error(result, root, "huge.png")
+    else:
+        assert result.exit_code == 0, describe(result)
+        assert_warned(result, "huge.png")
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [pytest.param("bomb.svg", BILLION_LAUGHS, id="svg"), pytest.param("huge.png", huge_png(), id="png")],
+)
+def test_unloadable_image_error_names_chapter_and_line(tmp_path: Path, name: str, content: str | bytes) -> None:
+    """Cases 1 and 3: the refusal names the chapter, line and file as written, like a missing image does."""
+    files = {
+        "manuscript/book.toml": TOML,
+        "manuscript/01-one.md": chapter(f"Before.\n\n![x]({name})\n\nAfter.\n"),
+        f"manuscript/{name}": content,
+    }
+    root = make_project(tmp_path, files)
+    result = timed(lambda: build(root))
+    message = assert_user_error(result, root, "manuscript/01-one.md:5", name)
+    assert "essaybook:" not in message, describe(result)
+
+
+# --------------------------------------------------------------------------------------------- raw HTML
+
+
+def test_unclosed_div_stays_in_its_chapter(tmp_path: Path) -> None:
+    """Case 4: a <div> never closed in chapter 1 cannot swallow chapter 2 (chapters convert separately)."""
+    files = {
+        "manuscript/book.toml": TOML,
+        "manuscript/01-one.md": "<div>\n\n# First\n\nText of the first chapter.\n",
+        "manuscript/02-two.md": "# Second\n\nText of the second chapter.\n",
+    }
+    root = make_project(tmp_path, files)
+    result = timed(lambda: build(root, *NO_PDF))
+    assert_success(result)
+    assert "Text of the second chapter." in chapter_file(root, "02-two")
+    assert "Text of the first chapter." in "".join(epub_texts(root).values())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(
+            "Before the comment.\n\n<!-- a note to self\n\nAfter the comment.\n\n## Later\n\nThe end.\n", id="own-block"
+        ),
+        pytest.param(
+            "Before the comment. <!-- inline note\n\nAfter the comment.\n\n## Later\n\nThe end.\n", id="inline"
+        ),
+        pytest.param(
+            "Before the comment.\n\n<!--\nnote\nAfter the comment.\n\n## Later\n\nThe end.\n", id="same-block"
+        ),
+    ],
+)
+def test_unclosed_comment_loses_nothing_silently(tmp_path: Path, body: str) -> None:
+    """Case 5: text after an unclosed <!-- must reach the book, or the loss must be reported."""
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-one.md": chapter(body)})
+    result = timed(lambda: build(root, *NO_PDF))
+    assert_success(result)
+    text = chapter_file(root, "01-one")
+    assert "Before the comment." in text and "The end." in text
+    lost = "After the comment." not in text
+    assert not lost or any("manuscript/01-one.md" in w and "<!--" in w for w in warnings_of(result)), (
+        f"text after the unclosed comment vanished without a warning\n{describe(result)}"
+    )
+
+
+def test_control_characters_are_removed_with_a_warning(tmp_path: Path) -> None:
+    """Case 6: NUL, BEL and ESC cannot appear in XHTML; the warning names chapter and line."""
+    body = "Clean line.\n\nBell\x07 nul\x00 escape\x1b[31m red.\n"
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-one.md": chapter(body)})
+    result = timed(lambda: build(root, *NO_PDF))
+    assert_success(result)
+    assert_warned(result, "manuscript/01-one.md:5", "control characters")
+    text = chapter_file(root, "01-one")
+    assert "Bell nul escape[31m red." in text
+    assert not any(c in text for c in "\x00\x07\x1b")
+
+
+def test_huge_single_paragraph_finishes(tmp_path: Path) -> None:
+    """Case 7: one paragraph of 50 KB without a blank line (500 KB and 5 MB are slow: see the report)."""
+    body = ("word " * 10_000) + "\n"
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-one.md": chapter(body)})
+    result = timed(lambda: build(root, *NO_PDF))
+    assert_success(result)
+    assert "word word word" in chapter_file(root, "01-one")
+
+
+@pytest.mark.parametrize(
+    ("html", "tag"),
+    [
+        pytest.param('<p>Look: <img src="file:///etc/passwd" alt="secrets"> here.</p>', None, id="img-file-url"),
+        pytest.param('<object data="file:///etc/passwd" type="text/plain">fallback</object>', "object", id="object"),
+        pytest.param('<iframe src="file:///etc/passwd"></iframe>', "iframe", id="iframe"),
+        pytest.param('<svg><use href="http://example.invalid/x.svg#a"/></svg>', "svg", id="svg-use"),
+        pytest.param('<link rel="stylesheet" href="http://example.invalid/evil.css">', "link", id="link"),
+    ],
+)
+def test_embedding_raw_html_is_removed(tmp_path: Path, html: str, tag: str | None) -> None:
+    """Case 8: raw HTML reaching for files or the network is removed with a warning; nothing leaks."""
+    body = f"Before.\n\n{html}\n\nAfter.\n"
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-one.md": chapter(body)})
+    result = timed(lambda: build(root, *NO_PDF))
+    assert_success(result)
+    if tag is None:
+        assert_warned(result, "manuscript/01-one.md:5", "file:///etc/passwd")
+    else:
+        assert_warned(result, "manuscript/01-one.md:5", f"<{tag}> removed")
+    text = "".join(epub_texts(root).values())
+    assert "After." in text
+    assert "root:" not in text and "/etc/passwd" not in text and "example.invalid" not in text
+
+
+def test_embedding_raw_html_full_build_leaks_nothing_into_pdf(tmp_path: Path) -> None:
+    """Case 8, full build: the PDF holds nothing of /etc/passwd either."""
+    body = (
+        'Before.\n\n<img src="file:///etc/passwd" alt="x">\n\n<object data="/etc/passwd"></object>\n\n'
+        '<link rel="stylesheet" href="file:///etc/passwd">\n\nAfter.\n'
+    )
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-one.md": chapter(body)})
+    result = timed(lambda: build(root))
+    assert_success(result)
+    pdf = (root / "dist" / f"{SLUG}.pdf").read_bytes()
+    assert b"root:x:0:0" not in pdf and b"/etc/passwd" not in pdf
+
+
+# --------------------------------------------------------------------------------------------- paths
+
+
+def test_symlinked_chapter_outside_the_project(tmp_path: Path) -> None:
+    """Case 9: a listed chapter that is a symlink to a file outside the project."""
+    outside = tmp_path / "secret.md"
+    outside.write_text("# Secret\n\nNot part of the book.\n", encoding="utf-8")
+    toml = TOML + 'chapters = ["01-one.md", "02-link.md"]\n'
+    files = {"manuscript/book.toml": toml, "manuscript/01-one.md": chapter("Text.\n")}
+    root = make_project(tmp_path, files)
+    (root / "manuscript" / "02-link.md").symlink_to(outside)
+    result = timed(lambda: build(root, *NO_PDF))
+    assert_user_error(result, root, "book.toml", "book.chapters", "02-link.md", "outside the book project")
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        pytest.param("/etc/passwd", id="absolute"),
+        pytest.param("../../etc/passwd", id="dotdot"),
+        pytest.param("../../outside.md", id="dotdot-existing"),
+    ],
+)
+def test_chapter_path_escaping_the_project(tmp_path: Path, entry: str) -> None:
+    """Case 10: an absolute path or a ../ escape in ``chapters``."""
+    (tmp_path / "outside.md").write_text("# Outside\n", encoding="utf-8")
+    toml = TOML + f'chapters = ["01-one.md", "{entry}"]\n'
+    root = make_project(tmp_path, {"manuscript/book.toml": toml, "manuscript/01-one.md": chapter("Text.\n")})
+    result = timed(lambda: build(root, *NO_PDF))
+    assert_user_error(result, root, "book.toml", "book.chapters", entry, "outside the book project")
+
+
+@pytest.mark.parametrize("cover", ["../../etc/passwd", "/etc/passwd"])
+def test_cover_image_outside_the_project(tmp_path: Path, cover: str) -> None:
+    """Case 11: ``cover-image`` reaching outside the project."""
+    toml = TOML + f'cover-image = "{cover}"\n'
+    root = make_project(tmp_path, {"manuscript/book.toml": toml, "manuscript/01-one.md": chapter("Text.\n")})
+    result = timed(lambda: build(root, *NO_PDF))
+    assert_user_error(result, root, "book.toml", "book.cover-image")
+
+
+@pytest.mark.parametrize("listed", [False, True], ids=["discovered", "listed"])
+def test_directory_named_like_a_chapter(tmp_path: Path, listed: bool) -> None:
+    """Case 12: a directory ``x.md`` is skipped when chapters are discovered and an error when listed."""
+    toml = TOML + ('chapters = ["01-one.md", "x.md"]\n' if listed else "")
+    root = make_project(tmp_path, {"manuscript/book.toml": toml, "manuscript/01-one.md": chapter("Text.\n")})
+    (root / "manuscript" / "x.md").mkdir()
+    result = timed(lambda: build(root, *NO_PDF))
+    if listed:
+        assert_user_error(result, root, "book.toml", "book.chapters", "x.md")
+    else:
+        assert_success(result)
+        assert "Text." in chapter_file(root, "01-one")
