@@ -291,6 +291,7 @@ def convert_book(book: Book, code_style: str = "xcode", lang: str = "en") -> Non
             raise ManuscriptError("nesting too deep to convert", file=ctx.display) from None
         root = _parse(converted)
         chapter.id = ctx.unique_id(slugify(chapter.title or Path(chapter.rel).stem, "chapter"))
+        _check_paragraphs(root, ctx)
         _clean(root, ctx)
         _assign_ids(root, ctx)
         _notes(root, ctx)
@@ -330,6 +331,25 @@ def _check_nesting(source: str, ctx: _Context) -> None:
                 file=ctx.display,
                 line=ctx.chapter.body_line + number,
                 hint="no book needs that; flatten the structure",
+            )
+
+
+MAX_PARAGRAPH = 100_000
+"""Characters one paragraph may hold: line breaking a longer one takes WeasyPrint minutes."""
+
+
+def _check_paragraphs(root: html.HtmlElement, ctx: _Context) -> None:
+    """Refuse a runaway paragraph (a file with no blank lines) before page layout spends minutes on it."""
+    for element in root.iter("p", "li", "dd", "td", "th"):
+        if element.tag != "p" and element.find(".//p") is not None:
+            continue  # its paragraphs are checked one by one
+        text = element.text_content()
+        if len(text) > MAX_PARAGRAPH:
+            raise ManuscriptError(
+                f"a paragraph of {len(text):,} characters is too long to set (the limit is {MAX_PARAGRAPH:,})",
+                file=ctx.display,
+                line=ctx.line_of(text.strip()[:40]),
+                hint="separate paragraphs with blank lines",
             )
 
 
