@@ -21,6 +21,8 @@ from PIL import Image
 from essaybook.errors import EXIT_USER
 from test_bad_input import SLUG, TITLE, TOML, assert_user_error, build, describe, make_project
 
+from conftest import epubcheck_messages
+
 NO_PDF = ("--no-pdf",)
 LIMIT = 30.0  # seconds any single hostile build may take
 
@@ -347,3 +349,14 @@ def test_directory_named_like_a_chapter(tmp_path: Path, listed: bool) -> None:
     else:
         assert_success(result)
         assert "Text." in chapter_file(root, "01-one")
+
+
+def test_unclosed_inline_tag_does_not_swallow_blocks(tmp_path: Path) -> None:
+    """An <em> never closed must not wrap the paragraphs and notes after it (invalid XHTML)."""
+    body = "Text.[^1]\n\n[^1]: The note.\n\n<div>unclosed\n\n<em>unclosed emphasis\n\nA later paragraph.\n"
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-one.md": chapter(body)})
+    result = timed(lambda: build(root, *NO_PDF))
+    assert_success(result)
+    assert_warned(result, "manuscript/01-one.md:9", "<em> is never closed")
+    assert "A later paragraph." in chapter_file(root, "01-one")
+    assert epubcheck_messages(root / "dist" / f"{SLUG}.epub") == []

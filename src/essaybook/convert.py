@@ -420,6 +420,17 @@ def _clean(root: html.HtmlElement, ctx: _Context) -> None:
             ):
                 log.warn(f"{ctx.where(element.attrib[name][:30])}: script link removed")
                 del element.attrib[name]
+    # An unclosed inline tag in raw HTML (<em> never closed) swallows the blocks after it, which XHTML forbids:
+    # keep its content, drop the tag.
+    for element in list(root.iter()):
+        if not isinstance(element.tag, str) or element is root or element.tag not in _INLINE:
+            continue
+        if any(isinstance(d.tag, str) and d.tag not in _INLINE for d in element.iterdescendants()):
+            log.warn(
+                f"{ctx.where('<' + element.tag)}: <{element.tag}> is never closed; it is left out so the "
+                "paragraphs after it stay paragraphs"
+            )
+            element.drop_tag()
 
 
 def _css_name(tag: str) -> str:
