@@ -101,15 +101,20 @@ BILLION_LAUGHS = """<?xml version="1.0"?>
 """
 
 
-def test_svg_billion_laughs_does_not_hang(tmp_path: Path) -> None:
-    """Case 1: an SVG with exponential entity expansion; WeasyPrint parses SVGs for the PDF (full build)."""
+def build_with_image(tmp_path: Path, name: str, content: str | bytes) -> tuple[Path, Result]:
+    """Full build (PDF and EPUB) of a chapter that shows the image ``name`` on line 5."""
     files = {
         "manuscript/book.toml": TOML,
-        "manuscript/01-one.md": chapter("Before.\n\n![x](bomb.svg)\n\nAfter.\n"),
-        "manuscript/bomb.svg": BILLION_LAUGHS,
+        "manuscript/01-one.md": chapter(f"Before.\n\n![x]({name})\n\nAfter.\n"),
+        f"manuscript/{name}": content,
     }
     root = make_project(tmp_path, files)
-    result = timed(lambda: build(root))
+    return root, timed(lambda: build(root))
+
+
+def test_svg_billion_laughs_does_not_hang(tmp_path: Path) -> None:
+    """Case 1: an SVG with exponential entity expansion; WeasyPrint parses SVGs for the PDF (full build)."""
+    root, result = build_with_image(tmp_path, "bomb.svg", BILLION_LAUGHS)
     assert_no_crash(result)
     if result.exit_code == EXIT_USER:
         assert_user_error(result, root, "bomb.svg")
@@ -153,13 +158,7 @@ def huge_png() -> bytes:
 
 def test_png_claiming_huge_dimensions(tmp_path: Path) -> None:
     """Case 3: a decompression-bomb header in a PNG (full build): refused with the image named, or a warning."""
-    files = {
-        "manuscript/book.toml": TOML,
-        "manuscript/01-one.md": chapter("Before.\n\n![x](huge.png)\n\nAfter.\n"),
-        "manuscript/huge.png": huge_png(),
-    }
-    root = make_project(tmp_path, files)
-    result = timed(lambda: build(root))
+    root, result = build_with_image(tmp_path, "huge.png", huge_png())
     assert_no_crash(result)
     if result.exit_code == EXIT_USER:
         assert_user_error(result, root, "huge.png")
@@ -174,13 +173,7 @@ def test_png_claiming_huge_dimensions(tmp_path: Path) -> None:
 )
 def test_unloadable_image_error_names_chapter_and_line(tmp_path: Path, name: str, content: str | bytes) -> None:
     """Cases 1 and 3: the refusal names the chapter, line and file as written, like a missing image does."""
-    files = {
-        "manuscript/book.toml": TOML,
-        "manuscript/01-one.md": chapter(f"Before.\n\n![x]({name})\n\nAfter.\n"),
-        f"manuscript/{name}": content,
-    }
-    root = make_project(tmp_path, files)
-    result = timed(lambda: build(root))
+    root, result = build_with_image(tmp_path, name, content)
     message = assert_user_error(result, root, "manuscript/01-one.md:5", name)
     assert "essaybook:" not in message, describe(result)
 
