@@ -97,10 +97,10 @@ def _child(mode: str, root: Path, out: Path, html: Path | None, pandoc: str | No
         log.setup(verbosity=-1)
         project = load_project(root)
         env = environment(project.theme)  # as essaybook.build.build sets it up
-        env.globals["code_css"] = project.code_css
-        env.globals["print_href"] = lambda entry: f"#{entry.id}"
         meta = project.require_meta
-        text = compose_print(project.book, meta, project.config, project.theme, env, project.layout).html
+        text = compose_print(
+            project.book, meta, project.config, project.theme, env, project.layout, project.code_css
+        ).html
         # essaybook names images "essaybook:<href>" for its own fetcher; plain WeasyPrint needs their files.
         assets = [*project.book.assets.values(), *([meta.cover_image] if meta.cover_image else [])]
         for asset in assets:

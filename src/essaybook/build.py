@@ -175,10 +175,8 @@ def build(
         "        %d chapter%s, %s layout", len(book.chapters), "s" * (len(book.chapters) != 1), project.layout
     )
     env = environment(theme)
-    env.globals["code_css"] = project.code_css
-    env.globals["print_href"] = lambda entry: f"#{entry.id}"
     with log.step(3, total, "Composing HTML"):
-        printed = compose_print(book, meta, config, theme, env, project.layout)
+        printed = compose_print(book, meta, config, theme, env, project.layout, project.code_css)
     with log.step(4, total, "Laying out pages (WeasyPrint)"):
         check_coverage(theme.fonts(), ((f"manuscript/{c.rel}", c.markdown) for c in book.chapters))
         assets = {a.href: a.source for a in book.assets.values()}
