@@ -250,6 +250,13 @@ def test_unsupported_image_type_is_named(tmp_path: Path) -> None:
     assert_user_error(result, root, "manuscript/01-one.md:3", "'scan.bmp'", "unsupported type", "png")
 
 
+def test_unknown_theme_lists_the_built_in_ones(tmp_path: Path) -> None:
+    toml = TOML + '\n[theme]\nname = "fancy"\n'
+    root = make_project(tmp_path, {"manuscript/book.toml": toml, "manuscript/01-one.md": CHAPTER})
+    result = build(root, *NO_PDF)
+    assert_user_error(result, root, "book.toml", "theme.name", "'fancy'", "classic")
+
+
 def test_crop_marks_without_bleed_contradict(tmp_path: Path) -> None:
     toml = TOML + "\n[pdf]\ncrop-marks = true\n"  # line 6
     root = make_project(tmp_path, {"manuscript/book.toml": toml, "manuscript/01-one.md": CHAPTER})

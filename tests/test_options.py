@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pikepdf import Pdf
+from pypdf import PdfReader
 
 from essaybook import log
 from essaybook.build import BuildResult, build
@@ -211,3 +213,47 @@ def test_chinese_and_japanese_book_is_valid(tmp_path: Path) -> None:
     assert epub.meta("dc:language") == ["zh"]
     assert epub.xml("text/chapter-2.xhtml").get("lang") == "ja"
     assert epubcheck_messages(result.epub.path) == []
+
+
+def _left_edge(reader: PdfReader, index: int) -> float:
+    """Leftmost x of the body text (running heads in the top band left out)."""
+    xs: list[float] = []
+    top = float(reader.pages[index].mediabox.height) * 0.85
+
+    def visit(text: str, cm: Any, tm: Any, _font: Any, _size: Any) -> None:
+        if text.strip() and tm[5] * cm[3] + cm[5] < top:
+            xs.append(tm[4] * cm[0] + cm[4])
+
+    reader.pages[index].extract_text(visitor_text=visit)
+    return min(xs)
+
+
+def test_margins_are_mirrored_with_the_gutter_inside(tmp_path: Path) -> None:
+    toml = (
+        '[book]\ntitle = "Margins"\nlang = "en"\n[pdf]\npage-size = "A6"\nmargin-inside = "30mm"\n'
+        'margin-outside = "8mm"\nhyphenate = false\n'
+    )
+    body = "\n\n".join("A line of text that fills the measure of the page and then some more." for _ in range(40))
+    result = build_tiny(tmp_path, {"book.toml": toml, "a.md": f"# Margins\n\n{body}\n"}, epub=False)
+    assert result.pdf is not None
+    reader = open_pdf(result.pdf.path)
+    mm = 72 / 25.4
+    # The text block moves by the difference of the margins between a right-hand page (gutter on the left)
+    # and a left-hand page (fore-edge on the left).
+    assert _left_edge(reader, 0) - _left_edge(reader, 1) == pytest.approx((30 - 8) * mm, abs=1)
+    assert _left_edge(reader, 2) == pytest.approx(_left_edge(reader, 0), abs=1)
+
+
+def test_toc_depth_and_untagged_pdf(tmp_path: Path) -> None:
+    toml = '[book]\ntitle = "Depth"\nlang = "en"\n[pdf]\ntoc-depth = 1\ntagged = false\n'
+    files = {"book.toml": toml, "1.md": "# One\n\n## Section A\n\nText.\n", "2.md": "# Two\n\n## Section B\n\nText.\n"}
+    result = build_tiny(tmp_path, files, epub=False)
+    assert result.pdf is not None
+    reader = open_pdf(result.pdf.path)
+    contents = next(
+        page_text(reader, i) for i in range(len(reader.pages)) if page_text(reader, i).startswith("Contents")
+    )
+    assert "One" in contents and "Two" in contents
+    assert "Section A" not in contents and "Section B" not in contents
+    with Pdf.open(result.pdf.path) as pdf:
+        assert "/StructTreeRoot" not in pdf.Root
