@@ -42,10 +42,13 @@ class _CliFormatter(logging.Formatter):
 
 
 _counter = _CountingHandler()
+_debug = False
 
 
 def setup(verbosity: int = 0, debug: bool = False) -> None:
     """Send essaybook's log to stderr: -1 quiet (warnings only), 0 stages, 1+ details."""
+    global _debug
+    _debug = debug
     LOGGER.handlers.clear()
     LOGGER.propagate = False
     handler = logging.StreamHandler(sys.stderr)
@@ -61,6 +64,11 @@ def setup(verbosity: int = 0, debug: bool = False) -> None:
     wp.handlers.clear()
     wp.addHandler(handler if debug else logging.NullHandler())
     wp.propagate = False
+
+
+def debugging() -> bool:
+    """Whether ``--debug`` was given: tracebacks and library messages are wanted."""
+    return _debug
 
 
 def warnings_seen() -> list[str]:
