@@ -63,3 +63,21 @@ def test_a_chapter_does_not_open_below_level_two(tmp_path: Path) -> None:
     assert warnings == [
         "manuscript/a.md:1: the chapter opens with a level-3 heading; its headings are set 1 level higher"
     ]
+
+
+def test_unreferenced_footnotes_are_named_and_left_out(tmp_path: Path) -> None:
+    # Found by tests/test_properties.py: Python-Markdown prints every defined note, and a note nobody cites
+    # had a backlink to a reference that does not exist (EPUBCheck RSC-012).
+    html, warnings = convert(
+        tmp_path,
+        "# A\n\nCited[^used].\n\n[^used]: Kept, and it cites another.[^chain]\n\n"
+        "[^chain]: Cited from a note.\n\n[^orphan]: Nobody cites me.[^self]\n\n[^self]: Only the orphan cites me.\n",
+    )
+    assert "Kept" in html and "Cited from a note" in html
+    assert "Nobody cites me" not in html and "Only the orphan" not in html
+    assert warnings == [
+        "manuscript/a.md:9: footnote [^orphan] is never referenced; it is left out",
+        "manuscript/a.md:11: footnote [^self] is never referenced; it is left out",
+    ]
+    assert '<a href="#fn-used" class="noteref"' in html or 'href="#fn-used"' in html
+    assert ">1</a>" in html and ">2</a>" in html and ">3</a>" not in html

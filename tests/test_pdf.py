@@ -77,6 +77,17 @@ def test_footnotes_sit_at_the_foot_of_the_page_that_cites_them(sample: Built) ->
         assert text.index(note) > text.index(citing_text)
 
 
+def test_a_footnote_wraps_like_a_paragraph_not_at_its_source_lines(sample: Built) -> None:
+    # The third note's source breaks its lines before "much" and before "question."; WeasyPrint used to
+    # honour those breaks once the note had wrapped, leaving "open" and "question." on lines of their own.
+    reader = open_pdf(sample.pdf)
+    page = next(i for i in range(len(reader.pages)) if "Labs that publish" in page_text(reader, i))
+    lines = page_text(reader, page).splitlines()
+    first = next(i for i, line in enumerate(lines) if "Labs that publish" in line)
+    note = lines[first : first + 3]
+    assert note[-1].endswith("open question."), note
+
+
 def test_book_layout_cover_half_title_title_page_and_folios(features: Built) -> None:
     reader = open_pdf(features.pdf)
     box = reader.pages[0].mediabox

@@ -116,6 +116,7 @@ def load_sources(root: Path) -> Project:
             hint="e.g. 'xcode', 'default', 'bw'",
         ) from None
     book = load_book(root, config)
+    book.allow_remote = config.book.allow_remote
     return Project(root=root, config=config, theme=theme, book=book, meta=None, code_css=code_css)
 
 
@@ -146,10 +147,13 @@ def _epub_cover(meta: Meta, theme: Theme) -> tuple[str, str, bytes]:
     """The EPUB's cover image: ``cover-image`` when set, else a typographic cover in the theme's font."""
     if meta.cover_image is not None:
         return meta.cover_image.href, meta.cover_image.media_type, meta.cover_image.source.read_bytes()
-    fonts = {path.name: path for path in theme.fonts()}
-    regular = fonts.get("LinLibertine_R.otf") or theme.fonts()[0]
-    italic = fonts.get("LinLibertine_RI.otf") or regular
-    return GENERATED_COVER, "image/png", typographic_cover(meta, regular, italic)
+    faces = theme.text_faces()
+    if faces is None:
+        raise RenderError(
+            f"theme {theme.name!r} declares no font in its fonts.css to draw the EPUB's cover with",
+            hint="set cover-image in [book], or fix the theme's fonts.css",
+        )
+    return GENERATED_COVER, "image/png", typographic_cover(meta, *faces)
 
 
 def build(

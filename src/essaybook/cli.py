@@ -92,3 +92,140 @@ def build(project: Path, pdf: bool, epub: bool, output: Path | None, strict: boo
     if not pdf and not epub:
         raise click.UsageError("--no-pdf and --no-epub together leave nothing to build")
     run_build(project, output, pdf=pdf, epub=epub, strict=strict)
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path), default=".")
+@click.option(
+    "--theme",
+    metavar="NAME",
+    default=None,
+    help="Use this built-in theme and copy its stylesheets and templates into styles/ for editing.",
+)
+@output_options
+def init(directory: Path, theme: str | None) -> None:
+    """Start a new book project in DIRECTORY (default: here), which must be new or empty.
+
+    Writes manuscript/book.toml with every setting explained, two sample chapters, and styles/custom.css.
+    """
+    from essaybook.init import init_project
+
+    init_project(directory, theme)
+
+
+@main.command()
+@click.argument("project", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Report format."
+)
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors.")
+@click.option(
+    "--no-validators",
+    is_flag=True,
+    help="Skip the temporary EPUB build that EPUBCheck and DAISY Ace check (much faster on long books).",
+)
+@output_options
+def check(project: Path, fmt: str, strict: bool, no_validators: bool) -> None:
+    """Report every problem in PROJECT at once, without writing dist/; exit 1 if any is an error.
+
+    Config and front matter, chapters listed but missing or present but unlisted, internal links and anchors,
+    images and their alt text, external links (listed, never fetched), characters the theme's fonts cannot
+    draw, and EPUBCheck and Ace results on a temporary build when those tools are installed.
+    """
+    from essaybook.check import run_check
+
+    sys.exit(run_check(project, fmt=fmt, strict=strict, validators=not no_validators))
+
+
+@main.command()
+@click.argument("project", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8000,
+    show_default=True,
+    help="Port on 127.0.0.1; when it is taken, the next free one is used.",
+)
+@output_options
+def preview(project: Path, port: int) -> None:
+    """Serve PROJECT on 127.0.0.1 as the e-book reads, rebuilt and reloaded on every save (Ctrl-C stops, exit 0).
+
+    Only the chapters that changed are converted again; build errors show in the page; the PDF is rebuilt in
+    the background and linked from the page.
+    """
+    from essaybook.preview import serve
+
+    serve(project, port)
+
+
+@main.command()
+@click.argument("project", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option(
+    "--pages",
+    metavar="SPEC",
+    default=None,
+    help="Write these pages at full size instead of the sheet, one PNG each. Name pages by the labels printed "
+    "on them, as a PDF viewer and the sheet show them: '1-3,7' (body pages), 'iii' or 'i-iv' (roman-numbered "
+    "front matter), 'Cover'; case does not matter. A range runs in book order, so 'x-2' is the last "
+    "front-matter page to body page 2. A PDF without labels numbers its pages from 1.",
+)
+@click.option(
+    "--dpi", type=click.IntRange(20, 1200), default=None, help="Resolution of the --pages images (default: 150)."
+)
+@click.option(
+    "--spreads/--no-spreads",
+    default=None,
+    help="Lay pages out as the book opens (page 1 alone on the right, then left/right pairs) or one by one. "
+    "Default: spreads for the book layout, single pages for an essay.",
+)
+@click.option(
+    "--width",
+    type=click.IntRange(400, 8000),
+    default=None,
+    help="Largest width of the sheet in pixels (default: 1800).",
+)
+@click.option(
+    "--pdf",
+    "pdf_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Proof this PDF instead of PROJECT's (nothing is built).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The sheet's file (default: dist/<slug>-proof.png); with --pages, the folder for the pages "
+    "(default: dist/, as <slug>-page-<label>.png).",
+)
+@output_options
+def proof(
+    project: Path,
+    pages: str | None,
+    dpi: int | None,
+    spreads: bool | None,
+    width: int | None,
+    pdf_file: Path | None,
+    output: Path | None,
+) -> None:
+    """Write a PNG proof sheet of every page of PROJECT's PDF, labelled, laid out as the book opens.
+
+    Uses dist/<slug>.pdf, building it first when it is missing or older than manuscript/ or styles/.
+    """
+    from essaybook.proof import DEFAULT_DPI, SHEET_WIDTH
+    from essaybook.proof import proof as run_proof
+
+    if pages is None and dpi is not None:
+        raise click.UsageError("--dpi sets the resolution of --pages images; give --pages too")
+    if pages is not None and (width is not None or spreads is not None):
+        raise click.UsageError("--width and --spreads shape the sheet; --pages writes single pages instead")
+    run_proof(
+        project,
+        pdf=pdf_file,
+        pages=pages,
+        output=output,
+        dpi=dpi or DEFAULT_DPI,
+        spreads=spreads,
+        width=width or SHEET_WIDTH,
+    )

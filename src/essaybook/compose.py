@@ -292,12 +292,18 @@ def _flatten_note(note: etree._Element, span: etree._Element) -> None:
         inline.attrib["class"] = "note-para"
         span.append(inline)
         inline.tail = None
-    # Trailing non-breaking space left by the removed backlink.
+    # Trailing non-breaking space left by the removed backlink. Source line ends become spaces: WeasyPrint
+    # (up to 70) breaks a footnote's line at a newline once an earlier line of the note has wrapped.
     for text_holder in span.iter():
+        preformatted = any(a.tag == "pre" for a in text_holder.iterancestors()) or text_holder.tag == "pre"
         if text_holder.text:
             text_holder.text = text_holder.text.rstrip("\u00a0")
+            if not preformatted:
+                text_holder.text = text_holder.text.replace("\n", " ")
         if text_holder.tail:
             text_holder.tail = text_holder.tail.rstrip("\u00a0")
+            if text_holder is not span:
+                text_holder.tail = text_holder.tail.replace("\n", " ")
 
 
 @dataclass

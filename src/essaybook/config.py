@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from essaybook.errors import ConfigError, ConfigErrors
+from essaybook.themes import available as available_themes
 
 PAGE_SIZES: dict[str, str] = {
     "A4": "210mm 297mm",
@@ -60,6 +61,10 @@ class BookSettings:
     subject: tuple[str, ...] = _doc("Subjects or keywords.", default=())
     cover_image: str | None = _doc("Cover image, relative to manuscript/.", default=None)
     chapters: tuple[str, ...] | None = _doc("Chapter files relative to manuscript/, in reading order.", default=None)
+    allow_remote: bool = _doc(
+        "Fetch http(s) images named in the chapters (cached in .essaybook-cache/); off, nothing is fetched.",
+        default=False,
+    )
 
 
 @dataclass(frozen=True)
@@ -189,8 +194,20 @@ def load_config(path: Path) -> Config:
 
     Raises :class:`ConfigErrors` listing every problem, each naming file, line and dotted key.
     """
+    config, problems = read_config(path)
+    if problems:
+        raise ConfigErrors(problems)
+    return config
+
+
+def read_config(path: Path) -> tuple[Config, list[ConfigError]]:
+    """Like :func:`load_config`, but return the settings with every problem instead of raising them.
+
+    A value of the wrong type is left at its default. Raises :class:`ConfigError` only when the file
+    cannot be read or is not TOML.
+    """
     if not path.is_file():
-        return Config(source=None)
+        return Config(source=None), []
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -224,9 +241,7 @@ def load_config(path: Path) -> Config:
             continue
         parts[section] = _section(checker, section, value)
     _check_values(checker, parts)
-    if checker.problems:
-        raise ConfigErrors(checker.problems)
-    return Config(source=path, **parts)
+    return Config(source=path, **parts), checker.problems
 
 
 def _toml_position(message: str) -> tuple[int | None, int | None]:
@@ -256,6 +271,7 @@ def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
     book: BookSettings = parts.get("book", BookSettings())
     pdf: PdfSettings = parts.get("pdf", PdfSettings())
     epub: EpubSettings = parts.get("epub", EpubSettings())
+    theme: ThemeSettings = parts.get("theme", ThemeSettings())
     if book.lang is not None and not _LANG_RE.match(book.lang):
         checker.problem("book", "lang", f"expected a BCP 47 language tag such as 'en' or 'de-CH', found {book.lang!r}")
     if book.date is not None and not _DATE_RE.match(book.date):
@@ -293,3 +309,7 @@ def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
         checker.problem("pdf", "toc-depth", f"expected 1, 2 or 3, found {pdf.toc_depth}")
     if not 1 <= epub.toc_depth <= 6:
         checker.problem("epub", "toc-depth", f"expected 1 to 6, found {epub.toc_depth}")
+    if theme.name not in available_themes():
+        checker.problem(
+            "theme", "name", f"unknown theme {theme.name!r}", "built-in themes: " + ", ".join(available_themes())
+        )

@@ -7,8 +7,10 @@ place that sees Markdown and raw HTML alike (ids, links, images, notes, XHTML re
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -20,6 +22,7 @@ from essaybook.errors import ManuscriptError
 from essaybook.mdext import EssaybookExtension
 from essaybook.model import IMAGE_TYPES, Asset, Book, Chapter, Heading
 from essaybook.paths import inside
+from essaybook.remote import CACHE, RemoteError, fetch_image
 from essaybook.text import QUOTES
 
 _DATA_URI_RE = re.compile(r"data:[^\s)\"'>]{1024,}")
@@ -237,6 +240,7 @@ class _Context:
         self.chapter = chapter
         self.display = f"manuscript/{chapter.rel}"
         self.lines = chapter.markdown.split("\n")
+        self.record = _Record()
 
     def line_of(self, needle: str) -> int | None:
         """Line of the first occurrence of ``needle`` in the chapter (case-blind for HTML tag names)."""
@@ -258,21 +262,127 @@ class _Context:
             n += 1
             candidate = f"{wanted}-{n}"
         self.book.ids.add(candidate)
+        self.record.ids.add(candidate)
         return candidate
 
 
-def convert_book(book: Book, code_style: str = "xcode", lang: str = "en") -> None:
+@dataclass
+class _Record:
+    """What converting one chapter took from the book, so that re-converting it can give it back first."""
+
+    ids: set[str] = field(default_factory=set)
+    replaced: set[str] = field(default_factory=set)
+    """Raw HTML tags whose one warning this chapter gave."""
+    images: int = 0
+    images_without_alt: int = 0
+    directives: list[str] = field(default_factory=list)
+    lookups: list[tuple[Path, str, str | None]] = field(default_factory=list)
+    """Each internal link as (target chapter's resolved source, fragment, book-wide id it resolved to)."""
+
+
+def convert_book(book: Book, code_style: str = "xcode", lang: str = "en") -> Conversion:
     """Convert every chapter in place: ``html``, ``headings``, ``anchors`` and the book's assets.
 
-    ``lang`` is the book's language; a chapter's own ``lang`` picks its quotation marks.
+    ``lang`` is the book's language; a chapter's own ``lang`` picks its quotation marks. The returned
+    :class:`Conversion` can re-convert single chapters later (the live preview); a build ignores it.
     """
-    parsers: dict[str, markdown.Markdown] = {}
-    directives: list[str] = []
-    trees: list[tuple[Chapter, html.HtmlElement, _Context]] = []
-    for chapter in book.chapters:
+    conversion = Conversion(book, code_style, lang)
+    conversion.convert_all()
+    return conversion
+
+
+class Conversion:
+    """A converted book whose chapters can be re-converted one at a time, without converting the others.
+
+    A re-converted chapter's ids are made unique against every other chapter's, so the others keep theirs
+    (a full build may number a duplicate differently); chapters whose links into it now resolve to other
+    ids are re-converted with it.
+    """
+
+    def __init__(self, book: Book, code_style: str = "xcode", lang: str = "en") -> None:
+        self.book = book
+        self.code_style = code_style
+        self.lang = lang
+        self._parsers: dict[str, markdown.Markdown] = {}
+        self._records: dict[Path, _Record] = {}
+
+    def convert_all(self) -> None:
+        """Convert every chapter of a book that has not been converted yet."""
+        trees = [self._first_pass(chapter, _Context(self.book, chapter)) for chapter in self.book.chapters]
+        _report_directives([where for _, _, ctx in trees for where in ctx.record.directives])
+        by_path = self._by_path()
+        for chapter, root, ctx in trees:
+            self._finish(chapter, root, ctx, by_path)
+
+    def reconvert(self, chapter: Chapter) -> list[Chapter]:
+        """Put ``chapter`` (read again from its file) in place of the book's chapter at ``chapter.index``.
+
+        Returns the chapters that were converted: ``chapter`` first, then any whose links now resolve
+        differently. On an error the book is left as it was and the error is raised.
+        """
+        old = self.book.chapters[chapter.index]
+        if old.source.resolve() != chapter.source.resolve():
+            raise ValueError(f"{chapter.rel} is not the chapter at index {chapter.index}")
+        self._replace(chapter)
+        converted = [chapter]
+        by_path = self._by_path()
+        for other in list(self.book.chapters):
+            if other is chapter:
+                continue
+            lookups = self._records[other.source.resolve()].lookups
+            if any(_resolve(by_path[target], fragment, self.book) != found for target, fragment, found in lookups):
+                fresh = dataclasses.replace(
+                    other,
+                    id="",
+                    html="",
+                    headings=[],
+                    anchors={},
+                    has_title_heading=False,
+                    title=other.title if other.title_given else None,
+                )
+                self._replace(fresh)
+                converted.append(fresh)
+        return converted
+
+    def _replace(self, chapter: Chapter) -> None:
+        key = chapter.source.resolve()
+        old, record = self.book.chapters[chapter.index], self._records.pop(key)
+        self._give_back(record, -1)
+        self.book.chapters[chapter.index] = chapter
+        ctx = _Context(self.book, chapter)
+        try:
+            root = self._first_pass(chapter, ctx)[1]
+            _report_directives(ctx.record.directives)
+            self._finish(chapter, root, ctx, self._by_path())
+        except BaseException:
+            self._give_back(ctx.record, -1)
+            self.book.chapters[chapter.index] = old
+            self._give_back(record, 1)
+            self._records[key] = record
+            raise
+
+    def _give_back(self, record: _Record, sign: int) -> None:
+        """Remove (``sign`` -1) or restore (+1) what a chapter's conversion added to the book."""
+        book = self.book
+        if sign < 0:
+            book.ids -= record.ids
+            book.replaced_tags -= record.replaced
+        else:
+            book.ids |= record.ids
+            book.replaced_tags |= record.replaced
+        book.images += sign * record.images
+        book.images_without_alt += sign * record.images_without_alt
+
+    def _by_path(self) -> dict[Path, Chapter]:
+        return {c.source.resolve(): c for c in self.book.chapters}
+
+    def _first_pass(self, chapter: Chapter, ctx: _Context) -> tuple[Chapter, html.HtmlElement, _Context]:
+        """Everything but links (which need every chapter's ids): Markdown, ids, notes, images, figures."""
+        book, lang, code_style = self.book, self.lang, self.code_style
+        parsers = self._parsers
+        images, without_alt = book.images, book.images_without_alt
         chapter_lang = (chapter.lang or lang).split("-")[0].lower()
         md = parsers.get(chapter_lang) or parsers.setdefault(chapter_lang, make_markdown(code_style, chapter_lang))
-        ctx = _Context(book, chapter)
         source = chapter.markdown
         if _CONTROL_RE.search(source):
             line = next(i for i, text in enumerate(ctx.lines) if _CONTROL_RE.search(text)) + chapter.body_line
@@ -283,7 +393,7 @@ def convert_book(book: Book, code_style: str = "xcode", lang: str = "en") -> Non
         # chapter, and embedded images are not kept anyway (see _images).
         source = _DATA_URI_RE.sub("data:,", source)
         for found in _DIRECTIVE_RE.finditer(source):
-            directives.append(f"{ctx.display}:{source[: found.start()].count(chr(10)) + chapter.body_line}")
+            ctx.record.directives.append(f"{ctx.display}:{source[: found.start()].count(chr(10)) + chapter.body_line}")
         md.reset()
         try:
             converted = md.convert(source)
@@ -295,9 +405,23 @@ def convert_book(book: Book, code_style: str = "xcode", lang: str = "en") -> Non
         _clean(root, ctx)
         _assign_ids(root, ctx)
         _notes(root, ctx)
-        _images(root, ctx)
+        try:
+            _images(root, ctx)
+        finally:
+            ctx.record.images = book.images - images
+            ctx.record.images_without_alt = book.images_without_alt - without_alt
         _figures(root)
-        trees.append((chapter, root, ctx))
+        return chapter, root, ctx
+
+    def _finish(self, chapter: Chapter, root: html.HtmlElement, ctx: _Context, by_path: dict[Path, Chapter]) -> None:
+        _links(root, ctx, by_path)
+        chapter.html = "".join(_serialize(child) for child in root)
+        if root.text and root.text.strip():
+            chapter.html = _escape(root.text) + chapter.html
+        self._records[chapter.source.resolve()] = ctx.record
+
+
+def _report_directives(directives: list[str]) -> None:
     if directives:
         rest = len(directives) - 1
         more = f" and {rest} more place{'s' * (rest > 1)}" if rest else ""
@@ -305,12 +429,13 @@ def convert_book(book: Book, code_style: str = "xcode", lang: str = "en") -> Non
             f"{directives[0]}{more}: mdBook's {{{{#include}}}} directives are not expanded; those lines are "
             "printed as written (paste the included files in instead)"
         )
-    by_path = {c.source.resolve(): c for c in book.chapters}
-    for chapter, root, ctx in trees:
-        _links(root, ctx, by_path)
-        chapter.html = "".join(_serialize(child) for child in root)
-        if root.text and root.text.strip():
-            chapter.html = _escape(root.text) + chapter.html
+
+
+def _resolve(target: Chapter, fragment: str, book: Book) -> str | None:
+    """The book-wide id a link to ``fragment`` in ``target`` leads to (the chapter itself when empty)."""
+    if not fragment:
+        return target.id
+    return target.anchors.get(fragment) or (fragment if fragment in book.ids else None)
 
 
 MAX_NESTING = 50
@@ -397,6 +522,7 @@ def _clean(root: html.HtmlElement, ctx: _Context) -> None:
                 figcaption.tail, element.text = element.text, None
             if tag not in ctx.book.replaced_tags:
                 ctx.book.replaced_tags.add(tag)
+                ctx.record.replaced.add(tag)
                 log.warn(
                     f"{ctx.where('<' + tag)}: raw HTML <{tag}> is not an XHTML element; kept its content as <{new}>"
                 )
@@ -519,8 +645,31 @@ def _notes(root: html.HtmlElement, ctx: _Context) -> None:
     ids: dict[str, str] = {}
     section = html.Element("section", {"class": "footnotes", "role": "doc-endnotes"})
     section.set("epub:type", "footnotes")
-    for number, item in enumerate(container.iterfind(".//li"), 1):
-        note_id = item.get("id", "")
+    items = {item.get("id", ""): item for item in container.iterfind(".//li")}
+    # Python-Markdown prints every defined note, referenced or not; an unreferenced one would have a dangling
+    # backlink and no place on a printed page. A note cited only by unreferenced notes is unreferenced too.
+    cited: set[str] = set()
+    inside_notes = set(container.iter())
+    sources = [element for element in root.iter() if element not in inside_notes]
+    while True:
+        found = {
+            (a.get("href") or "")[1:]
+            for a in sources
+            if a.tag == "a" and a.get("class") == "footnote-ref" and (a.get("href") or "")[1:] in items
+        }
+        if found <= cited:
+            break
+        cited |= found
+        sources = [e for note in found for e in items[note].iter()]
+    number = 0
+    for note_id, item in items.items():
+        if note_id not in cited:
+            key = note_id.removeprefix("fn-")
+            if not ctx.line_of(f"[^{key}]:"):  # renamed to keep ids unique in the book: fn-a -> fn-a-2
+                key = re.sub(r"-\d+$", "", key)
+            log.warn(f"{ctx.where(f'[^{key}]:')}: footnote [^{key}] is never referenced; it is left out")
+            continue
+        number += 1
         aside = etree.SubElement(section, "aside", {"id": note_id, "class": "footnote", "role": "doc-footnote"})
         aside.set("epub:type", "footnote")
         ids[f"#{note_id}"] = str(number)
@@ -546,6 +695,7 @@ def _notes(root: html.HtmlElement, ctx: _Context) -> None:
         if ref is None:
             continue
         ref.set("id", sup.get("id", ""))
+        ref.text = ids.get(ref.get("href", ""), ref.text)
         ref.set("class", "noteref")
         ref.set("role", "doc-noteref")
         ref.set("epub:type", "noteref")
@@ -566,51 +716,67 @@ def _images(root: html.HtmlElement, ctx: _Context) -> None:
             # Markdown such as `code` in alt text comes through as escaped markup; alt text is plain.
             img.set("alt", html.fromstring(f"<span>{img.get('alt')}</span>").text_content())
         if not img.get("alt"):
-            log.warn(f"{where}: image {src!r} has no alt text; readers who cannot see it get nothing")
+            log.warn(f"{where}: image {src!r} has no alt text; readers who cannot see it get nothing", kind="image-alt")
             book.images_without_alt += 1
             img.set("alt", "")
         if src.startswith("data:"):
             log.warn(f"{where}: embedded data: image removed; save it as a file next to the chapter")
             _drop_keep_tail(img)
             continue
-        if not src or _SCHEME_RE.match(src) or src.startswith("//"):
+        remote = src.lower().startswith(("http://", "https://"))
+        if remote and book.allow_remote:
+            try:
+                path, _ = fetch_image(src, book.root)
+            except RemoteError as exc:
+                log.warn(f"{where}: image {src!r} is left out: {exc}")
+                _drop_keep_tail(img)
+                continue
+        elif not src or _SCHEME_RE.match(src) or src.startswith("//"):
             log.warn(
                 f"{where}: image {src!r} is not a file in the book project; it is left out "
-                "(essaybook never fetches from the network)"
+                + ("(set allow-remote = true in [book] to fetch it)" if remote else "(only local files are read)")
             )
             _drop_keep_tail(img)
             continue
-        path_part = unquote(urlsplit(src).path)
-        if path_part.startswith("/"):
+        elif unquote(urlsplit(src).path).startswith("/"):
             log.warn(f"{where}: image {src!r} is an absolute path; use a path relative to the chapter")
             _drop_keep_tail(img)
             continue
-        path = chapter.source.parent / path_part
+        else:
+            path = chapter.source.parent / unquote(urlsplit(src).path)
         if not inside(path, book.root):
             log.warn(f"{where}: image {src!r} lies outside the book project; it is left out")
             _drop_keep_tail(img)
             continue
         if not path.is_file():
-            raise ManuscriptError(
+            error = ManuscriptError(
                 f"image {src!r} not found (looked for {path})",
                 file=ctx.display,
                 line=ctx.line_of(src),
                 hint="paths are relative to the chapter file",
             )
+            log.recoverable(error, kind="missing-image")
+            _drop_keep_tail(img)
+            continue
         media_type = IMAGE_TYPES.get(path.suffix.lower())
         if media_type is None:
-            raise ManuscriptError(
+            error = ManuscriptError(
                 f"image {src!r} has an unsupported type",
                 file=ctx.display,
                 line=ctx.line_of(src),
                 hint="use " + ", ".join(sorted({k[1:] for k in IMAGE_TYPES})),
             )
+            log.recoverable(error, kind="image-type")
+            _drop_keep_tail(img)
+            continue
         resolved = path.resolve()
         asset = book.assets.get(resolved)
         if asset is None:
             rel = resolved.relative_to(book.root.resolve()).as_posix()
             if rel.startswith("manuscript/"):
                 rel = rel[len("manuscript/") :]
+            elif rel.startswith(CACHE.as_posix()):
+                rel = "remote" + rel[len(CACHE.as_posix()) :]
             href = "images/" + re.sub(r"[^A-Za-z0-9._/-]", "_", rel)
             asset = Asset(source=resolved, href=href, media_type=media_type, used_at=where)
             book.assets[resolved] = asset
@@ -666,20 +832,23 @@ def _links(root: html.HtmlElement, ctx: _Context, by_path: dict[Path, Chapter]) 
             if found is None:
                 log.warn(
                     f"{ctx.where(parts.path)}: link {href!r} does not lead to a chapter of this book; "
-                    "kept as plain text"
+                    "kept as plain text",
+                    kind="broken-link",
                 )
                 _unwrap(a)
                 continue
             target = found
         fragment = unquote(parts.fragment)
+        resolved = _resolve(target, fragment, ctx.book)
+        ctx.record.lookups.append((target.source.resolve(), fragment, resolved))
         if not fragment:
             a.set("href", f"#{target.id}")
             continue
-        resolved = target.anchors.get(fragment) or (fragment if fragment in ctx.book.ids else None)
         if resolved is None:
             log.warn(
                 f"{ctx.where(href)}: link {href!r}: no heading or anchor '{fragment}' in "
-                f"manuscript/{target.rel}; it points at the chapter instead"
+                f"manuscript/{target.rel}; it points at the chapter instead",
+                kind="broken-anchor",
             )
             resolved = target.id
         a.set("href", f"#{resolved}")

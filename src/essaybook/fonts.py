@@ -98,6 +98,7 @@ def check_coverage(fonts: list[Path], texts: Iterable[tuple[str, str]]) -> list[
         package = _SCRIPT_FONTS.get(script, "a font that covers it")
         log.warn(
             f"{where}: no font can draw {label} characters such as {char!r} (U+{ord(char):04X}); the PDF "
-            f"would show empty boxes. Install {package} or add a font with @font-face in styles/"
+            f"would show empty boxes. Install {package} or add a font with @font-face in styles/",
+            kind="font-coverage",
         )
     return boxes

@@ -11,6 +11,9 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from essaybook.errors import EssaybookError
 
 LOGGER = logging.getLogger("essaybook")
 
@@ -76,9 +79,51 @@ def warnings_seen() -> list[str]:
     return list(_counter.warnings)
 
 
-def warn(message: str) -> None:
-    """Log a problem in the book that does not stop the build."""
-    LOGGER.warning(message)
+def warn(message: str, kind: str | None = None) -> None:
+    """Log a problem in the book that does not stop the build; ``kind`` is its code in ``essaybook check``."""
+    LOGGER.warning(message, extra={"kind": kind})
+
+
+@dataclass
+class Collected:
+    """What :func:`collecting` gathered: warnings and recoverable errors, each with its kind (or None)."""
+
+    warnings: list[tuple[str | None, str]] = field(default_factory=list)
+    errors: list[tuple[str | None, EssaybookError]] = field(default_factory=list)
+
+
+_collected: Collected | None = None
+
+
+def recoverable(error: EssaybookError, kind: str | None = None) -> None:
+    """Raise ``error``; inside :func:`collecting`, record it instead and return, so the caller skips the item."""
+    if _collected is None:
+        raise error
+    _collected.errors.append((kind, error))
+
+
+@contextmanager
+def collecting(progress: bool = True) -> Iterator[Collected]:
+    """Gather warnings and recoverable errors instead of printing or raising them (``essaybook check``).
+
+    Progress (INFO) still reaches the terminal unless ``progress`` is false; DEBUG always does.
+    """
+    global _collected
+    found = Collected()
+
+    def capture(record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            found.warnings.append((getattr(record, "kind", None), record.getMessage()))
+            return False
+        return progress or record.levelno != logging.INFO
+
+    saved, _collected = _collected, found
+    LOGGER.addFilter(capture)
+    try:
+        yield found
+    finally:
+        LOGGER.removeFilter(capture)
+        _collected = saved
 
 
 @contextmanager

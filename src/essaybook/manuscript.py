@@ -22,6 +22,14 @@ from essaybook.text import smarten
 _FRONT_KEYS = ("title", "author", "lang", "role")
 
 
+def markdown_files(root: Path) -> list[Path]:
+    """Every ``.md`` file under ``root/manuscript`` (inside the project), in natural order."""
+    manuscript = root / "manuscript"
+    found = [p for p in manuscript.rglob("*.md") if p.is_file() and inside(p, root)]
+    found.sort(key=lambda p: natural_key(p.relative_to(manuscript).as_posix()))
+    return found
+
+
 def find_chapters(root: Path, config: Config) -> list[Path]:
     """The chapter files in reading order: ``[book] chapters`` or every ``.md`` in natural order."""
     manuscript = root / "manuscript"
@@ -29,8 +37,7 @@ def find_chapters(root: Path, config: Config) -> list[Path]:
         raise ManuscriptError("no manuscript/ folder; a book project keeps its chapters in manuscript/*.md", file=root)
     toml = config.source or manuscript / "book.toml"
     if config.book.chapters is None:
-        found = [p for p in manuscript.rglob("*.md") if p.is_file() and inside(p, root)]
-        found.sort(key=lambda p: natural_key(p.relative_to(manuscript).as_posix()))
+        found = markdown_files(root)
         if not found:
             raise ManuscriptError("no chapters: manuscript/ holds no .md files", file=manuscript)
         return found
@@ -38,13 +45,17 @@ def find_chapters(root: Path, config: Config) -> list[Path]:
     for entry in config.book.chapters:
         path = manuscript / entry
         if Path(entry).is_absolute() or not inside(path, root):
-            raise ManuscriptError(f"chapter {entry!r} lies outside the book project", file=toml, key="book.chapters")
+            error = ManuscriptError(f"chapter {entry!r} lies outside the book project", file=toml, key="book.chapters")
+            log.recoverable(error, kind="config")
+            continue
         if not path.is_file():
-            raise ManuscriptError(
+            error = ManuscriptError(
                 f"chapter {entry!r} does not exist (chapter paths are relative to manuscript/; looked for {path})",
                 file=toml,
                 key="book.chapters",
             )
+            log.recoverable(error, kind="missing-chapter")
+            continue
         paths.append(path)
     return paths
 
@@ -61,12 +72,14 @@ def read_chapter(path: Path, root: Path, index: int) -> Chapter:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ManuscriptError(
+        error = ManuscriptError(
             f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
             file=display,
             line=line,
             hint="save the file as UTF-8",
-        ) from None
+        )
+        log.recoverable(error, kind="encoding")
+        text = raw.decode("utf-8-sig", errors="replace")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     meta, body, body_line = _split_front_matter(text, display)
     chapter = Chapter(source=path, rel=rel, index=index, markdown=body, body_line=body_line)
@@ -79,12 +92,14 @@ def _split_front_matter(text: str, display: str) -> tuple[dict[str, Any], str, i
         return {}, text, 1
     end = re.search(r"^(---|\.\.\.)[ \t]*$", text[4:], re.MULTILINE)
     if end is None:
-        raise ManuscriptError(
+        error = ManuscriptError(
             "front matter opened with '---' is never closed",
             file=display,
             line=1,
             hint="end it with a line holding only '---'",
         )
+        log.recoverable(error, kind="front-matter")
+        return {}, text, 1
     block = text[4 : 4 + end.start()]
     body = text[4 + end.end() :].lstrip("\n")
     body_line = text[: len(text) - len(body)].count("\n") + 1
@@ -94,31 +109,45 @@ def _split_front_matter(text: str, display: str) -> tuple[dict[str, Any], str, i
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ManuscriptError(f"invalid YAML front matter: {problem}", file=display, line=line) from None
+        error = ManuscriptError(f"invalid YAML front matter: {problem}", file=display, line=line)
+        log.recoverable(error, kind="front-matter")
+        return {}, body, body_line
     if not isinstance(meta, dict):
-        raise ManuscriptError("front matter must be a mapping of keys to values", file=display, line=2)
+        error = ManuscriptError("front matter must be a mapping of keys to values", file=display, line=2)
+        log.recoverable(error, kind="front-matter")
+        return {}, body, body_line
     return meta, body, body_line
 
 
 def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str) -> None:
     for key, value in meta.items():
         if key not in _FRONT_KEYS:
-            log.warn(f"{display}: front matter key '{key}' is not used (known: {', '.join(_FRONT_KEYS)})")
+            log.warn(
+                f"{display}: front matter key '{key}' is not used (known: {', '.join(_FRONT_KEYS)})",
+                kind="front-matter",
+            )
             continue
         if key == "author":
             names = [value] if isinstance(value, str) else value
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-                raise ManuscriptError("expected a name or a list of names", file=display, key="author")
+                error = ManuscriptError("expected a name or a list of names", file=display, key="author")
+                log.recoverable(error, kind="front-matter")
+                continue
             chapter.author = list(names)
             continue
         if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise ManuscriptError(f"expected a string, found {value!r}", file=display, key=key)
+            log.recoverable(
+                ManuscriptError(f"expected a string, found {value!r}", file=display, key=key), kind="front-matter"
+            )
+            continue
         value = str(value)
         if key == "role":
             if value not in ROLES:
-                raise ManuscriptError(
+                error = ManuscriptError(
                     f"unknown role {value!r}", file=display, key="role", hint="use one of " + ", ".join(ROLES)
                 )
+                log.recoverable(error, kind="front-matter")
+                continue
             chapter.role = value
         elif key == "title":
             chapter.title = smarten(value)
@@ -174,7 +203,8 @@ def resolve_meta(config: Config, book: Book) -> Meta:
         lang = "en"
         log.warn(
             f'{toml}: no language set, assuming English; set lang = "en" (or your language\'s '
-            "BCP 47 tag) in [book] so hyphenation and e-readers use the right one"
+            "BCP 47 tag) in [book] so hyphenation and e-readers use the right one",
+            kind="config",
         )
     authors = settings.author
     identifier = settings.identifier or "urn:uuid:" + str(

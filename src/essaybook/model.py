@@ -100,6 +100,8 @@ class Book:
     """Images with no alt text: they block the accessibility conformance claim."""
     replaced_tags: set[str] = field(default_factory=set)
     """Raw HTML elements that are not XHTML, already reported once."""
+    allow_remote: bool = False
+    """Whether http(s) images may be fetched (``[book] allow-remote``)."""
 
     @property
     def manuscript_dir(self) -> Path:

@@ -121,20 +121,25 @@ class EpubStyles:
 def epub_styles(theme: Theme, root: Path, code_css: str, embed_fonts: bool) -> EpubStyles:
     """Theme CSS (under ``theme/``), the code highlighting CSS, then the project's cleaned ``styles/*.css``.
 
-    Project files keep their project-relative paths inside the EPUB, so relative ``url()`` values stay valid.
+    A theme stylesheet the project replaces in ``styles/theme/`` keeps its place in the cascade but is
+    cleaned like the project's own. Project files keep their project-relative paths inside the EPUB, so
+    relative ``url()`` values stay valid.
     """
     sheets: list[tuple[str, bytes]] = []
     files: dict[str, Path] = {}
-    project_sheets = []
-    for path in theme.css("epub"):
-        if theme.project_styles is not None and inside(path, theme.project_styles):
-            project_sheets.append(path)
-        elif path.name != "fonts.css" or embed_fonts:
-            sheets.append((f"theme/{path.parent.parent.name}-{path.name}", path.read_bytes()))
-    sheets.append(("theme/code.css", code_css.encode()))
-    for path in project_sheets:
+
+    def add_project_sheet(path: Path) -> None:
         cleaned = clean_for_epub(path, root)
         sheets.append((path.resolve().relative_to(root.resolve()).as_posix(), cleaned.text.encode()))
         for file in cleaned.files:
             files[file.relative_to(root.resolve()).as_posix()] = file
+
+    for path in theme.theme_css("epub"):
+        if theme.project_styles is not None and inside(path, theme.project_styles):
+            add_project_sheet(path)
+        elif path.name != "fonts.css" or embed_fonts:
+            sheets.append((f"theme/{path.parent.parent.name}-{path.name}", path.read_bytes()))
+    sheets.append(("theme/code.css", code_css.encode()))
+    for path in theme.project_css("epub"):
+        add_project_sheet(path)
     return EpubStyles(sheets=sheets, files=sorted(files.items()))

@@ -1,7 +1,11 @@
 """Themes: where templates, CSS and fonts come from, and the one Jinja environment.
 
-Search order: the project's ``styles/`` first, then the chosen theme, then the base theme ``classic``.
-Any template can be overridden in ``styles/templates/`` and still extend the original as ``!classic/name``.
+Every file is looked up by name along one search path: the project's ``styles/`` first, then the chosen
+theme, then the base theme ``classic``; the first file found is used. So a theme ships only what it changes,
+and a project overrides any template in ``styles/templates/`` and any theme stylesheet except ``fonts.css``
+in ``styles/theme/``. An override can still use the original: ``{% extends "!classic/book.html" %}``, or
+``!<theme>/`` for the chosen theme (which itself falls back to classic). Every other ``styles/*.css`` is
+added after the theme's stylesheets.
 """
 
 from __future__ import annotations
@@ -9,12 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import jinja2
+import tinycss2
 
 from essaybook.errors import ConfigError
 
 BASE_THEME = "classic"
+PROJECT_THEME_CSS = "theme"
+"""Folder in ``styles/`` whose ``common.css``, ``print.css``, ``epub.css`` replace the theme's."""
+REPLACEABLE_CSS = ("common.css", "print.css", "epub.css")
 
 
 def themes_dir() -> Path:
@@ -23,7 +32,48 @@ def themes_dir() -> Path:
 
 
 def available() -> list[str]:
-    return sorted(p.name for p in themes_dir().iterdir() if (p / "templates").is_dir())
+    """Names of the built-in themes."""
+    return sorted(p.name for p in themes_dir().iterdir() if (p / "css").is_dir() or (p / "templates").is_dir())
+
+
+@dataclass(frozen=True)
+class FontFace:
+    """One ``@font-face`` rule of a theme's ``fonts.css``."""
+
+    family: str
+    style: str
+    weight: str
+    path: Path
+
+
+def font_faces(fonts_css: Path) -> list[FontFace]:
+    """The ``@font-face`` rules of ``fonts_css`` whose ``src`` is a file beside it, in order."""
+    faces = []
+    rules = tinycss2.parse_stylesheet(fonts_css.read_text(encoding="utf-8"), skip_comments=True, skip_whitespace=True)
+    for rule in rules:
+        if rule.type != "at-rule" or rule.lower_at_keyword != "font-face" or rule.content is None:
+            continue
+        descriptors: dict[str, str] = {}
+        source: Path | None = None
+        for item in tinycss2.parse_blocks_contents(rule.content, skip_comments=True, skip_whitespace=True):
+            if item.type != "declaration":
+                continue
+            if item.lower_name == "src":
+                url = next((t.value for t in item.value if t.type == "url"), None)
+                if url is not None and source is None:
+                    source = fonts_css.parent / unquote(urlsplit(url).path)
+            else:
+                descriptors[item.lower_name] = tinycss2.serialize(item.value).strip().strip("\"'")
+        if source is not None and source.is_file():
+            faces.append(
+                FontFace(
+                    family=descriptors.get("font-family", ""),
+                    style=descriptors.get("font-style", "normal"),
+                    weight=descriptors.get("font-weight", "normal").replace("400", "normal"),
+                    path=source.resolve(),
+                )
+            )
+    return faces
 
 
 @dataclass(frozen=True)
@@ -35,29 +85,65 @@ class Theme:
     """Theme folders, most specific first; the base theme is last."""
     project_styles: Path | None
 
+    def find_css(self, name: str, project: bool = True) -> Path | None:
+        """The first stylesheet called ``name`` along the search path (``styles/theme/`` first when ``project``)."""
+        folders = [folder / "css" for folder in self.dirs]
+        if project and self.project_styles is not None:
+            folders.insert(0, self.project_styles / PROJECT_THEME_CSS)
+        return next((folder / name for folder in folders if (folder / name).is_file()), None)
+
+    def theme_css(self, output: str) -> list[Path]:
+        """The theme's stylesheets for ``output`` ('print' or 'epub'): fonts.css, common.css, <output>.css.
+
+        Each is the first of its name in ``styles/theme/`` (not fonts.css), the chosen theme, classic.
+        """
+        found = [
+            self.find_css(name, project=name != "fonts.css") for name in ("fonts.css", "common.css", f"{output}.css")
+        ]
+        return [path for path in found if path is not None]
+
+    def project_css(self, output: str) -> list[Path]:
+        """The project's own ``styles/*.css`` in name order, without those meant only for the other output."""
+        if self.project_styles is None:
+            return []
+        other = "epub" if output == "print" else "print"
+        return [
+            path
+            for path in sorted(self.project_styles.glob("*.css"))
+            if path.stem != other and not path.stem.endswith(f".{other}")
+        ]
+
     def css(self, output: str) -> list[Path]:
-        """Stylesheets for ``output`` ('print' or 'epub'), base first, project overrides last."""
-        sheets: list[Path] = []
-        for name in ("fonts.css", "common.css", f"{output}.css"):
-            for folder in reversed(self.dirs):
-                path = folder / "css" / name
-                if path.is_file():
-                    sheets.append(path)
-        if self.project_styles is not None:
-            for path in sorted(self.project_styles.glob("*.css")):
-                other = "epub" if output == "print" else "print"
-                if path.stem == other or path.stem.endswith(f".{other}"):
-                    continue
-                sheets.append(path)
-        return sheets
+        """Every stylesheet for ``output`` in cascade order: the theme's, then the project's."""
+        return self.theme_css(output) + self.project_css(output)
+
+    def font_faces(self) -> list[FontFace]:
+        """The faces the theme's ``fonts.css`` declares."""
+        fonts_css = self.find_css("fonts.css", project=False)
+        return font_faces(fonts_css) if fonts_css is not None else []
 
     def fonts(self) -> list[Path]:
-        """Font files the theme ships (used by fonts.css)."""
+        """Font files the theme's ``fonts.css`` uses, each once."""
+        return list(dict.fromkeys(face.path for face in self.font_faces()))
+
+    def text_faces(self) -> tuple[Path, Path] | None:
+        """(regular, italic) of the first family ``fonts.css`` declares; italic is regular when it has none."""
+        faces = self.font_faces()
+        if not faces:
+            return None
+        family = faces[0].family
+        upright = [f.path for f in faces if f.family == family and f.style == "normal" and f.weight == "normal"]
+        italic = [f.path for f in faces if f.family == family and f.style == "italic" and f.weight == "normal"]
+        regular = upright[0] if upright else faces[0].path
+        return regular, italic[0] if italic else regular
+
+    def templates(self) -> dict[str, Path]:
+        """Every template the theme provides (its own, else classic's) by name; no project overrides."""
         found: dict[str, Path] = {}
         for folder in reversed(self.dirs):
-            for path in sorted((folder / "fonts").glob("*.[ot]tf")):
-                found[path.name] = path
-        return list(found.values())
+            if (folder / "templates").is_dir():
+                found.update((p.name, p) for p in sorted((folder / "templates").iterdir()) if p.is_file())
+        return dict(sorted(found.items()))
 
     @property
     def roots(self) -> tuple[Path, ...]:
@@ -82,13 +168,23 @@ def load_theme(name: str, project: Path, config_file: Path | None) -> Theme:
     return Theme(name=name, dirs=tuple(folders), project_styles=styles if styles.is_dir() else None)
 
 
+def _chain(folders: tuple[Path, ...]) -> jinja2.BaseLoader:
+    return jinja2.ChoiceLoader(
+        [jinja2.FileSystemLoader(f / "templates") for f in folders if (f / "templates").is_dir()]
+    )
+
+
 def environment(theme: Theme) -> jinja2.Environment:
-    """The Jinja environment: autoescaping for markup, undefined names are errors."""
+    """The Jinja environment: autoescaping for markup, undefined names are errors.
+
+    ``!<theme>/name`` loads a theme's own template, past the project's overrides: ``!classic/`` classic's,
+    ``!<chosen>/`` the chosen theme's (or classic's where it ships none).
+    """
     loaders: list[jinja2.BaseLoader] = []
     if theme.project_styles is not None and (theme.project_styles / "templates").is_dir():
         loaders.append(jinja2.FileSystemLoader(theme.project_styles / "templates"))
-    loaders.extend(jinja2.FileSystemLoader(folder / "templates") for folder in theme.dirs)
-    prefixed = {f"!{p.name}": jinja2.FileSystemLoader(p / "templates") for p in theme.dirs}
+    loaders.append(_chain(theme.dirs))
+    prefixed = {f"!{folder.name}": _chain(theme.dirs[i:]) for i, folder in enumerate(theme.dirs)}
     loaders.append(jinja2.PrefixLoader(prefixed, delimiter="/"))
     return jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),

