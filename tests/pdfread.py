@@ -95,3 +95,35 @@ def text_in_band(reader: PdfReader, index: int, top: bool, band: float = 0.09) -
 
 def open_pdf(path: Path) -> PdfReader:
     return PdfReader(str(path))
+
+
+def horizontal_rules(path: Path, index: int, dpi: int = 100) -> list[tuple[float, float]]:
+    """Solid horizontal lines on page ``index`` as (start, end) fractions of the page width, top to bottom.
+
+    A rule is a pixel row holding one dark run at least 30 px long (text never makes runs that long).
+    """
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(str(path))
+    try:
+        image = document[index].render(scale=dpi / 72, grayscale=True).to_pil()
+    finally:
+        document.close()
+    width, height = image.size
+    pixels = image.load()
+    rules: list[tuple[float, float]] = []
+    for y in range(height):
+        runs, start = [], None
+        for x in range(width):
+            dark = pixels[x, y] < 128  # type: ignore[index]
+            if dark and start is None:
+                start = x
+            elif not dark and start is not None:
+                runs.append((start, x))
+                start = None
+        long_runs = [(a, b) for a, b in runs if b - a >= 30]
+        if len(long_runs) == 1:
+            span = (long_runs[0][0] / width, long_runs[0][1] / width)
+            if not rules or abs(rules[-1][0] - span[0]) > 0.01 or abs(rules[-1][1] - span[1]) > 0.01:
+                rules.append(span)
+    return rules

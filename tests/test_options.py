@@ -15,7 +15,7 @@ from essaybook import log
 from essaybook.build import BuildResult, build
 
 from conftest import BOOKS, Built, build_once, copy_project, epubcheck_messages
-from pdfread import open_pdf, outline, page_text
+from pdfread import horizontal_rules, open_pdf, outline, page_text
 from test_epub import EPUB_TYPE, NS, Epub
 
 
@@ -168,6 +168,10 @@ def test_right_to_left_book(tmp_path: Path) -> None:
         assert pdf.Root.Lang == "ar"
     text = page_text(open_pdf(result.pdf.path), 0)
     assert "هذا نص عربي قصير" in text and "حاشية" in text  # in logical order, the note at the page foot
+    [(start, end)] = horizontal_rules(result.pdf.path, 0)
+    # The short rule starts at the right edge of the text; a right-to-left book binds on the right, so the
+    # first page's 20 mm gutter margin is there.
+    assert end == pytest.approx(1 - 20 / 148, abs=0.01) and start > 0.5
     assert epubcheck_messages(result.epub.path) == []
 
 

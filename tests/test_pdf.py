@@ -6,7 +6,7 @@ import pytest
 from pikepdf import Pdf
 
 from conftest import Built
-from pdfread import folio, fonts, open_pdf, outline, page_text, text_in_band, toc_numbers
+from pdfread import folio, fonts, horizontal_rules, open_pdf, outline, page_text, text_in_band, toc_numbers
 
 MM = 72 / 25.4
 
@@ -75,6 +75,18 @@ def test_footnotes_sit_at_the_foot_of_the_page_that_cites_them(sample: Built) ->
         assert citing_text in text, f"note {note!r} is not on the page of its reference"
         # At the foot: after the body text of that page.
         assert text.index(note) > text.index(citing_text)
+
+
+def test_the_footnote_rule_is_short_and_starts_at_the_text_edge(sample: Built) -> None:
+    # A5 with 20 mm at the gutter and 15 mm at the fore-edge: the text block is 113 mm of 148.
+    text_block = 113 / 148
+    for index in range(len(open_pdf(sample.pdf).pages)):
+        rules = horizontal_rules(sample.pdf, index)
+        assert len(rules) == 1, (index, rules)  # every page of the sample holds a note
+        start, end = rules[0]
+        gutter_left = index % 2 == 0  # page 1 is a right-hand page: its gutter is on the left
+        assert start == pytest.approx((20 if gutter_left else 15) / 148, abs=0.01)
+        assert end - start == pytest.approx(text_block / 3, abs=0.02)
 
 
 def test_a_footnote_wraps_like_a_paragraph_not_at_its_source_lines(sample: Built) -> None:

@@ -321,7 +321,7 @@ def compose_print(
     kinds = matters(book)
     chapters = []
     blocks: list[tuple[int, int, str]] = []
-    for chapter in book.chapters:
+    for chapter in log.progress(book.chapters):
         anchors: list[str] = []
         content = print_fragment(chapter, config.pdf.notes, book, anchors, note_capacity(config))
         blocks.extend((chapter.index, number, anchor) for number, anchor in enumerate(anchors))
@@ -424,7 +424,7 @@ def compose_epub(
     first_back = next((c for c in book.chapters if kinds[c.id] == "back"), None)
     if first_back is not None:
         landmarks.append(("backmatter", "Back Matter", first_back.epub_name))
-    for chapter in book.chapters:
+    for chapter in log.progress(book.chapters):
         context = common | {
             "chapter": _chapter_context(
                 chapter, kinds[chapter.id], epub_fragment(chapter, id_to_file, breaks.get(chapter.index))
