@@ -106,7 +106,7 @@ def trouble(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run, Run, d
 EXPECTED = [
     ("config", "error", "manuscript/book.toml", 5, "book.colour: unknown key"),
     ("config", "error", "manuscript/book.toml", 8, "pdf.page-size: unknown page size 'B7'"),
-    ("missing-chapter", "error", "manuscript/book.toml", None, "chapter 'missing.md' does not exist"),
+    ("missing-chapter", "error", "manuscript/book.toml", 4, "chapter 'missing.md' does not exist"),
     ("front-matter", "error", "manuscript/two.md", 2, "invalid YAML front matter"),
     ("encoding", "error", "manuscript/three.md", 3, "not valid UTF-8 (byte 0xe9"),
     ("unlisted-chapter", "warning", "manuscript/extra.md", None, "not in [book] chapters"),

@@ -104,7 +104,7 @@ class EpubSettings:
 class ThemeSettings:
     """``[theme]``: the look."""
 
-    name: str = _doc("Built-in theme name.", default="classic")
+    name: str = _doc("Built-in theme: 'classic' (a serif book) or 'modern' (a contemporary essay).", default="classic")
     code_style: str = _doc("Pygments style for code blocks.", default="xcode")
 
 

@@ -308,7 +308,9 @@ class Conversion:
 
     def convert_all(self) -> None:
         """Convert every chapter of a book that has not been converted yet."""
-        trees = [self._first_pass(chapter, _Context(self.book, chapter)) for chapter in self.book.chapters]
+        trees = [
+            self._first_pass(chapter, _Context(self.book, chapter)) for chapter in log.progress(self.book.chapters)
+        ]
         _report_directives([where for _, _, ctx in trees for where in ctx.record.directives])
         by_path = self._by_path()
         for chapter, root, ctx in trees:

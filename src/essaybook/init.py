@@ -63,9 +63,11 @@ def _check_target(target: Path) -> None:
     if present:
         names = ", ".join(f"{n}/" if (target / n).is_dir() else n for n in present[:5])
         more = f" and {len(present) - 5} more" if len(present) > 5 else ""
+        shown = _shown(target)
         raise EssaybookError(
-            f"the folder is not empty (it holds {names}{more}); essaybook init never overwrites files",
-            file=_shown(target),
+            f"{'the current' if shown == '.' else 'the'} folder is not empty (it holds {names}{more}); "
+            "essaybook init never overwrites files",
+            file=None if shown == "." else shown,
             hint="give a new folder, e.g. 'essaybook init my-book'; nothing was written",
         )
 
@@ -138,7 +140,7 @@ def _report(result: InitResult, theme: str | None) -> None:
         if rel.startswith(f"styles/{PROJECT_THEME_CSS}/"):
             what = f"the {theme} theme's stylesheet, yours to edit"
         elif rel.startswith("styles/templates/"):
-            what = "a theme template, yours to edit"
+            what = f"the {theme} theme's template, yours to edit"
         elif rel.endswith(".md"):
             what = "a sample chapter"
         elif rel.startswith("manuscript/images/"):
