@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -330,7 +331,8 @@ def test_page_list_without_the_pdf(sample: Built, tmp_path: Path) -> None:
     assert result.epub is not None
     assert _page_list(Epub(result.epub.path)) == _page_list(Epub(sample.epub))
     assert epubcheck_messages(result.epub.path) == []
-    assert [label for label, _ in _page_list(Epub(sample.epub))] == ["1", "2", "3", "4"]
+    pages = len(open_pdf(sample.pdf).pages)
+    assert [label for label, _ in _page_list(Epub(sample.epub))] == [str(n) for n in range(1, pages + 1)]
 
 
 def test_typographic_cover_when_no_cover_image(sample: Built) -> None:
@@ -342,3 +344,25 @@ def test_typographic_cover_when_no_cover_image(sample: Built) -> None:
     assert epub.spine()[0] == "text/cover.xhtml"
     names = [m.get("name") for m in epub.opf.iterfind("opf:metadata/opf:meta", NS)]
     assert "cover" in names
+
+
+def test_ids_of_newer_scripts_stay_out_of_the_package_and_ncx(tmp_path: Path) -> None:
+    # Found by tests/test_properties.py: a heading in Khojki (U+11206) made an NCX navPoint id that EPUBCheck
+    # refuses (RSC-005: OPF and NCX ids follow the older XML name rules); an image name in it, a manifest id.
+    root = tmp_path / "book"
+    (root / "manuscript").mkdir(parents=True)
+    (root / "manuscript" / "book.toml").write_text('[book]\ntitle = "Ids"\nlang = "en"\n', encoding="utf-8")
+    image = tmp_path / "pixel.png"
+    Image.new("RGB", (4, 4), "white").save(image)
+    (root / "manuscript" / "\U00011206.png").write_bytes(image.read_bytes())
+    (root / "manuscript" / "a.md").write_text(
+        "# Chapter\n\n## Letter \U00011206 and \u00e4\n\n![A pixel](\U00011206.png)\n\nText.\n", encoding="utf-8"
+    )
+    log.setup(verbosity=-1)
+    result = build(root, pdf=False)
+    assert result.epub is not None
+    epub = Epub(result.epub.path)
+    ncx = epub.read("toc.ncx").decode()
+    assert all(ident.isascii() for ident in re.findall(r'id="([^"]*)"', ncx))
+    assert all(item.get("id", "").isascii() for item in epub.opf.iterfind("opf:manifest/opf:item", NS))
+    assert epubcheck_messages(result.epub.path) == []

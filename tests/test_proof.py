@@ -28,7 +28,7 @@ from essaybook.proof import (
 
 from conftest import Built, copy_project
 
-A5 = (419.53, 595.28)  # points
+A5 = (148 / 25.4 * 72, 210 / 25.4 * 72)  # points
 FEATURES_LABELS = ["Cover", "Inside cover", *"i ii iii iv v vi vii viii ix x".split(), *"1234567"]
 BACKGROUND = (243, 242, 239)
 
@@ -91,25 +91,33 @@ def features_sheet(features: Built, tmp_path_factory: pytest.TempPathFactory) ->
     return target
 
 
+def _pages(pdf: Path) -> int:
+    with pikepdf.open(pdf) as document:
+        return len(document.pages)
+
+
 def test_essay_sheet_shows_each_page_in_one_row(sample: Built, sample_sheet: Path) -> None:
-    image = Image.open(sample_sheet)
-    assert image.format == "PNG"
-    plan = plan_sheet([A5] * 4, spreads=False)
-    assert image.size == (plan.width, plan.height) == (SHEET_WIDTH, plan.height)
-    assert 600 < image.height < 900
-    assert (plan.columns, plan.rows, len(plan.tiles)) == (4, 1, 4)
-    # The essay layout shows single pages: four separate pictures across the middle of the row.
-    left, top, _, bottom = plan.tiles[0].box
-    runs = page_runs(image, (top + bottom) // 2)
-    assert len(runs) == 4
-    assert all(350 < end - start < 450 for start, end in runs)
-    # Each page has a grey border, so a white page shows on a white background.
-    border = image.convert("RGB").getpixel((left - 1, (top + bottom) // 2))
-    assert border == (140, 140, 140)
+    pages = _pages(sample.pdf)
+    assert 2 <= pages <= 4  # the sample essay: a few A5 pages, all in one row
+    with Image.open(sample_sheet) as image:
+        assert image.format == "PNG"
+        plan = plan_sheet([A5] * pages, spreads=False)
+        assert image.size == (plan.width, plan.height) and plan.width <= SHEET_WIDTH
+        assert 600 < image.height < 900
+        assert (plan.columns, plan.rows, len(plan.tiles)) == (pages, 1, pages)
+        # The essay layout shows single pages: separate pictures across the middle of the row.
+        left, top, _, bottom = plan.tiles[0].box
+        runs = page_runs(image, (top + bottom) // 2)
+        assert len(runs) == pages
+        assert all(350 < end - start < 450 for start, end in runs)
+        # Each page has a grey border, so a white page shows on a white background.
+        border = image.convert("RGB").getpixel((left - 1, (top + bottom) // 2))
+        assert border == (140, 140, 140)
 
 
 def test_book_sheet_shows_spreads_as_the_book_opens(features: Built, features_sheet: Path) -> None:
-    image = Image.open(features_sheet)
+    with Image.open(features_sheet) as opened:
+        image = opened.copy()
     plan = plan_sheet([(432.0, 648.0)] * 19, spreads=True)
     assert image.size == (plan.width, plan.height)
     assert len(plan.tiles) == 19 and plan.shown == 19
@@ -135,17 +143,18 @@ def test_book_sheet_shows_spreads_as_the_book_opens(features: Built, features_sh
 def test_no_spreads_and_spreads_can_be_chosen(features: Built, sample: Built, tmp_path: Path) -> None:
     ok(run(str(features.root), "--no-spreads", "-o", str(tmp_path / "single.png")))
     plan = plan_sheet([(432.0, 648.0)] * 19, spreads=False)
-    image = Image.open(tmp_path / "single.png")
-    assert image.size == (plan.width, plan.height)
-    box = plan.tiles[0].box
-    assert len(page_runs(image, (box[1] + box[3]) // 2)) == plan.columns
+    with Image.open(tmp_path / "single.png") as image:
+        assert image.size == (plan.width, plan.height)
+        box = plan.tiles[0].box
+        assert len(page_runs(image, (box[1] + box[3]) // 2)) == plan.columns
 
     ok(run(str(sample.root), "--spreads", "-o", str(tmp_path / "spreads.png")))
-    plan = plan_sheet([A5] * 4, spreads=True)
-    image = Image.open(tmp_path / "spreads.png")
-    assert image.size == (plan.width, plan.height)
-    box = plan.tiles[0].box
-    assert len(page_runs(image, (box[1] + box[3]) // 2)) == 3  # [ 1] [2 3] [4 ]
+    pages = _pages(sample.pdf)
+    plan = plan_sheet([A5] * pages, spreads=True)
+    with Image.open(tmp_path / "spreads.png") as image:
+        assert image.size == (plan.width, plan.height)
+        box = plan.tiles[0].box
+        assert len(page_runs(image, (box[1] + box[3]) // 2)) == 1 + pages // 2  # [ 1] [2 3] [4 ]
 
 
 def test_the_same_pdf_gives_the_same_png(sample: Built, sample_sheet: Path, tmp_path: Path) -> None:
@@ -242,8 +251,8 @@ def test_pdf_without_page_labels_uses_page_numbers(sample: Built, tmp_path: Path
     with pikepdf.open(sample.pdf) as pdf:
         del pdf.Root.PageLabels
         pdf.save(tmp_path / "plain.pdf")
-    ok(run("--pdf", str(tmp_path / "plain.pdf"), "--pages", "3-4"))
-    assert (tmp_path / "plain-page-3.png").is_file() and (tmp_path / "plain-page-4.png").is_file()
+    ok(run("--pdf", str(tmp_path / "plain.pdf"), "--pages", "2-3"))
+    assert (tmp_path / "plain-page-2.png").is_file() and (tmp_path / "plain-page-3.png").is_file()
 
 
 def test_builds_the_pdf_first_when_missing_or_stale(sample: Built, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from essaybook.errors import ConfigErrors
 from essaybook.themes import available, environment, load_theme, themes_dir
 
 from conftest import BOOKS, REPO, Built, build_once, copy_project, epubcheck_messages
-from pdfread import outline, page_text
+from pdfread import open_pdf, outline, page_text
 from test_epub import NS, Epub
 
 LISTING_WARNING = (
@@ -178,15 +178,26 @@ def test_project_template_overrides_and_reuses_the_original(tmp_path: Path, them
         "manuscript/01-one.md": "# One\n\nText.\n",
         "manuscript/02-two.md": "# Two\n\nMore text.\n",
         "styles/templates/_macros.html": MACROS.replace("THEME", theme),
-        "styles/templates/chapter.xhtml": '{% extends "!classic/chapter.xhtml" %}',
+        "styles/templates/chapter.xhtml": (
+            '{% extends "!classic/chapter.xhtml" %}'
+            '{% block after_content %}<p class="signature">Signed, the project.</p>{% endblock %}'
+        ),
+        "styles/templates/book.html": (
+            f'{{% extends "!{theme}/book.html" %}}'
+            "{% block copyright_extra %}<p>Printed in Lisbon.</p>{{ super() }}{% endblock %}"
+        ),
     }
     for rel, text in files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text, encoding="utf-8")
     log.setup(verbosity=-1)
-    result = build(tmp_path, pdf=False)
+    result = build(tmp_path)
     assert log.warnings_seen() == []
-    assert result.epub is not None
+    assert result.epub is not None and result.pdf is not None
     epub = Epub(result.epub.path)
     assert b"Set in the project's own template." in epub.read("text/titlepage.xhtml")
-    assert b"More text." in epub.read("text/chapter-02-two.xhtml")  # through "!classic/chapter.xhtml"
+    chapter = epub.read("text/chapter-02-two.xhtml")
+    assert b"More text." in chapter  # through "!classic/chapter.xhtml"
+    assert chapter.index(b"More text.") < chapter.index(b"Signed, the project.")  # the block after the text
+    copyright_page = " ".join(page_text(open_pdf(result.pdf.path), 3).split())
+    assert "Printed in Lisbon. Typeset with essaybook" in copyright_page  # the block, then super()

@@ -7,6 +7,7 @@ reshaped here: notes become page-foot floats in print, links cross file boundari
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -192,7 +193,6 @@ def print_fragment(
         if img.get("src", "").startswith("images/"):
             img.set("src", "essaybook:" + img.get("src", ""))
     if notes == "footnotes":
-        long_notes: set[etree._Element] = set()
         section = root.find("section[@class='footnotes']")
         notes_by_id = {a.get("id"): a for a in section.iter("aside")} if section is not None else {}
         for ref in list(root.iter("a")):
@@ -201,25 +201,18 @@ def print_fragment(
             note = notes_by_id.get(ref.get("href", "")[1:])
             if note is None:
                 continue
-            if note_capacity and len(" ".join("".join(note.itertext()).split())) > note_capacity:
-                # WeasyPrint cannot continue a footnote on the next page and drops what does not fit, so a
-                # note longer than half a page stays with the chapter's notes at its end.
-                log.warn(
-                    f"manuscript/{chapter.rel}: note {note.get('id')!r} is too long for the foot of a page; "
-                    "it is printed at the end of the chapter"
-                )
-                long_notes.add(note)
-                continue
             note_id = note.get("id", "")
             # An empty marker at the call lets the renderer check that call and note share a page.
             call = etree.Element("span", {"class": "footnote-call-mark", "id": f"{note_id}-call"})
             span = etree.Element("span", {"class": "footnote", "id": note_id})
-            span.tail = ref.tail
             _flatten_note(note, span)
+            parts = _split_note(span, note_capacity) if note_capacity else [span]
+            parts[-1].tail = ref.tail
             parent = ref.getparent()
             assert parent is not None
             parent.replace(ref, call)
-            call.addnext(span)
+            for part in reversed(parts):
+                call.addnext(part)
             block = call
             while block.getparent() is not None and block.getparent() is not root:
                 block = block.getparent()
@@ -230,19 +223,75 @@ def print_fragment(
                 previous.set("data-notes-next", f"{previous.get('data-notes-next', '')} {note_id}".strip())
                 block.set("data-after-heading", "")
         if section is not None:
-            for aside in list(section.iter("aside")):
-                if aside not in long_notes:
-                    section.remove(aside)
-            if not long_notes:
-                root.remove(section)
-            else:
-                _drop_backlinks(section)
+            root.remove(section)
     else:
         _drop_backlinks(root)
     for element in root.iter():
         element.attrib.pop(_EPUB_TYPE, None)
     etree.cleanup_namespaces(root)
     return _inner(root, "html")
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;:\u2026\u3002\uff01\uff1f])\s+")
+
+
+def _split_note(span: etree._Element, limit: int) -> list[etree._Element]:
+    """A note longer than ``limit`` characters -> the note and continuation parts, each at most about ``limit``.
+
+    WeasyPrint cannot split one footnote across pages and cuts what does not fit; a footnote that does not
+    fit is deferred to the next page whole. So a long note becomes several footnotes: the first at the call,
+    the others unnumbered and without a call (class ``footnote-continued``), which WeasyPrint carries over to
+    the following pages as space runs out. Parts break between paragraphs, else between sentences.
+    """
+    if len(" ".join("".join(span.itertext()).split())) <= limit:
+        return [span]
+    pieces: list[etree._Element] = []  # note-para spans, none longer than a third of the limit
+    limit_piece = limit // 3
+    for para in list(span):
+        if len("".join(para.itertext())) <= limit_piece:
+            pieces.append(para)
+            continue
+        atoms: list[str | etree._Element] = [*_SENTENCE_END.split(para.text or "")]
+        for child in para:
+            tail, child.tail = child.tail, None
+            atoms.append(child)
+            atoms.extend(_SENTENCE_END.split(tail or ""))
+        current = etree.Element("span", {"class": "note-para"})
+        size = 0
+        for atom in atoms:
+            length = len(atom) if isinstance(atom, str) else len("".join(atom.itertext()))
+            if size and size + length > limit_piece:
+                pieces.append(current)
+                current = etree.Element("span", {"class": "note-para note-para-continued"})
+                size = 0
+            if isinstance(atom, str):
+                if not atom:
+                    continue
+                # A continued piece follows its paragraph's previous piece on the same line.
+                text = atom if size == 0 and current.get("class") == "note-para" else " " + atom
+                last = current[-1] if len(current) else None
+                if last is None:
+                    current.text = (current.text or "") + text
+                else:
+                    last.tail = (last.tail or "") + text
+            else:
+                current.append(atom)
+            size += length + 1
+        pieces.append(current)
+    parts: list[etree._Element] = []
+    size = limit + 1
+    for piece in pieces:
+        length = len("".join(piece.itertext()))
+        # The first part must fit below the citing line, often on a page already holding other notes.
+        if size + length > (limit if len(parts) > 1 else limit // 3):
+            part = etree.Element("span", {"class": "footnote" if not parts else "footnote footnote-continued"})
+            if not parts:
+                part.set("id", span.get("id", ""))
+            parts.append(part)
+            size = 0
+        parts[-1].append(piece)
+        size += length
+    return parts
 
 
 def _drop_backlinks(root: etree._Element) -> None:

@@ -51,6 +51,8 @@ DEFAULT_PORT = 8000
 PORT_TRIES = 100
 """How many ports after the wanted one are tried before giving up."""
 POLL_SECONDS = 0.1
+SETTLE_SECONDS = 0.05
+"""How long a changed file must stay unchanged before it is read."""
 PREFIX = "/_essaybook/"
 """URL space of the preview's own endpoints; no file of an EPUB can live there (the leading underscore)."""
 KEEPALIVE_SECONDS = 15.0
@@ -194,6 +196,15 @@ class Builder:
     def changes(self) -> set[Path]:
         """Files added, removed or modified since the last call."""
         now = _snapshot(self.root)
+        if now != self._seen:
+            # An editor that saves in place truncates, then writes: wait until the files hold still, so that a
+            # save in progress is not converted half-written.
+            for _ in range(20):
+                time.sleep(SETTLE_SECONDS)
+                again = _snapshot(self.root)
+                if again == now:
+                    break
+                now = again
         changed = {p for p in now.keys() | self._seen.keys() if now.get(p) != self._seen.get(p)}
         self._seen = now
         return changed

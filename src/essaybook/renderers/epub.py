@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import itertools
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +40,11 @@ class EpubResult:
 
 
 def _uid(name: str) -> str:
-    stem = "".join(ch if ch.isalnum() else "-" for ch in name.rsplit(".", 1)[0])
+    """A manifest id for the file ``name``: ASCII only, because EPUBCheck validates OPF and NCX ids with the
+    XML 1.0 (4th edition) name rules, which refuse letters of newer scripts that XHTML ids may hold."""
+    stem = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in name.rsplit(".", 1)[0])
+    if not name.isascii():
+        stem += "-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:8]
     return "x-" + stem
 
 
@@ -186,14 +193,16 @@ def accessibility_metadata(
     return pairs
 
 
-def _ncx_toc(entries: list[TocEntry]) -> list[object]:
+def _ncx_toc(entries: list[TocEntry], numbers: Iterator[int] | None = None) -> list[object]:
+    """ebooklib's table of contents; navPoint ids are numbered (see :func:`_uid` for why not heading ids)."""
+    numbers = numbers if numbers is not None else itertools.count(1)
     result: list[object] = []
     for entry in entries:
         href = f"{entry.chapter.epub_name}#{entry.id}"
         if entry.children:
-            result.append((epub.Section(entry.title, href), _ncx_toc(entry.children)))
+            result.append((epub.Section(entry.title, href), _ncx_toc(entry.children, numbers)))
         else:
-            result.append(epub.Link(href, entry.title, "nav-" + entry.id))
+            result.append(epub.Link(href, entry.title, f"nav-{next(numbers)}"))
     return result
 
 
