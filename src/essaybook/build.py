@@ -143,7 +143,7 @@ def _check_output(out_dir: Path) -> None:
         )
 
 
-def _epub_cover(meta: Meta, theme: Theme) -> tuple[str, str, bytes]:
+def epub_cover(meta: Meta, theme: Theme) -> tuple[str, str, bytes]:
     """The EPUB's cover image: ``cover-image`` when set, else a typographic cover in the theme's font."""
     if meta.cover_image is not None:
         return meta.cover_image.href, meta.cover_image.media_type, meta.cover_image.source.read_bytes()
@@ -220,7 +220,7 @@ def build(
                 table_of_contents(book, config.epub.toc_depth),
                 meta,
                 out / f"{meta.slug}.epub",
-                cover=_epub_cover(meta, theme),
+                cover=epub_cover(meta, theme),
                 images=book.images,
                 images_without_alt=book.images_without_alt,
                 page_list=bool(pages),

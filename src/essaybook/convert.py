@@ -653,12 +653,14 @@ def _notes(root: html.HtmlElement, ctx: _Context) -> None:
     cited: set[str] = set()
     inside_notes = set(container.iter())
     sources = [element for element in root.iter() if element not in inside_notes]
+
+    def target(ref: etree._Element) -> str:
+        # Ids are already unique in the book (fn-a may now be fn-a-2); hrefs are rewritten later, in _links.
+        local = (ref.get("href") or "")[1:]
+        return ctx.chapter.anchors.get(local, local)
+
     while True:
-        found = {
-            (a.get("href") or "")[1:]
-            for a in sources
-            if a.tag == "a" and a.get("class") == "footnote-ref" and (a.get("href") or "")[1:] in items
-        }
+        found = {target(a) for a in sources if a.tag == "a" and a.get("class") == "footnote-ref" and target(a) in items}
         if found <= cited:
             break
         cited |= found
@@ -697,7 +699,7 @@ def _notes(root: html.HtmlElement, ctx: _Context) -> None:
         if ref is None:
             continue
         ref.set("id", sup.get("id", ""))
-        ref.text = ids.get(ref.get("href", ""), ref.text)
+        ref.text = ids.get(f"#{target(ref)}", ref.text)
         ref.set("class", "noteref")
         ref.set("role", "doc-noteref")
         ref.set("epub:type", "noteref")

@@ -38,7 +38,7 @@ import jinja2
 from lxml import etree
 
 from essaybook import log
-from essaybook.build import Project, _epub_cover, load_sources
+from essaybook.build import Project, epub_cover, load_sources
 from essaybook.compose import EPUB_NS, EpubDocument, compose_epub, matters
 from essaybook.convert import Conversion, convert_book
 from essaybook.errors import EssaybookError, ManuscriptError
@@ -373,7 +373,7 @@ class Builder:
         else:
             key = (meta.title, meta.subtitle, meta.authors, theme.dirs)
             if key not in self._covers:
-                self._covers = {key: _epub_cover(meta, theme)}
+                self._covers = {key: epub_cover(meta, theme)}
             href, _, data = self._covers[key]
             files[href] = data
         files.update((d.name, d.xhtml) for d in documents)
