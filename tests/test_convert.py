@@ -93,6 +93,7 @@ def test_a_note_whose_id_was_renamed_for_the_book_is_still_found(tmp_path: Path)
     log.setup(verbosity=-1)
     project = load_project(tmp_path)
     second = project.book.chapters[1].html
-    assert "Second." in second and 'id="fn-a-2"' in second  # links are resolved to fn-a-2 when composing
+    assert "Second." in second and 'id="fn-a-2"' in second and 'href="#fn-a-2"' in second
+    assert 'href="#fnref-a-2"' in second  # the way back leads to this chapter's reference too
     assert 'role="doc-noteref" epub:type="noteref">1</a>' in second
     assert log.warnings_seen() == []

@@ -366,3 +366,21 @@ def test_ids_of_newer_scripts_stay_out_of_the_package_and_ncx(tmp_path: Path) ->
     assert all(ident.isascii() for ident in re.findall(r'id="([^"]*)"', ncx))
     assert all(item.get("id", "").isascii() for item in epub.opf.iterfind("opf:manifest/opf:item", NS))
     assert epubcheck_messages(result.epub.path) == []
+
+
+def test_notes_with_the_same_name_in_two_chapters_stay_in_their_chapters(tmp_path: Path) -> None:
+    # Each chapter numbers its notes [^1], [^2]...: the second chapter's ids become fn-1-2, and its references
+    # must follow (they used to lead to the first chapter's note, and the PDF lost the second note).
+    root = tmp_path / "book"
+    (root / "manuscript").mkdir(parents=True)
+    (root / "manuscript" / "book.toml").write_text('[book]\ntitle = "Notes"\nlang = "en"\n', encoding="utf-8")
+    (root / "manuscript" / "a.md").write_text("# A\n\nText.[^1]\n\n[^1]: The first note.\n", encoding="utf-8")
+    (root / "manuscript" / "b.md").write_text("# B\n\nMore.[^1]\n\n[^1]: The second note.\n", encoding="utf-8")
+    log.setup(verbosity=-1)
+    result = build(root)
+    assert result.epub is not None and result.pdf is not None
+    chapter = Epub(result.epub.path).read("text/b.xhtml").decode()
+    assert 'href="#fn-1-2"' in chapter and 'href="#fnref-1-2"' in chapter and "a.xhtml" not in chapter
+    text = " ".join(page_text(open_pdf(result.pdf.path), i) for i in range(len(open_pdf(result.pdf.path).pages)))
+    assert "The first note." in text and "The second note." in text
+    assert epubcheck_messages(result.epub.path) == []

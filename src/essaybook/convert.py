@@ -687,6 +687,7 @@ def _notes(root: html.HtmlElement, ctx: _Context) -> None:
             first.text = None
             first.insert(0, label)
         for back in aside.iterfind(".//a[@class='footnote-backref']"):
+            back.set("href", f"#{target(back)}")
             back.attrib.pop("title", None)
             back.set("role", "doc-backlink")
             back.set("class", "backlink")
@@ -699,7 +700,8 @@ def _notes(root: html.HtmlElement, ctx: _Context) -> None:
         if ref is None:
             continue
         ref.set("id", sup.get("id", ""))
-        ref.text = ids.get(f"#{target(ref)}", ref.text)
+        ref.set("href", f"#{target(ref)}")
+        ref.text = ids.get(ref.get("href", ""), ref.text)
         ref.set("class", "noteref")
         ref.set("role", "doc-noteref")
         ref.set("epub:type", "noteref")
