@@ -216,10 +216,20 @@ def test_unclosed_comment_loses_nothing_silently(tmp_path: Path, body: str) -> N
     assert_success(result)
     text = chapter_file(root, "01-one")
     assert "Before the comment." in text and "The end." in text
-    lost = "After the comment." not in text
-    assert not lost or any("manuscript/01-one.md" in w and "<!--" in w for w in warnings_of(result)), (
-        f"text after the unclosed comment vanished without a warning\n{describe(result)}"
+    assert "After the comment." in text, f"text after the unclosed comment vanished\n{describe(result)}"
+    # The writer meant a comment and gets text: the warning says where and how to close it.
+    assert_warned(result, "manuscript/01-one.md:", "<!--", "never closed")
+
+
+def test_comments_in_code_and_closed_comments_are_no_warning(tmp_path: Path) -> None:
+    body = (
+        "Code: `<!--` opens a comment.\n\n```html\n<!-- an example, never closed\n```\n\n"
+        "<!-- a closed\ncomment -->\n\nText <!-- inline --> goes on.\n"
     )
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-one.md": chapter(body)})
+    result = timed(lambda: build(root, *NO_PDF))
+    assert_success(result)
+    assert warnings_of(result) == []
 
 
 def test_control_characters_are_removed_with_a_warning(tmp_path: Path) -> None:

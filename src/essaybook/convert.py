@@ -391,6 +391,7 @@ class Conversion:
             log.warn(f"{ctx.display}:{line}: control characters removed (XHTML cannot hold them)")
             source = _CONTROL_RE.sub("", source)
         _check_nesting(source, ctx)
+        _check_comments(ctx)
         # Long data: URIs are cut before parsing: libxml2 stops at 10 MB of text and would drop the rest of the
         # chapter, and embedded images are not kept anyway (see _images).
         source = _DATA_URI_RE.sub("data:,", source)
@@ -443,6 +444,43 @@ def _resolve(target: Chapter, fragment: str, book: Book) -> str | None:
 MAX_NESTING = 50
 """Deepest nesting of blockquotes or lists a chapter may have; deeper input would exhaust the stack."""
 _QUOTE_RE = re.compile(r"^(?:[ \t]{0,3}>)+")
+
+
+_FENCE_RE = re.compile(r"^\s{0,3}(```|~~~)")
+_CODE_SPAN_RE = re.compile(r"`+[^`]*`+")
+
+
+def _check_comments(ctx: _Context) -> None:
+    """Warn about an HTML comment that is opened and never closed: Python-Markdown then prints it as text.
+
+    Code (fenced blocks and code spans) is skipped: an HTML example there is text on purpose.
+    """
+    fenced = False
+    opened: int | None = None
+    for number, line in enumerate(ctx.lines):
+        if _FENCE_RE.match(line):
+            fenced = not fenced
+            continue
+        if fenced:
+            continue
+        text = _CODE_SPAN_RE.sub("", line)
+        position = 0
+        while True:
+            if opened is None:
+                start = text.find("<!--", position)
+                if start < 0:
+                    break
+                opened, position = number, start + 4
+            else:
+                end = text.find("-->", position)
+                if end < 0:
+                    break
+                opened, position = None, end + 3
+    if opened is not None:
+        log.warn(
+            f"{ctx.display}:{ctx.chapter.body_line + opened}: an HTML comment (<!--) is never closed; "
+            "it and the text after it are printed as they are written (close it with -->)"
+        )
 
 
 def _check_nesting(source: str, ctx: _Context) -> None:
