@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import traceback
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -183,6 +184,26 @@ def test_wrong_type_names_dotted_key(tmp_path: Path) -> None:
     root = make_project(tmp_path, {"manuscript/book.toml": toml, "manuscript/01-one.md": CHAPTER})
     result = build(root, *NO_PDF)
     assert_user_error(result, root, "book.toml:3", "book.lang", "expected a string")
+
+
+def test_blank_title_or_author_is_a_config_error(tmp_path: Path) -> None:
+    # An EPUB's dc:title must hold text (EPUBCheck RSC-005); "&nbsp;" is blank too. Found by the property tests.
+    toml = '[book]\ntitle = "&nbsp;"\nlang = "en"\nauthor = ["Ann", " "]\n'
+    root = make_project(tmp_path, {"manuscript/book.toml": toml, "manuscript/01-one.md": CHAPTER})
+    assert_user_error(build(root), root, "book.toml:2: book.title: is blank", "book.toml:4: book.author")
+
+
+def test_blank_front_matter_title_falls_back_to_the_heading(tmp_path: Path) -> None:
+    chapter = f'---\ntitle: "&nbsp;"\n---\n\n{CHAPTER}'
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-one.md": chapter})
+    result = build(root, *NO_PDF)
+    assert result.exit_code == 0, describe(result)
+    assert "manuscript/01-one.md: front matter title is blank" in result.output
+    epub = root / "dist" / f"{SLUG}.epub"
+    with zipfile.ZipFile(epub) as archive:
+        name = next(n for n in archive.namelist() if n.endswith("01-one.xhtml"))
+        assert f"<title>{TITLE}</title>" in archive.read(name).decode()
+    assert epubcheck_messages(epub) == []
 
 
 def test_several_config_problems_reported_in_one_run(tmp_path: Path) -> None:

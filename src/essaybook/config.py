@@ -272,6 +272,12 @@ def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
     pdf: PdfSettings = parts.get("pdf", PdfSettings())
     epub: EpubSettings = parts.get("epub", EpubSettings())
     theme: ThemeSettings = parts.get("theme", ThemeSettings())
+    for key in ("title", "subtitle", "publisher", "rights", "description"):
+        value = getattr(book, key)
+        if value is not None and not " ".join(value.replace("&nbsp;", " ").split()):
+            checker.problem("book", key, "is blank", "give it text or leave the key out")
+    if any(not " ".join(name.split()) for name in book.author):
+        checker.problem("book", "author", "a name is blank", "give every author a name or leave the key out")
     if book.lang is not None and not _LANG_RE.match(book.lang):
         checker.problem("book", "lang", f"expected a BCP 47 language tag such as 'en' or 'de-CH', found {book.lang!r}")
     if book.date is not None and not _DATE_RE.match(book.date):

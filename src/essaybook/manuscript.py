@@ -150,7 +150,11 @@ def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str) ->
                 continue
             chapter.role = value
         elif key == "title":
-            chapter.title = smarten(value)
+            title = " ".join(smarten(value).split())
+            if not title:  # e.g. "&nbsp;": an e-reader's title must have text
+                log.warn(f"{display}: front matter title is blank; the chapter's first heading is its title")
+                continue
+            chapter.title = title
             chapter.title_given = True
         elif key == "lang":
             chapter.lang = value
