@@ -261,14 +261,20 @@ def _split_note(span: etree._Element, limit: int) -> list[etree._Element]:
         for atom in atoms:
             length = len(atom) if isinstance(atom, str) else len("".join(atom.itertext()))
             if size and size + length > limit_piece:
+                # A trailing space, not a leading one: where the next piece starts a part on a new page, a
+                # leading space would indent it; where it runs on in the same part, this one separates them.
+                last = current[-1] if len(current) else None
+                if last is None:
+                    current.text = (current.text or "") + " "
+                else:
+                    last.tail = (last.tail or "") + " "
                 pieces.append(current)
                 current = etree.Element("span", {"class": "note-para note-para-continued"})
                 size = 0
             if isinstance(atom, str):
                 if not atom:
                     continue
-                # A continued piece follows its paragraph's previous piece on the same line.
-                text = atom if size == 0 and current.get("class") == "note-para" else " " + atom
+                text = atom if size == 0 else " " + atom
                 last = current[-1] if len(current) else None
                 if last is None:
                     current.text = (current.text or "") + text
