@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from essaybook import log
@@ -97,3 +98,17 @@ def test_a_note_whose_id_was_renamed_for_the_book_is_still_found(tmp_path: Path)
     assert 'href="#fnref-a-2"' in second  # the way back leads to this chapter's reference too
     assert 'role="doc-noteref" epub:type="noteref">1</a>' in second
     assert log.warnings_seen() == []
+
+
+def test_a_backlink_to_a_removed_citation_is_dropped(tmp_path: Path) -> None:
+    # Found by tests/test_properties.py: a note cited twice has two backlinks (fnref-a, fnref2-a); when the
+    # second citation sat in a note nobody cites (left out), its backlink led nowhere (EPUBCheck RSC-012).
+    html, _ = convert(
+        tmp_path,
+        "# A\n\nCited.[^a] Again.[^c]\n\n[^a]: The note.\n\n[^b]: Uncited, citing a.[^a]\n\n"
+        "[^c]: Cited, citing a.[^a]\n",
+    )
+    ids = set(re.findall(r'id="([^"]+)"', html))
+    backlinks = re.findall(r'class="backlink" href="#([^"]+)"|href="#([^"]+)"[^>]*class="backlink"', html)
+    targets = [a or b for a, b in backlinks]
+    assert sorted(targets) == ["fnref-a", "fnref-c", "fnref3-a"] and all(t in ids for t in targets), (targets, ids)

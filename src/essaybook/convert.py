@@ -747,6 +747,12 @@ def _notes(root: html.HtmlElement, ctx: _Context) -> None:
         sup_parent = sup.getparent()
         assert sup_parent is not None
         sup_parent.replace(sup, ref)
+    # A note cited twice gets a backlink per citation (fnref-a, fnref2-a); a citation inside raw HTML that
+    # was removed (a form, a script) leaves its backlink leading nowhere.
+    present = {element.get("id") for element in root.iter() if isinstance(element.tag, str)}
+    for back in list(root.iterfind(".//a[@class='backlink']")):
+        if back.get("href", "")[1:] not in present:
+            _drop_keep_tail(back)
 
 
 def _images(root: html.HtmlElement, ctx: _Context) -> None:
