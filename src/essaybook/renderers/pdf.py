@@ -104,6 +104,8 @@ def _layout(
                     f"[data-notes-next~={_css_string(note_id)}], {base}:not([data-after-heading]) "
                     "{ break-before: page; }"
                 )
+        # Let the pages of this pass go before the next one is laid out: a long book's layout is over 1 GB.
+        del rendered, pages, order
         html = document.replace("</head>", "<style>\n" + "\n".join(rules) + "\n</style>\n</head>", 1)
 
 
