@@ -93,13 +93,13 @@ class Theme:
         return next((folder / name for folder in folders if (folder / name).is_file()), None)
 
     def theme_css(self, output: str) -> list[Path]:
-        """The theme's stylesheets for ``output`` ('print' or 'epub'): fonts.css, common.css, <output>.css.
+        """The theme's stylesheets for ``output`` ('print' or 'epub'): fonts.css, common.css, for print
+        pages.css (the page mechanics every theme shares), then <output>.css.
 
         Each is the first of its name in ``styles/theme/`` (not fonts.css), the chosen theme, classic.
         """
-        found = [
-            self.find_css(name, project=name != "fonts.css") for name in ("fonts.css", "common.css", f"{output}.css")
-        ]
+        names = ["fonts.css", "common.css", *(["pages.css"] if output == "print" else []), f"{output}.css"]
+        found = [self.find_css(name, project=name != "fonts.css") for name in names]
         return [path for path in found if path is not None]
 
     def project_css(self, output: str) -> list[Path]:
