@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,20 @@ def test_stages_default_quiet_and_verbose(tmp_path: Path) -> None:
     verbose = runner.invoke(main, ["build", "-v", "--no-pdf", str(root)])
     assert verbose.exit_code == 0
     assert "Converting Markdown took" in verbose.output and "Step 1/5" in verbose.output
+
+
+def test_a_long_stage_shows_its_running_time_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    log.setup()
+    with log.step(1, 1, "Laying out pages"):
+        time.sleep(2.3)
+    shown = terminal.getvalue()
+    assert shown.startswith("Step 1/1  Laying out pages\n")
+    assert "\r\033[K        2 s" in shown and shown.endswith("\r\033[K")  # drawn, then cleared
+    pipe = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", pipe)
+    log.setup()
+    with log.step(1, 1, "Laying out pages"):
+        time.sleep(2.3)
+    assert pipe.getvalue() == "Step 1/1  Laying out pages\n"
