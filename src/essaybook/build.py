@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,18 +12,28 @@ from pygments.formatters import HtmlFormatter
 from pygments.util import ClassNotFound
 
 from essaybook import log
-from essaybook.compose import GENERATED_COVER, compose_epub, compose_print, matters, table_of_contents
+from essaybook.compose import (
+    ANCHOR_SCHEME,
+    GENERATED_COVER,
+    PrintDocument,
+    compose_epub,
+    compose_print,
+    matters,
+    table_of_contents,
+)
 from essaybook.config import Config, load_config
 from essaybook.convert import convert_book
 from essaybook.cover import typographic_cover
 from essaybook.errors import ConfigError, EssaybookError, ManuscriptError, RenderError
 from essaybook.fetcher import RestrictedFetcher
 from essaybook.fonts import check_coverage
+from essaybook.layout.book import Settings, Unsplittable, lay_out_book
+from essaybook.layout.cache import LayoutCache, cache_folder
 from essaybook.manuscript import load_book, resolve_meta
 from essaybook.model import Book, Meta
-from essaybook.renderers import remove_stale_temporaries
+from essaybook.renderers import atomic_output, remove_stale_temporaries
 from essaybook.renderers.epub import EpubResult, render_epub
-from essaybook.renderers.pdf import PdfResult, lay_out, write_pdf
+from essaybook.renderers.pdf import PdfResult, lay_out, pdf_options, report_layout, write_pdf
 from essaybook.stylesheets import epub_styles
 from essaybook.themes import Theme, environment, load_theme
 
@@ -157,11 +168,19 @@ def epub_cover(meta: Meta, theme: Theme) -> tuple[str, str, bytes]:
 
 
 def build(
-    root: Path, out_dir: Path | None = None, pdf: bool = True, epub: bool = True, strict: bool = False
+    root: Path,
+    out_dir: Path | None = None,
+    pdf: bool = True,
+    epub: bool = True,
+    strict: bool = False,
+    jobs: int | None = None,
+    cache: bool = True,
 ) -> BuildResult:
     """Build the book project at ``root`` into ``out_dir`` (default ``root/dist``).
 
-    The print layout is computed even without ``pdf``: the EPUB's page list follows the printed pages.
+    The print layout is computed even without ``pdf``: the EPUB's page list follows the printed pages (from
+    the layout cache when nothing changed). ``jobs``: worker processes for the layout (default: the
+    machine's cores); ``cache``: keep laid-out chapters in ``.essaybook-cache/`` between builds.
     """
     start = time.perf_counter()
     root = root.absolute()
@@ -180,57 +199,123 @@ def build(
     )
     env = environment(theme)
     with log.step(3, total, "Composing HTML"):
-        printed = compose_print(book, meta, config, theme, env, project.layout, project.code_css)
-    with log.step(4, total, "Laying out pages (WeasyPrint)"):
-        check_coverage(theme.fonts(), ((f"manuscript/{c.rel}", c.markdown) for c in book.chapters))
-        assets = {a.href: a.source for a in book.assets.values()}
-        if meta.cover_image is not None:
-            assets[meta.cover_image.href] = meta.cover_image.source
-        fetcher = RestrictedFetcher([root, *theme.roots], assets=assets)
-        layout = lay_out(
-            printed.html,
-            fetcher,
-            root,
-            body_start=project.body_start,
-            heading_ids=frozenset(h.id for c in book.chapters for h in c.headings),
-            blocks=[anchor for _, _, anchor in printed.blocks],
-            cover=meta.cover_image is not None and config.pdf.cover,
-            uses={a.href: a.used_at for a in book.assets.values()},
+        printed = compose_print(
+            book, meta, config, theme, env, project.layout, project.code_css, split=project.layout == "book"
         )
-    # The EPUB's stylesheets are checked before anything is written, so --strict sees their warnings too.
-    styles = epub_styles(theme, root, project.code_css, config.epub.embed_fonts) if epub else None
-    if strict and log.warnings_seen():
-        raise EssaybookError(f"{len(log.warnings_seen())} warning(s) with --strict; nothing was written")
-    number = 5
-    pdf_result = epub_result = None
-    if pdf:
-        with log.step(number, total, "Writing PDF"):
-            pdf_result = write_pdf(layout, meta, config, out / f"{meta.slug}.pdf")
-        number += 1
-    if styles is not None:
-        with log.step(number, total, "Packaging EPUB (ebooklib)"):
-            by_anchor = {anchor: (chapter, block) for chapter, block, anchor in printed.blocks}
-            pages = [(label, *by_anchor[anchor]) for label, anchor in layout.page_starts]
-            documents = compose_epub(book, meta, config, styles.hrefs, env, pages)
-            epub_result = render_epub(
-                documents,
-                styles,
-                list(book.assets.values()),
-                theme.fonts() if config.epub.embed_fonts else [],
-                table_of_contents(book, config.epub.toc_depth),
-                meta,
-                out / f"{meta.slug}.epub",
-                cover=epub_cover(meta, theme),
-                images=book.images,
-                images_without_alt=book.images_without_alt,
-                page_list=bool(pages),
-            )
+    layout_cache = LayoutCache(cache_folder(root) if cache else None)
+    try:
+        with log.step(4, total, "Laying out pages (WeasyPrint)"):
+            check_coverage(theme.fonts(), ((f"manuscript/{c.rel}", c.markdown) for c in book.chapters))
+            layout = _lay_out(project, printed, layout_cache, jobs or os.cpu_count() or 1)
+        # The EPUB's stylesheets are checked before anything is written, so --strict sees their warnings too.
+        styles = epub_styles(theme, root, project.code_css, config.epub.embed_fonts) if epub else None
+        if strict and log.warnings_seen():
+            raise EssaybookError(f"{len(log.warnings_seen())} warning(s) with --strict; nothing was written")
+        number = 5
+        pdf_result = epub_result = None
+        if pdf:
+            with log.step(number, total, "Writing PDF"):
+                pdf_result = layout.write(meta, config, out / f"{meta.slug}.pdf")
+            number += 1
+        if styles is not None:
+            with log.step(number, total, "Packaging EPUB (ebooklib)"):
+                by_anchor = {anchor: (chapter, block) for chapter, block, anchor in printed.blocks}
+                pages = [(label, *by_anchor[anchor]) for label, anchor in layout.page_starts]
+                documents = compose_epub(book, meta, config, styles.hrefs, env, pages)
+                epub_result = render_epub(
+                    documents,
+                    styles,
+                    list(book.assets.values()),
+                    theme.fonts() if config.epub.embed_fonts else [],
+                    table_of_contents(book, config.epub.toc_depth),
+                    meta,
+                    out / f"{meta.slug}.epub",
+                    cover=epub_cover(meta, theme),
+                    images=book.images,
+                    images_without_alt=book.images_without_alt,
+                    page_list=bool(pages),
+                )
+        layout_cache.prune()
+    finally:
+        layout_cache.close()
     result = BuildResult(
         pdf=pdf_result,
         epub=epub_result,
         seconds=time.perf_counter() - start,
         warnings=len(log.warnings_seen()),
-        pages=len(layout.rendered.pages),
+        pages=layout.pages,
     )
     log.LOGGER.info(result.summary())
     return result
+
+
+@dataclass
+class _Laid:
+    """The print layout, whichever way it was made: what the EPUB needs, and how to write the PDF."""
+
+    pages: int
+    page_starts: list[tuple[str, str]]
+    write: Callable[[Meta, Config, Path], PdfResult]
+
+
+def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs: int) -> _Laid:
+    """Chapter by chapter in parallel (book layout), else as one WeasyPrint document."""
+    book, meta, config, theme, root = project.book, project.require_meta, project.config, project.theme, project.root
+    assets = {a.href: a.source for a in book.assets.values()}
+    if meta.cover_image is not None:
+        assets[meta.cover_image.href] = meta.cover_image.source
+    uses = {a.href: a.used_at for a in book.assets.values()}
+    heading_ids = frozenset(h.id for c in book.chapters for h in c.headings)
+    cover = meta.cover_image is not None and config.pdf.cover
+    if project.layout == "book":
+        blocks: dict[str, list[str]] = {}
+        ids = {c.index: c.id for c in book.chapters}
+        for chapter_index, _, anchor in printed.blocks:
+            blocks.setdefault(ids[chapter_index], []).append(anchor)
+        settings = Settings(
+            base_url=root.resolve().as_uri() + "/",
+            roots=tuple(str(r) for r in [root, *theme.roots]),
+            assets=tuple(sorted((href, str(path)) for href, path in assets.items())),
+            stops=heading_ids,
+            blocks=blocks,
+            options=pdf_options(meta, config),
+            xmp=(meta.lang, meta.subjects),
+            body_start=project.body_start,
+            cover=cover,
+        )
+        try:
+            laid = lay_out_book(printed, settings, cache, jobs)
+        except Unsplittable as exc:
+            log.LOGGER.debug("        laying the book out as one document: %s", exc)
+        else:
+            log.LOGGER.debug("        %d of the layout units laid out, the others from the cache", laid.laid_out)
+            report_layout(laid.displaced, laid.refused, laid.failed, laid.messages, uses)
+
+            def write_book(meta: Meta, config: Config, target: Path) -> PdfResult:
+                try:
+                    with atomic_output(target) as temp:
+                        laid.write(temp)
+                except OSError as exc:
+                    raise RenderError(f"cannot write the PDF: {exc.strerror or exc}", file=target) from None
+                return PdfResult(path=target, pages=laid.pages)
+
+            return _Laid(laid.pages, laid.page_starts, write_book)
+        html = printed.html.replace(f'href="{ANCHOR_SCHEME}', 'href="#')
+    else:
+        html = printed.html
+    fetcher = RestrictedFetcher([root, *theme.roots], assets=assets)
+    layout = lay_out(
+        html,
+        fetcher,
+        root,
+        body_start=project.body_start,
+        heading_ids=heading_ids,
+        blocks=[anchor for _, _, anchor in printed.blocks],
+        cover=cover,
+        uses=uses,
+    )
+
+    def write_one(meta: Meta, config: Config, target: Path) -> PdfResult:
+        return write_pdf(layout, meta, config, target)
+
+    return _Laid(len(layout.rendered.pages), layout.page_starts, write_one)

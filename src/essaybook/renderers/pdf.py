@@ -7,6 +7,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pydyf
 from lxml import etree
@@ -123,7 +124,8 @@ def page_labels(rendered: Document, body_start: str | None, cover: bool = False)
     return ranges
 
 
-def _roman(number: int) -> str:
+def roman(number: int) -> str:
+    """``number`` in lower-case roman numerals."""
     result = ""
     for value, digits in (
         (1000, "m"),
@@ -152,7 +154,7 @@ def label_list(ranges: list[tuple[int, str]], count: int) -> list[str]:
     for index in range(count):
         start, style = max((r for r in ranges if r[0] <= index), key=lambda r: r[0])
         number = index - start + 1
-        labels.append(_roman(number) if style == "/r" else str(number) if style == "/D" else style)
+        labels.append(roman(number) if style == "/r" else str(number) if style == "/D" else style)
     return labels
 
 
@@ -215,33 +217,51 @@ def lay_out(
         rendered, displaced = _layout(document, base.resolve().as_uri() + "/", fetcher, heading_ids)
     finally:
         weasy_log.removeHandler(collect)
-    for note_id in displaced:
-        log.warn(
-            f"PDF: footnote '{note_id}' is printed on the page after its reference "
-            "(WeasyPrint could not fit it with the widow and orphan rules)"
-        )
-    for url in fetcher.refused:
-        log.warn(f"PDF: refused to load {url}: it lies outside the book project")
-    failed = []
-    for message in collect.messages:
-        refused = any(url in message for url in fetcher.refused) or ("cannot be loaded" in message and fetcher.refused)
-        if ("ailed to load" in message or "cannot be loaded" in message) and not refused:
-            failed.append(message)
-        else:
-            log.LOGGER.debug("WeasyPrint: %s", message)
-    if fetcher.failed or failed:
-        # A font, image or stylesheet inside the project that cannot be read: never fall back silently.
-        raise RenderError(_load_failure(fetcher, failed, uses or {}), hint="fix the file or remove the reference")
+    report_layout(displaced, fetcher.refused, fetcher.failed, collect.messages, uses or {}, fetcher.assets)
     labels = page_labels(rendered, body_start, cover)
     starts = page_starts(rendered, blocks or [], label_list(labels, len(rendered.pages)))
     return Layout(rendered=rendered, labels=labels, page_starts=starts)
 
 
-def _xmp_extra(meta: Meta) -> etree._Element:
+def report_layout(
+    displaced: list[str],
+    refused: list[str],
+    unreadable: list[str],
+    messages: list[str],
+    uses: dict[str, str],
+    assets: dict[str, Path] | None = None,
+) -> None:
+    """Warn about what the layout could not do; raise when a file inside the project could not be read.
+
+    ``displaced``: footnotes printed a page after their call; ``refused``: URLs outside the project;
+    ``unreadable``: project files that could not be read; ``messages``: WeasyPrint's own warnings.
+    """
+    for note_id in displaced:
+        log.warn(
+            f"PDF: footnote '{note_id}' is printed on the page after its reference "
+            "(WeasyPrint could not fit it with the widow and orphan rules)"
+        )
+    for url in dict.fromkeys(refused):
+        log.warn(f"PDF: refused to load {url}: it lies outside the book project")
+    failed = []
+    for message in messages:
+        is_refused = any(url in message for url in refused) or ("cannot be loaded" in message and refused)
+        if ("ailed to load" in message or "cannot be loaded" in message) and not is_refused:
+            failed.append(message)
+        else:
+            log.LOGGER.debug("WeasyPrint: %s", message)
+    if unreadable or failed:
+        # A font, image or stylesheet inside the project that cannot be read: never fall back silently.
+        raise RenderError(
+            _load_failure(unreadable, failed, uses, assets or {}), hint="fix the file or remove the reference"
+        )
+
+
+def xmp_extra(lang: str, subjects: tuple[str, ...]) -> etree._Element:
     """An rdf:Description with what WeasyPrint's XMP leaves out: language and subjects as Dublin Core bags."""
     rdf, dc = "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "http://purl.org/dc/elements/1.1/"
     description = etree.Element(f"{{{rdf}}}Description", {f"{{{rdf}}}about": ""}, nsmap={"rdf": rdf, "dc": dc})
-    for name, values in (("language", [meta.lang]), ("subject", list(meta.subjects))):
+    for name, values in (("language", [lang]), ("subject", list(subjects))):
         if values:
             bag = etree.SubElement(etree.SubElement(description, f"{{{dc}}}{name}"), f"{{{rdf}}}Bag")
             for value in values:
@@ -249,15 +269,15 @@ def _xmp_extra(meta: Meta) -> etree._Element:
     return description
 
 
-def _load_failure(fetcher: RestrictedFetcher, failed: list[str], uses: dict[str, str]) -> str:
+def _load_failure(unreadable: list[str], failed: list[str], uses: dict[str, str], assets: dict[str, Path]) -> str:
     """One message for files WeasyPrint could not read: the image as the manuscript names it, where it is used."""
-    if fetcher.failed:
-        what, count = f"cannot load {fetcher.failed[0]}", len(fetcher.failed)
+    if unreadable:
+        what, count = f"cannot load {unreadable[0]}", len(unreadable)
     else:
         first = failed[0].split("\n")[0]
         found = re.search(r"'(?:essaybook:)?([^']+)'", first)
         href = found.group(1) if found else ""
-        source = fetcher.assets.get(href)
+        source = assets.get(href)
         reason = first.split("':", 1)[1].strip() if "':" in first else ""
         if source is not None:
             place = f"{uses[href]}: " if href in uses else ""
@@ -266,6 +286,18 @@ def _load_failure(fetcher: RestrictedFetcher, failed: list[str], uses: dict[str,
             what = first
         count = len(failed)
     return what + (f" (and {count - 1} more)" if count > 1 else "")
+
+
+def pdf_options(meta: Meta, config: Config) -> dict[str, Any]:
+    """WeasyPrint's write_pdf options for the book's settings."""
+    options: dict[str, Any] = {
+        # A stable file identifier keeps the PDF byte-identical across runs (WeasyPrint hashes the time).
+        "pdf_identifier": hashlib.md5(meta.identifier.encode()).hexdigest().encode(),
+        "pdf_tags": config.pdf.tagged,
+    }
+    if config.pdf.variant:
+        options["pdf_variant"] = config.pdf.variant
+    return options
 
 
 def write_pdf(layout: Layout, meta: Meta, config: Config, target: Path) -> PdfResult:
@@ -277,7 +309,7 @@ def write_pdf(layout: Layout, meta: Meta, config: Config, target: Path) -> PdfRe
     def generate_with_language(variant: str, version: int | None, conformance: str | None) -> bytes:
         # WeasyPrint's XMP has no dc:language or dc:subject; add them to the same rdf:RDF.
         rdf = etree.fromstring(generate(variant, version, conformance))
-        rdf.append(_xmp_extra(meta))
+        rdf.append(xmp_extra(meta.lang, meta.subjects))
         return bytes(etree.tostring(rdf, encoding="utf-8"))
 
     metadata.generate_rdf_metadata = generate_with_language
@@ -293,13 +325,7 @@ def write_pdf(layout: Layout, meta: Meta, config: Config, target: Path) -> PdfRe
             nums.extend([start, pydyf.Dictionary(label)])
         pdf.catalog["PageLabels"] = pydyf.Dictionary({"Nums": nums})
 
-    options: dict[str, object] = {
-        # A stable file identifier keeps the PDF byte-identical across runs (WeasyPrint hashes the time).
-        "pdf_identifier": hashlib.md5(meta.identifier.encode()).hexdigest().encode(),
-        "pdf_tags": config.pdf.tagged,
-    }
-    if config.pdf.variant:
-        options["pdf_variant"] = config.pdf.variant
+    options = pdf_options(meta, config)
     try:
         with atomic_output(target) as temp:
             layout.rendered.write_pdf(str(temp), finisher=finisher, **options)

@@ -1,0 +1,335 @@
+"""Stage 4 for the book layout: units laid out in parallel (and cached) -> furniture -> one assembled PDF.
+
+1. Every unit (each chapter, each display page) is laid out as its own WeasyPrint document, in a pool of
+   worker processes, without folios or running heads; a unit already in the cache is not laid out again.
+2. The skeleton (the book with each unit reduced to its number of empty pages) is laid out: it places
+   the blank versos, and draws folios and running heads with the theme's own CSS.
+3. The printed contents, which print other units' page numbers, are laid out once those are known.
+4. The units' pages, blank pages and furniture are assembled into one PDF (layout/assemble.py).
+
+Any step whose result disagrees with the one-document layout (a unit that does not begin a page, which a
+theme without page breaks between chapters gives) raises :class:`Unsplittable`; the build then lays the
+book out as one document.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from essaybook import log
+from essaybook.compose import PrintDocument
+from essaybook.layout import assemble, units
+from essaybook.layout.cache import LayoutCache, key_of
+from essaybook.layout.worker import Job, Result, quiet_worker, run
+from essaybook.renderers.pdf import label_list, roman
+
+
+class Unsplittable(Exception):
+    """The book cannot be laid out unit by unit; the message says why (for --debug)."""
+
+
+@dataclass
+class Settings:
+    """What every unit's layout shares."""
+
+    base_url: str
+    roots: tuple[str, ...]
+    assets: tuple[tuple[str, str], ...]
+    stops: frozenset[str]
+    """Heading ids (see renderers.pdf._layout)."""
+    blocks: dict[str, list[str]]
+    """Chapter id -> anchors of its blocks in order."""
+    options: dict[str, Any]
+    xmp: tuple[str, tuple[str, ...]] | None
+    body_start: str | None
+    cover: bool
+
+
+@dataclass
+class BookLayout:
+    """The laid-out book: labels and EPUB page starts as the one-document layout gives them, and the PDF."""
+
+    pages: int
+    labels: list[tuple[int, str]]
+    page_starts: list[tuple[str, str]]
+    displaced: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    write: Callable[[Path], None] = lambda target: None
+    laid_out: int = 0
+    """Units laid out by this build (the others came from the cache)."""
+
+
+@dataclass
+class _Task:
+    kind: str
+    key: str
+    job: Job
+
+
+class _Runner:
+    """Runs jobs through the cache, in a process pool when more than one is left to do."""
+
+    def __init__(self, cache: LayoutCache, jobs: int) -> None:
+        self.cache = cache
+        self.jobs = max(1, jobs)
+        self.pool: ProcessPoolExecutor | None = None
+        self.laid_out = 0
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def run(self, tasks: Sequence[_Task], what: str = "units") -> list[Result]:
+        results: dict[int, Result] = {}
+        todo: list[tuple[int, _Task]] = []
+        for number, task in enumerate(tasks):
+            data = self.cache.load(task.kind, task.key)
+            if data is not None:
+                results[number] = Result(**data)
+            else:
+                todo.append((number, task))
+        if len(todo) > 1 and self.jobs > 1:
+            if self.pool is None:
+                # fork: the workers start with essaybook and WeasyPrint already imported.
+                context = multiprocessing.get_context("fork")
+                self.pool = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=quiet_worker)
+            futures: dict[Future[Result], tuple[int, _Task]] = {
+                self.pool.submit(run, task.job): (number, task) for number, task in todo
+            }
+            done = as_completed(futures)
+            for _ in log.progress(range(len(todo)), what):
+                future = next(done)
+                number, task = futures[future]
+                results[number] = self._store(task, future.result())
+        else:
+            for _, (number, task) in zip(log.progress(range(len(todo)), what), todo, strict=True):
+                results[number] = self._store(task, run(task.job))
+        return [results[number] for number in range(len(tasks))]
+
+    def _store(self, task: _Task, result: Result) -> Result:
+        self.laid_out += 1
+        self.cache.store(task.kind, task.key, result.as_json(), result.loaded)
+        return result
+
+
+def _task(
+    settings: Settings,
+    cache: LayoutCache,
+    kind: str,
+    html: str,
+    first: str,
+    blocks: Sequence[str],
+    ids: frozenset[str] = frozenset(),
+    **extra: Any,
+) -> _Task:
+    stops = settings.stops & ids
+    options = sorted(settings.options.items())
+    printable = [(k, v.decode() if isinstance(v, bytes) else v) for k, v in options]
+    key = key_of(
+        kind, html, settings.base_url, printable, first, list(blocks), sorted(stops), repr(sorted(extra.items()))
+    )
+    job = Job(
+        html=html,
+        base_url=settings.base_url,
+        roots=settings.roots,
+        assets=settings.assets,
+        stops=stops,
+        blocks=tuple(blocks),
+        first=first,
+        options=tuple(options),
+        target=str(cache.pdf(kind, key)),
+        **extra,
+    )
+    return _Task(kind, key, job)
+
+
+def _unit_task(
+    settings: Settings,
+    cache: LayoutCache,
+    frame: units.Frame,
+    unit: units.Unit,
+    lead: bool,
+    numbers: dict[str, dict[str, str]] | None,
+) -> _Task:
+    base = unit.index == 0
+    html = units.unit_html(frame, unit, numbers, base=base, lead=lead)
+    blocks = settings.blocks.get(unit.chapter_id or "", [])
+    return _task(
+        settings,
+        cache,
+        "units",
+        html,
+        unit.root_id,
+        blocks,
+        unit.ids,
+        numbered=unit.numbered,
+        xmp=settings.xmp if base else None,
+    )
+
+
+def _numbers(number: int) -> dict[str, str]:
+    return {"decimal": str(number), "lower-roman": roman(number), "upper-roman": roman(number).upper()}
+
+
+def lay_out_book(printed: PrintDocument, settings: Settings, cache: LayoutCache, jobs: int) -> BookLayout:
+    """Lay the book out unit by unit (see the module docstring)."""
+    try:
+        frame = units.split(printed.frame, printed.fragments, printed.running)
+    except ValueError as exc:
+        raise Unsplittable(str(exc)) from None
+    if len(frame.units) < 2:
+        raise Unsplittable("the print document has fewer than two units")
+    runner = _Runner(cache, jobs)
+    try:
+        return _lay_out(frame, settings, cache, runner)
+    finally:
+        runner.close()
+
+
+def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner: _Runner) -> BookLayout:
+    lead = [False] * len(frame.units)
+    numbers: dict[str, dict[str, str]] | None = None
+    tasks = [_unit_task(settings, cache, frame, u, False, None) for u in frame.units]
+    results = runner.run(tasks, "chapters")
+    for _attempt in range(4):
+        pages = [r.pages for r in results]
+        skeleton_task = _task(settings, cache, "skeleton", units.skeleton_html(frame, pages), "", [], furniture=True)
+        skeleton = runner.run([skeleton_task], "furniture")[0]
+        plan = _plan(frame, pages, skeleton)
+        # A unit must begin on the side of the spread the one-document layout gives it.
+        redo = []
+        for unit in frame.units:
+            if not pages[unit.index]:
+                continue
+            wanted = skeleton.sides[skeleton.anchors[units.page_anchor(unit.index, 0)]]
+            if results[unit.index].sides[0] != wanted:
+                lead[unit.index] = not lead[unit.index]
+                redo.append(unit)
+        first_body = skeleton.anchors.get(settings.body_start or "") if settings.body_start else None
+        labels = _labels(len(plan), first_body, settings.cover)
+        printed_labels = label_list(labels, len(plan))
+        numbers = {}
+        for unit in frame.units:
+            for target in unit.links:
+                owner = next((u for u in frame.units if target in u.ids), None)
+                if owner is None or target not in results[owner.index].anchors:
+                    continue
+                page = skeleton.anchors[units.page_anchor(owner.index, results[owner.index].anchors[target])]
+                start = max(start for start, _ in labels if start <= page)
+                if not printed_labels[page].startswith(("Cover", "Inside")):
+                    numbers[target] = _numbers(page - start + 1)
+        redo += [u for u in frame.units if u.numbered and u not in redo]
+        if not redo:
+            break
+        again = [_unit_task(settings, cache, frame, u, lead[u.index], numbers if u.numbered else None) for u in redo]
+        changed = False
+        for unit, result in zip(redo, runner.run(again, "contents"), strict=True):
+            changed = (
+                changed
+                or result.pages != results[unit.index].pages
+                or result.sides[:1] != results[unit.index].sides[:1]
+            )
+            results[unit.index] = result
+            tasks[unit.index] = again[redo.index(unit)]
+        if not changed:
+            break
+    else:
+        raise Unsplittable("page counts did not settle")
+    unit_paths = [Path(t.job.target) for t in tasks]
+    skeleton_path = Path(skeleton_task.job.target)
+    starts = _page_starts(plan, results, printed_labels)
+    final_key = key_of("book", [t.key for t in tasks], skeleton_task.key, labels)
+
+    def write(target: Path) -> None:
+        cached = cache.pdf("book", final_key)
+        if cache.load("book", final_key) is None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            temp = cached.with_name(f".{cached.name}.pid{os.getpid()}.tmp")
+            try:
+                assemble.assemble(unit_paths, plan, skeleton_path, labels, temp)
+                os.replace(temp, cached)
+            finally:
+                temp.unlink(missing_ok=True)
+            cache.store("book", final_key, {"pages": len(plan)}, [])
+            for old in cached.parent.iterdir():  # only the latest assembled book is worth keeping
+                if not old.name.startswith((final_key, ".")):
+                    old.unlink(missing_ok=True)
+        shutil.copyfile(cached, target)
+
+    return BookLayout(
+        pages=len(plan),
+        labels=labels,
+        page_starts=starts,
+        displaced=[n for r in results for n in r.displaced],
+        refused=[u for r in results for u in r.refused],
+        failed=[u for r in results for u in r.failed],
+        messages=[m for r in [*results, skeleton] for m in r.messages],
+        write=write,
+        laid_out=runner.laid_out,
+    )
+
+
+def _plan(frame: units.Frame, pages: list[int], skeleton: Result) -> list[assemble.Placed]:
+    """Each skeleton page -> the unit page it carries, or a blank page; checks the skeleton's pagination."""
+    where: dict[int, assemble.Placed] = {}
+    for unit in frame.units:
+        for number in range(pages[unit.index]):
+            index = skeleton.anchors.get(units.page_anchor(unit.index, number))
+            if index is None or index in where:
+                raise Unsplittable(f"unit {unit.root_id!r} does not begin a page of its own")
+            where[index] = assemble.Placed(unit.index, number)
+    plan = []
+    previous = (-1, -1)
+    for index in range(skeleton.pages):
+        placed = where.get(index)
+        if placed is None:
+            if not skeleton.blank[index]:
+                raise Unsplittable(f"page {index + 1} of the skeleton holds no unit page")
+            plan.append(assemble.Placed(None, 0))
+            continue
+        assert placed.unit is not None
+        if (placed.unit, placed.page) <= previous:
+            raise Unsplittable("the skeleton's pages are out of order")
+        previous = (placed.unit, placed.page)
+        plan.append(placed)
+    return plan
+
+
+def _labels(count: int, first_body: int | None, cover: bool) -> list[tuple[int, str]]:
+    """Page-label ranges as renderers.pdf.page_labels gives them for the one-document layout."""
+    ranges: list[tuple[int, str]] = [(0, "Cover"), (1, "Inside cover")] if cover else []
+    first = 2 if cover else 0
+    body = first_body if first_body is not None else first
+    if body > first:
+        ranges.append((first, "/r"))
+    ranges.append((body, "/D"))
+    return ranges
+
+
+def _page_starts(plan: list[assemble.Placed], results: list[Result], labels: list[str]) -> list[tuple[str, str]]:
+    """renderers.pdf.page_starts over the assembled pages."""
+    starts: list[tuple[str, str]] = []
+    pending: list[str] = []
+    for index, placed in enumerate(plan):
+        top, marked = None, False
+        if placed.unit is not None:
+            result = results[placed.unit]
+            top, marked = result.tops[placed.page], result.marked[placed.page]
+        if top is None:
+            if marked:
+                pending = []
+            elif starts:
+                pending.append(labels[index])
+            continue
+        starts.extend((label, top) for label in [*pending, labels[index]])
+        pending = []
+    return starts

@@ -1,0 +1,283 @@
+"""The print document cut into layout units: one WeasyPrint document per chapter or display page.
+
+The frame (the templated print HTML with each chapter's content left out as a placeholder comment) is
+parsed with the HTML parser WeasyPrint itself uses. Every element of ``<body>`` that holds a chapter's
+placeholder is a chapter unit; every other element beside the chapters (cover, title pages, the printed
+contents) is a unit of its own; the wrappers around them (front and body matter, which name their pages)
+are kept around each unit. Units begin on a new page in the book layout (pages.css breaks before every
+chapter and after every display page); :mod:`essaybook.layout.skeleton` checks that this holds.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+import tinyhtml5
+
+from essaybook.compose import ANCHOR_SCHEME, PLACEHOLDER
+
+_VOID = frozenset(
+    "area base br col embed hr img input link meta param source track wbr basefont bgsound frame keygen".split()
+)
+_RAW = frozenset({"script", "style", "xmp", "iframe", "noembed", "noframes", "plaintext", "noscript"})
+_NAMESPACES = {
+    "http://www.w3.org/1999/xlink": "xlink",
+    "http://www.w3.org/XML/1998/namespace": "xml",
+    "http://www.w3.org/2000/xmlns/": "xmlns",
+}
+_UNIT_ID = "essaybook-unit-"
+_MARGIN_BOXES = (
+    "top-left-corner top-left top-center top-right top-right-corner right-top right-middle right-bottom "
+    "bottom-right-corner bottom-right bottom-center bottom-left bottom-left-corner left-bottom left-middle left-top"
+).split()
+UNIT_CSS = (
+    "/* essaybook: folios and running heads are drawn once the page numbers are known (layout/skeleton.py). */\n"
+    "@page { marks: none !important; "
+    + " ".join(f"@{box} {{ content: none !important; }}" for box in _MARGIN_BOXES)
+    + " }\n"
+)
+"""Injected into every unit: the page furniture is left to the skeleton document."""
+TARGET_COUNTER = re.compile(r"target-counter\(\s*attr\(\s*href(?:\s+url)?\s*\)\s*,\s*page\s*(?:,\s*([\w-]+)\s*)?\)")
+"""``target-counter(attr(href url), page[, style])``: in a unit, replaced by the page number written in."""
+
+
+def _escape(text: str, attribute: bool = False) -> str:
+    text = text.replace("&", "&amp;").replace("\u00a0", "&nbsp;")
+    if attribute:
+        return text.replace('"', "&quot;")
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _name(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1] if tag.startswith("{") else tag
+
+
+def _attribute_name(name: str) -> str:
+    if name.startswith("{"):
+        namespace, local = name[1:].split("}", 1)
+        prefix = _NAMESPACES.get(namespace)
+        return f"{prefix}:{local}" if prefix else local
+    return name
+
+
+def serialize(element: ET.Element, out: list[str]) -> None:
+    """HTML serialization of a tree parsed by tinyhtml5 (which the same parser reads back identically)."""
+    tag = element.tag
+    if not isinstance(tag, str):  # a comment (processing instructions do not survive HTML parsing)
+        out.append(f"<!--{element.text or ''}-->")
+        out.append(_escape(element.tail or ""))
+        return
+    name = _name(tag)
+    out.append("<" + name)
+    for key, value in element.attrib.items():
+        out.append(f' {_attribute_name(key)}="{_escape(value, True)}"')
+    out.append(">")
+    if name in _VOID and not tag.startswith("{"):
+        out.append(_escape(element.tail or ""))
+        return
+    text = element.text or ""
+    if name in ("pre", "textarea", "listing") and text.startswith("\n"):
+        text = "\n" + text  # the parser drops one newline right after the start tag
+    out.append(text if name in _RAW else _escape(text))
+    for child in element:
+        serialize(child, out)
+    out.append(f"</{name}>")
+    out.append(_escape(element.tail or ""))
+
+
+def _placeholder(element: ET.Element) -> str | None:
+    """The chapter id whose placeholder is a direct child of ``element``."""
+    for child in element:
+        if not isinstance(child.tag, str) and (child.text or "").startswith(PLACEHOLDER):
+            return (child.text or "")[len(PLACEHOLDER) :]
+    return None
+
+
+def _holds_placeholder(element: ET.Element) -> bool:
+    return any(
+        not isinstance(e.tag, str) and (e.text or "").startswith(PLACEHOLDER)
+        for e in element.iter()
+        if e is not element
+    )
+
+
+@dataclass
+class Unit:
+    """One layout unit: an element of the frame with the wrappers around it."""
+
+    index: int
+    root: ET.Element
+    wrappers: list[ET.Element]
+    chapter_id: str | None
+    """The chapter it holds, or None for a display page or the printed contents."""
+    root_id: str
+    ids: frozenset[str] = frozenset()
+    """Every id in the unit (its frame part and its chapter's content)."""
+    links: list[str] = field(default_factory=list)
+    """Ids the unit's frame part links to in other units: they need page numbers (the printed contents)."""
+
+    @property
+    def numbered(self) -> bool:
+        """Whether the unit prints page numbers of other units, so is laid out once those are known."""
+        return bool(self.links)
+
+
+@dataclass
+class Frame:
+    """The parsed frame and its units, in document order."""
+
+    html: ET.Element
+    head: ET.Element
+    body: ET.Element
+    units: list[Unit]
+    fragments: dict[str, str]
+    running: dict[str, str]
+
+
+_FRAGMENT_IDS = re.compile(r"""\sid=(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+
+
+def split(frame_html: str, fragments: dict[str, str], running: dict[str, str]) -> Frame:
+    """Parse the frame and find its units (see the module docstring)."""
+    html = tinyhtml5.parse(frame_html, namespace_html_elements=False)
+    head, body = html.find("head"), html.find("body")
+    if head is None or body is None:
+        raise ValueError("the print template produced no <head> or <body>")
+    found: list[tuple[ET.Element, list[ET.Element], str | None]] = []
+
+    def walk(parent: ET.Element, wrappers: list[ET.Element]) -> None:
+        for child in parent:
+            if not isinstance(child.tag, str):
+                continue
+            chapter = _placeholder(child)
+            if chapter is None and _holds_placeholder(child):
+                walk(child, [*wrappers, child])
+            else:
+                found.append((child, wrappers, chapter))
+
+    walk(body, [])
+    units: list[Unit] = []
+    for index, (root, wrappers, chapter) in enumerate(found):
+        if not root.get("id"):
+            root.set("id", f"{_UNIT_ID}{index}")
+        frame_ids = {e.get("id", "") for e in root.iter() if isinstance(e.tag, str) and e.get("id")}
+        content_ids: set[str] = set()
+        if chapter is not None:
+            content_ids = {
+                next(g for g in m.groups() if g is not None) for m in _FRAGMENT_IDS.finditer(fragments[chapter])
+            }
+        units.append(Unit(index, root, wrappers, chapter, root.get("id", ""), frozenset(frame_ids | content_ids)))
+    owner = {i: unit for unit in units for i in unit.ids}
+    for unit in units:
+        for a in unit.root.iter("a"):
+            href = a.get("href", "")
+            if href.startswith("#") and href[1:] not in unit.ids and href[1:] in owner:
+                a.set("href", ANCHOR_SCHEME + href[1:])
+                unit.links.append(href[1:])
+    return Frame(html, head, body, units, fragments, running)
+
+
+def _shell(frame: Frame, unit: Unit, keep_meta: bool, extra_css: str) -> tuple[ET.Element, ET.Element]:
+    """A copy of ``<html>`` with the head (metadata only when ``keep_meta``) and an empty body; and the
+    innermost wrapper of ``unit`` in it, where the unit goes."""
+    html = ET.Element(frame.html.tag, dict(frame.html.attrib))
+    head = ET.SubElement(html, "head", dict(frame.head.attrib))
+    for child in frame.head:
+        if (
+            not keep_meta
+            and isinstance(child.tag, str)
+            and (child.tag == "title" or (child.tag == "meta" and "charset" not in child.attrib))
+        ):
+            continue
+        head.append(copy.deepcopy(child))
+    style = ET.SubElement(head, "style")
+    style.text = extra_css
+    body = ET.SubElement(html, "body", dict(frame.body.attrib))
+    parent = body
+    for wrapper in unit.wrappers:
+        parent = ET.SubElement(parent, wrapper.tag, dict(wrapper.attrib))
+    return html, parent
+
+
+def _document(html: ET.Element, fragments: dict[str, str]) -> str:
+    out = ["<!DOCTYPE html>\n"]
+    serialize(html, out)
+    text = "".join(out)
+    return re.sub(
+        r"<!--" + re.escape(PLACEHOLDER) + r"([^>]*?)-->", lambda m: fragments.get(m.group(1), m.group(0)), text
+    )
+
+
+def unit_html(
+    frame: Frame, unit: Unit, numbers: dict[str, dict[str, str]] | None = None, base: bool = False, lead: bool = False
+) -> str:
+    """The complete HTML document of one unit.
+
+    ``numbers`` gives, for each id the unit links to, its page number by counter style ("decimal",
+    "lower-roman", "upper-roman"), written into ``data-essaybook-page-<style>`` attributes that the unit's
+    ``target-counter()`` rules are rewritten to read. ``base``: keep the document metadata (title,
+    authors, dates), which the assembled PDF takes from this unit only. ``lead``: start with a page that
+    is then left out, so the unit begins on the other side of a spread.
+    """
+    html, parent = _shell(frame, unit, base, UNIT_CSS)
+    if lead:
+        ET.SubElement(parent, "div", {"style": "break-after: page; height: 0; margin: 0; padding: 0"})
+    root = copy.deepcopy(unit.root)
+    if unit.numbered:
+        for a in root.iter("a"):
+            target = a.get("href", "")[len(ANCHOR_SCHEME) :] if a.get("href", "").startswith(ANCHOR_SCHEME) else None
+            if target is None:
+                continue
+            for style in ("decimal", "lower-roman", "upper-roman"):
+                a.set(f"data-essaybook-page-{style}", (numbers or {}).get(target, {}).get(style, "000"))
+    parent.append(root)
+    root.tail = "\n"
+    return _document(html, frame.fragments)
+
+
+def rewrite_target_counters(css: str) -> str:
+    """``target-counter(attr(href url), page[, style])`` -> the page number written on the link."""
+    return TARGET_COUNTER.sub(lambda m: f"attr(data-essaybook-page-{m.group(1) or 'decimal'})", css)
+
+
+PAGE_CLASS = "essaybook-page"
+SKELETON_CSS = f"""/* essaybook: the page furniture alone, drawn over the separately laid-out pages. */
+html, body {{ background: none !important; }}
+body * {{ visibility: hidden !important; }}
+.{PAGE_CLASS} {{ display: block !important; height: 0 !important; margin: 0 !important; padding: 0 !important;
+  border: 0 !important; break-before: auto; break-after: auto; float: none !important; position: static !important; }}
+.{PAGE_CLASS} + .{PAGE_CLASS} {{ break-before: page !important; }}
+.essaybook-running {{ height: 0 !important; margin: 0 !important; padding: 0 !important; border: 0 !important;
+  overflow: hidden !important; line-height: 0 !important; }}
+@page {{ background: none !important; }}
+"""
+
+
+def page_anchor(unit: int, page: int) -> str:
+    return f"{PAGE_CLASS}-{unit}-{page}"
+
+
+def skeleton_html(frame: Frame, pages: list[int]) -> str:
+    """The whole book with every unit's content replaced by ``pages[i]`` empty pages: laid out, it draws
+    folios and running heads exactly where the one-document layout would (same CSS, named pages, breaks)."""
+    html = copy.deepcopy(frame.html)
+    head = html.find("head")
+    assert head is not None
+    style = ET.SubElement(head, "style")
+    style.text = SKELETON_CSS
+    roots = {u.root_id: u for u in frame.units}
+    targets = [(e, roots[e.get("id", "")]) for e in html.iter() if isinstance(e.tag, str) and e.get("id") in roots]
+    for element, unit in targets:
+        for child in list(element):
+            element.remove(child)
+        element.text = None
+        if unit.chapter_id is not None:
+            # The running-head string is set from the chapter's title heading (pages.css).
+            title = ET.SubElement(element, "h1", {"class": "essaybook-running chapter-title"})
+            title.text = frame.running.get(unit.chapter_id, "")
+        for number in range(pages[unit.index]):
+            ET.SubElement(element, "div", {"class": PAGE_CLASS, "id": page_anchor(unit.index, number)})
+    return _document(html, {})

@@ -1,0 +1,201 @@
+"""One layout unit -> its pages as a PDF file and what the assembly needs to know about them.
+
+Runs in a worker process (or in the build's own process for ``-j 1`` and small jobs): takes and returns
+plain data only, and never logs; WeasyPrint's messages go back with the result.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+
+from weasyprint.urls import URLFetcherResponse
+
+from essaybook.fetcher import ASSET_SCHEME, RestrictedFetcher
+from essaybook.layout.units import rewrite_target_counters
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs to lay out one unit and write its pages to ``target``."""
+
+    html: str
+    base_url: str
+    roots: tuple[str, ...]
+    assets: tuple[tuple[str, str], ...]
+    """(href, file) of the images the unit may load as ``essaybook:<href>``."""
+    stops: frozenset[str]
+    """Heading ids: where relaxing widows and orphans for a displaced footnote stops (see renderers.pdf)."""
+    blocks: tuple[str, ...]
+    """Anchors of the chapter blocks in the unit, in order (for the EPUB's page list)."""
+    first: str
+    """Id of the unit's root element: pages before it (a blank page to reach a recto) are left out."""
+    options: tuple[tuple[str, Any], ...]
+    """WeasyPrint's write_pdf options (tags, variant, identifier)."""
+    target: str
+    numbered: bool = False
+    """Rewrite ``target-counter()`` in stylesheets to read the page numbers written on the links."""
+    xmp: tuple[str, tuple[str, ...]] | None = None
+    """(language, subjects) to add to the XMP metadata: set for the unit whose metadata the book keeps."""
+    furniture: bool = False
+    """The skeleton (page furniture only): report every page's side and its page anchors, write untagged."""
+
+
+@dataclass
+class Result:
+    """A laid-out unit, as plain data (stored beside its PDF in the layout cache)."""
+
+    pages: int
+    anchors: dict[str, int]
+    """Every id in the unit -> the (kept) page it first appears on."""
+    tops: list[str | None]
+    """Per page: the chapter block at its top, or None (blank, or no chapter text)."""
+    marked: list[bool]
+    """Per page: whether anything with an id is on it (a page without: a blank verso or a page of notes)."""
+    sides: list[str]
+    """Per page: 'left' or 'right'."""
+    blank: list[bool] = field(default_factory=list)
+    """Per page: WeasyPrint left it blank (a verso before a recto break)."""
+    displaced: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    loaded: list[str] = field(default_factory=list)
+    """Files the layout read (stylesheets, fonts, images)."""
+
+    def as_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+class _Fetcher(RestrictedFetcher):
+    """Records every file it reads (the cache checks them before trusting an entry); with ``numbered``,
+    serves stylesheets with their ``target-counter()`` page numbers rewritten (see units.py)."""
+
+    def __init__(self, roots: list[Path], assets: dict[str, Path], numbered: bool) -> None:
+        super().__init__(roots, assets=assets)
+        self.numbered = numbered
+        self.loaded: list[str] = []
+
+    def fetch(self, url: str, headers: dict[str, str] | None = None) -> Any:
+        response = super().fetch(url, headers)
+        parts = urlsplit(url)
+        if parts.scheme.lower() == ASSET_SCHEME:
+            self.loaded.append(str(self.assets[parts.path]))
+        elif parts.scheme.lower() == "file":
+            self.loaded.append(url2pathname(parts.path))
+        if not (self.numbered and url.lower().endswith(".css")):
+            return response
+        try:
+            text = response.read().decode("utf-8")
+        finally:
+            if hasattr(response, "close"):
+                response.close()
+        return URLFetcherResponse(
+            url, body=rewrite_target_counters(text).encode("utf-8"), headers={"Content-Type": "text/css; charset=utf-8"}
+        )
+
+
+def run(job: Job) -> Result:
+    """Lay out ``job`` and write its pages to ``job.target`` (created atomically)."""
+    from essaybook.renderers.pdf import _layout  # WeasyPrint's layout ladder for displaced notes
+
+    fetcher = _Fetcher([Path(r) for r in job.roots], {h: Path(p) for h, p in job.assets}, job.numbered)
+    collect = _Collect()
+    weasy_log = logging.getLogger("weasyprint")
+    weasy_log.addHandler(collect)
+    try:
+        rendered, displaced = _layout(job.html, job.base_url, fetcher, job.stops, passes=1 if job.furniture else 5)
+        start = next((i for i, page in enumerate(rendered.pages) if job.first in page.anchors), 0)
+        kept = rendered.pages[start:]
+        order = {anchor: i for i, anchor in enumerate(job.blocks)}
+        anchors: dict[str, int] = {}
+        tops: list[str | None] = []
+        marked: list[bool] = []
+        sides: list[str] = []
+        blank: list[bool] = []
+        for index, page in enumerate(kept):
+            for anchor in page.anchors:
+                anchors.setdefault(anchor, index)
+            on_page = [(box[1], order[a]) for a, box in page.anchors.items() if a in order]
+            tops.append(job.blocks[min(on_page)[1]] if on_page else None)
+            marked.append(bool(page.anchors))
+            page_type = page._page_box.page_type  # WeasyPrint keeps the side only on the page box
+            sides.append(str(page_type.side))
+            blank.append(bool(page_type.blank))
+        options = dict(job.options)
+        if job.xmp is not None:
+            _add_xmp(rendered, *job.xmp)
+        os.makedirs(os.path.dirname(job.target), exist_ok=True)
+        temp = f"{job.target}.pid{os.getpid()}.tmp"
+        try:
+            document = rendered.copy(kept) if start else rendered
+            document.write_pdf(
+                temp, finisher=_finisher(job.xmp is not None and not options.get("pdf_variant")), **options
+            )
+            os.replace(temp, job.target)
+        finally:
+            if os.path.exists(temp):
+                os.unlink(temp)
+    finally:
+        weasy_log.removeHandler(collect)
+    return Result(
+        pages=len(kept),
+        anchors=anchors,
+        tops=tops,
+        marked=marked,
+        sides=sides,
+        blank=blank,
+        displaced=displaced,
+        refused=list(fetcher.refused),
+        failed=list(fetcher.failed),
+        messages=collect.messages,
+        loaded=sorted(set(fetcher.loaded)),
+    )
+
+
+def _add_xmp(rendered: Any, lang: str, subjects: tuple[str, ...]) -> None:
+    from lxml import etree
+
+    from essaybook.renderers.pdf import xmp_extra
+
+    metadata = rendered.metadata
+    generate = metadata.generate_rdf_metadata
+
+    def generate_with_language(variant: str, version: int | None, conformance: str | None) -> bytes:
+        # WeasyPrint's XMP has no dc:language or dc:subject; add them to the same rdf:RDF.
+        rdf = etree.fromstring(generate(variant, version, conformance))
+        rdf.append(xmp_extra(lang, subjects))
+        return bytes(etree.tostring(rdf, encoding="utf-8"))
+
+    metadata.generate_rdf_metadata = generate_with_language
+
+
+def _finisher(xmp: bool) -> Any:
+    def finisher(document: Any, pdf: Any) -> None:
+        if xmp:
+            # WeasyPrint writes XMP only for PDF/A and PDF/UA; archives and catalogues read it on every PDF.
+            document.metadata.include_in_pdf(pdf, "", None, None, compress=True)
+
+    return finisher
+
+
+def quiet_worker() -> None:
+    """Pool initializer: WeasyPrint's log stays in the worker (each job collects its own messages)."""
+    weasy_log = logging.getLogger("weasyprint")
+    weasy_log.handlers.clear()
+    weasy_log.addHandler(logging.NullHandler())
+    weasy_log.propagate = False
