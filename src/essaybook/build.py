@@ -11,7 +11,7 @@ from pathlib import Path
 from pygments.formatters import HtmlFormatter
 from pygments.util import ClassNotFound
 
-from essaybook import log
+from essaybook import convert_cache, log
 from essaybook.compose import (
     ANCHOR_SCHEME,
     GENERATED_COVER,
@@ -56,6 +56,8 @@ class BuildResult:
     warnings: int
     pages: int = 0
     """Printed pages (laid out even when no PDF is written)."""
+    laid_out: int | None = None
+    """Layout units (chapters, display pages) WeasyPrint laid out in this build; None for a one-document layout."""
 
     def summary(self) -> str:
         parts = []
@@ -131,9 +133,19 @@ def load_sources(root: Path) -> Project:
     return Project(root=root, config=config, theme=theme, book=book, meta=None, code_css=code_css)
 
 
-def convert_project(project: Project) -> None:
-    """Step 2: Markdown to XHTML fragments, then the metadata that needs chapter titles."""
-    convert_book(project.book, project.config.theme.code_style, project.config.book.lang or "en")
+def convert_project(project: Project, cache: Path | None = None) -> None:
+    """Step 2: Markdown to XHTML fragments, then the metadata that needs chapter titles.
+
+    With ``cache`` (a folder), an unchanged book's conversion is read from there (its warnings logged
+    again) and a new one is recorded.
+    """
+    settings = (project.config.theme.code_style, project.config.book.lang, project.config.book.allow_remote)
+    key = convert_cache.conversion_key(project.book, settings) if cache is not None else None
+    if cache is None or key is None or not convert_cache.load(cache, key, project.book):
+        with convert_cache.Recorder() as recorder:
+            convert_book(project.book, project.config.theme.code_style, project.config.book.lang or "en")
+        if cache is not None and key is not None:
+            convert_cache.store(cache, key, project.book, recorder)
     project.meta = resolve_meta(project.config, project.book)
 
 
@@ -174,13 +186,14 @@ def build(
     epub: bool = True,
     strict: bool = False,
     jobs: int | None = None,
-    cache: bool = True,
+    cache: bool | str = True,
 ) -> BuildResult:
     """Build the book project at ``root`` into ``out_dir`` (default ``root/dist``).
 
     The print layout is computed even without ``pdf``: the EPUB's page list follows the printed pages (from
     the layout cache when nothing changed). ``jobs``: worker processes for the layout (default: the
-    machine's cores); ``cache``: keep laid-out chapters in ``.essaybook-cache/`` between builds.
+    machine's cores); ``cache``: keep laid-out chapters in ``.essaybook-cache/`` between builds ("read": use
+    what is there but write nothing into the project).
     """
     start = time.perf_counter()
     root = root.absolute()
@@ -192,7 +205,7 @@ def build(
         for stale in remove_stale_temporaries(out):
             log.LOGGER.debug("        removed %s, left by an interrupted build", stale.name)
     with log.step(2, total, "Converting Markdown"):
-        convert_project(project)
+        convert_project(project, cache_folder(root) if cache is True else None)
     book, meta, config, theme = project.book, project.require_meta, project.config, project.theme
     log.LOGGER.info(
         "        %d chapter%s, %s layout", len(book.chapters), "s" * (len(book.chapters) != 1), project.layout
@@ -202,7 +215,7 @@ def build(
         printed = compose_print(
             book, meta, config, theme, env, project.layout, project.code_css, split=project.layout == "book"
         )
-    layout_cache = LayoutCache(cache_folder(root) if cache else None)
+    layout_cache = LayoutCache(cache_folder(root) if cache else None, read_only=cache == "read")
     try:
         with log.step(4, total, "Laying out pages (WeasyPrint)"):
             check_coverage(theme.fonts(), ((f"manuscript/{c.rel}", c.markdown) for c in book.chapters))
@@ -244,6 +257,7 @@ def build(
         seconds=time.perf_counter() - start,
         warnings=len(log.warnings_seen()),
         pages=layout.pages,
+        laid_out=layout.laid_out,
     )
     log.LOGGER.info(result.summary())
     return result
@@ -256,6 +270,7 @@ class _Laid:
     pages: int
     page_starts: list[tuple[str, str]]
     write: Callable[[Meta, Config, Path], PdfResult]
+    laid_out: int | None = None
 
 
 def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs: int) -> _Laid:
@@ -273,6 +288,7 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
         for chapter_index, _, anchor in printed.blocks:
             blocks.setdefault(ids[chapter_index], []).append(anchor)
         settings = Settings(
+            identity=convert_cache.project_identity(root),
             base_url=root.resolve().as_uri() + "/",
             roots=tuple(str(r) for r in [root, *theme.roots]),
             assets=tuple(sorted((href, str(path)) for href, path in assets.items())),
@@ -299,7 +315,7 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
                     raise RenderError(f"cannot write the PDF: {exc.strerror or exc}", file=target) from None
                 return PdfResult(path=target, pages=laid.pages)
 
-            return _Laid(laid.pages, laid.page_starts, write_book)
+            return _Laid(laid.pages, laid.page_starts, write_book, laid.laid_out)
         html = printed.html.replace(f'href="{ANCHOR_SCHEME}', 'href="#')
     else:
         html = printed.html

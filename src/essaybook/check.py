@@ -282,7 +282,7 @@ def _validate(root: Path, book: Book, report: Report, total: int) -> None:
     with tempfile.TemporaryDirectory(prefix="essaybook-check-") as tmp:
         with log.step(2, total, "Building a temporary EPUB"), log.collecting(progress=False) as found:
             try:
-                result = build(root, Path(tmp) / "dist", pdf=False, epub=True)
+                result = build(root, Path(tmp) / "dist", pdf=False, epub=True, cache="read")
             except EssaybookError as error:
                 report.add_error("build", error)
                 return

@@ -84,14 +84,33 @@ def main() -> None:
     "-o", "--output", type=click.Path(path_type=Path), default=None, help="Output folder (default: PROJECT/dist)."
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors; write nothing if there are any.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Lay chapters out in N processes at once (default: the machine's cores).",
+)
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Lay out every chapter again and keep nothing in .essaybook-cache/ (which is safe to delete any time).",
+)
 @output_options
-def build(project: Path, pdf: bool, epub: bool, output: Path | None, strict: bool) -> None:
-    """Build PROJECT (a folder with manuscript/) into dist/<slug>.pdf and dist/<slug>.epub."""
+def build(
+    project: Path, pdf: bool, epub: bool, output: Path | None, strict: bool, jobs: int | None, no_cache: bool
+) -> None:
+    """Build PROJECT (a folder with manuscript/) into dist/<slug>.pdf and dist/<slug>.epub.
+
+    Chapters are laid out in parallel; a chapter that has not changed since the last build (nor the
+    settings, stylesheets, fonts and images it uses) comes from PROJECT/.essaybook-cache/.
+    """
     from essaybook.build import build as run_build
 
     if not pdf and not epub:
         raise click.UsageError("--no-pdf and --no-epub together leave nothing to build")
-    run_build(project, output, pdf=pdf, epub=epub, strict=strict)
+    run_build(project, output, pdf=pdf, epub=epub, strict=strict, jobs=jobs, cache=not no_cache)
 
 
 @main.command()

@@ -39,6 +39,8 @@ class Unsplittable(Exception):
 class Settings:
     """What every unit's layout shares."""
 
+    identity: list[int]
+    """The project folder's identity (see convert_cache.project_identity), part of every key."""
     base_url: str
     roots: tuple[str, ...]
     assets: tuple[tuple[str, str], ...]
@@ -102,6 +104,8 @@ class _Runner:
                 # fork: the workers start with essaybook and WeasyPrint already imported.
                 context = multiprocessing.get_context("fork")
                 self.pool = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=quiet_worker)
+            # The longest first, so that no long chapter is left to run alone at the end.
+            todo.sort(key=lambda item: -len(item[1].job.html))
             futures: dict[Future[Result], tuple[int, _Task]] = {
                 self.pool.submit(run, task.job): (number, task) for number, task in todo
             }
@@ -135,7 +139,15 @@ def _task(
     options = sorted(settings.options.items())
     printable = [(k, v.decode() if isinstance(v, bytes) else v) for k, v in options]
     key = key_of(
-        kind, html, settings.base_url, printable, first, list(blocks), sorted(stops), repr(sorted(extra.items()))
+        kind,
+        html,
+        settings.identity,
+        settings.base_url,
+        printable,
+        first,
+        list(blocks),
+        sorted(stops),
+        repr(sorted(extra.items())),
     )
     job = Job(
         html=html,
@@ -244,25 +256,28 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
             break
     else:
         raise Unsplittable("page counts did not settle")
-    unit_paths = [Path(t.job.target) for t in tasks]
-    skeleton_path = Path(skeleton_task.job.target)
+    unit_paths = [cache.path_of(t.kind, t.key) for t in tasks]
+    skeleton_path = cache.path_of(skeleton_task.kind, skeleton_task.key)
     starts = _page_starts(plan, results, printed_labels)
     final_key = key_of("book", [t.key for t in tasks], skeleton_task.key, labels)
 
     def write(target: Path) -> None:
+        if cache.load("book", final_key) is not None:
+            shutil.copyfile(cache.path_of("book", final_key), target)
+            return
         cached = cache.pdf("book", final_key)
-        if cache.load("book", final_key) is None:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            temp = cached.with_name(f".{cached.name}.pid{os.getpid()}.tmp")
-            try:
-                assemble.assemble(unit_paths, plan, skeleton_path, labels, temp)
-                os.replace(temp, cached)
-            finally:
-                temp.unlink(missing_ok=True)
-            cache.store("book", final_key, {"pages": len(plan)}, [])
-            for old in cached.parent.iterdir():  # only the latest assembled book is worth keeping
-                if not old.name.startswith((final_key, ".")):
-                    old.unlink(missing_ok=True)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        temp = cached.with_name(f".{cached.name}.pid{os.getpid()}.tmp")
+        try:
+            assemble.assemble(unit_paths, plan, skeleton_path, labels, temp)
+            os.replace(temp, cached)
+        finally:
+            temp.unlink(missing_ok=True)
+        # The units' keys do not cover the files they loaded (the cache checks those), so the book records them.
+        cache.store("book", final_key, {"pages": len(plan)}, [f for r in [*results, skeleton] for f in r.loaded])
+        for old in cached.parent.iterdir():  # only the latest assembled book is worth keeping
+            if not old.name.startswith((final_key, ".")):
+                old.unlink(missing_ok=True)
         shutil.copyfile(cached, target)
 
     return BookLayout(

@@ -51,12 +51,18 @@ def file_digest(path: Path) -> str | None:
 
 
 class LayoutCache:
-    """Entries under ``folder``; without a folder (``--no-cache``), a temporary one removed by :meth:`close`."""
+    """Entries under ``folder``; without a folder (``--no-cache``), a temporary one removed by :meth:`close`.
 
-    def __init__(self, folder: Path | None) -> None:
-        self.temporary = folder is None
-        self.folder = Path(tempfile.mkdtemp(prefix="essaybook-layout-")) if folder is None else folder
+    ``read_only`` (``essaybook check``, which writes nothing in the project): entries are read from
+    ``folder`` and new ones go to a temporary folder.
+    """
+
+    def __init__(self, folder: Path | None, read_only: bool = False) -> None:
+        self.temporary = folder is None or read_only
+        self.shared = folder
+        self.folder = Path(tempfile.mkdtemp(prefix="essaybook-layout-")) if self.temporary else Path(folder)  # type: ignore[arg-type]
         self._digests: dict[str, str | None] = {}
+        self._where: dict[tuple[str, str], Path] = {}
         self.hits = 0
         self.misses = 0
 
@@ -65,10 +71,12 @@ class LayoutCache:
             shutil.rmtree(self.folder, ignore_errors=True)
 
     def pdf(self, kind: str, key: str) -> Path:
+        """Where a new entry's PDF is written."""
         return self.folder / kind / f"{key}.pdf"
 
-    def _record(self, kind: str, key: str) -> Path:
-        return self.folder / kind / f"{key}.json"
+    def path_of(self, kind: str, key: str) -> Path:
+        """The PDF of an entry that :meth:`load` trusted or :meth:`store` recorded."""
+        return self._where.get((kind, key), self.pdf(kind, key))
 
     def digest(self, path: str) -> str | None:
         """A file's hash, computed once per build."""
@@ -78,12 +86,22 @@ class LayoutCache:
 
     def load(self, kind: str, key: str) -> dict[str, Any] | None:
         """The record of a trusted entry (its PDF intact, every file it loaded unchanged), else None."""
+        folders = [self.folder] + ([self.shared] if self.shared is not None and self.shared != self.folder else [])
+        for folder in folders:
+            data = self._load(folder, kind, key)
+            if data is not None:
+                self.hits += 1
+                self._where[(kind, key)] = folder / kind / f"{key}.pdf"
+                return data
+        self.misses += 1
+        return None
+
+    def _load(self, folder: Path, kind: str, key: str) -> dict[str, Any] | None:
+        pdf, record_path = folder / kind / f"{key}.pdf", folder / kind / f"{key}.json"
         try:
-            record = json.loads(self._record(kind, key).read_text(encoding="utf-8"))
+            record = json.loads(record_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            self.misses += 1
             return None
-        pdf = self.pdf(kind, key)
         trusted = (
             isinstance(record, dict)
             and record.get("format") == _FORMAT
@@ -91,11 +109,9 @@ class LayoutCache:
             and all(self.digest(path) == digest for path, digest in record.get("loaded", {}).items())
         )
         if not trusted:
-            self.misses += 1
             return None
-        self.hits += 1
         now = time.time()
-        for path in (pdf, self._record(kind, key)):
+        for path in (pdf, record_path):
             with contextlib.suppress(OSError):
                 os.utime(path, (now, now))
         data = record.get("data")
@@ -110,7 +126,8 @@ class LayoutCache:
             "loaded": {path: self.digest(path) for path in sorted(set(loaded))},
             "data": data,
         }
-        target = self._record(kind, key)
+        self._where[(kind, key)] = pdf
+        target = pdf.with_suffix(".json")
         temp = target.with_name(f".{target.name}.pid{os.getpid()}.tmp")
         try:
             temp.write_text(json.dumps(record), encoding="utf-8")

@@ -1,0 +1,216 @@
+"""The book layout chapter by chapter: parallel, cached and assembled, indistinguishable from one document.
+
+Each build here is of tests/books/features (a dozen layout units) in a folder of its own; the PDF checks
+of test_pdf.py already run on the assembled PDF of the session's features build.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from essaybook import log
+from essaybook.build import BuildResult, build
+from essaybook.layout.cache import FOLDER
+
+from conftest import BOOKS, EPOCH, copy_project
+
+
+def _build(root: Path, out: str, **options: object) -> BuildResult:
+    os.environ["SOURCE_DATE_EPOCH"] = EPOCH
+    log.setup(verbosity=-1)
+    return build(root, root / out, **options)  # type: ignore[arg-type]
+
+
+def _outputs(result: BuildResult) -> tuple[bytes, bytes]:
+    assert result.pdf is not None and result.epub is not None
+    return result.pdf.path.read_bytes(), result.epub.path.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, bytes]:
+    """The features book laid out in one process without the cache."""
+    root = copy_project(BOOKS / "features", tmp_path_factory.mktemp("reference"))
+    result = _build(root, "dist", jobs=1, cache=False)
+    assert result.laid_out is not None and result.laid_out > 5  # the book layout, unit by unit
+    assert not (root / FOLDER).exists()
+    return _outputs(result)
+
+
+@pytest.fixture(scope="module")
+def cached(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The features book after one build with two workers and the cache."""
+    root = copy_project(BOOKS / "features", tmp_path_factory.mktemp("cached"))
+    _build(root, "dist", jobs=2)
+    return root
+
+
+def test_parallel_and_cached_builds_are_byte_identical(reference: tuple[bytes, bytes], cached: Path) -> None:
+    first = (cached / "dist").iterdir()
+    assert {p.suffix: p.read_bytes() for p in first} == {".pdf": reference[0], ".epub": reference[1]}
+    again = _build(cached, "again", jobs=2)
+    assert again.laid_out == 0  # everything came from the cache
+    assert _outputs(again) == reference
+
+
+def test_an_unchanged_epub_only_build_lays_nothing_out(cached: Path, reference: tuple[bytes, bytes]) -> None:
+    result = _build(cached, "epub-only", pdf=False)
+    assert result.laid_out == 0
+    assert result.epub is not None and result.epub.path.read_bytes() == reference[1]
+
+
+def _same_as_uncached(root: Path, name: str) -> BuildResult:
+    """Rebuild ``root`` with the cache and check it against a build without it; return the cached build."""
+    warm = _build(root, f"{name}-warm")
+    cold = _build(root, f"{name}-cold", cache=False)
+    assert _outputs(warm) == _outputs(cold)
+    return warm
+
+
+def test_each_kind_of_change_rebuilds_what_depends_on_it(tmp_path: Path) -> None:
+    root = copy_project(BOOKS / "features", tmp_path)
+    first = _build(root, "first")
+    units = first.laid_out
+    assert units is not None
+    # A chapter: it is laid out again, and the printed contents when its page numbers move; not the rest.
+    chapter = root / "manuscript" / "02-markdown.md"
+    chapter.write_text(chapter.read_text(encoding="utf-8") + "\nOne more paragraph at the end.\n", encoding="utf-8")
+    edited = _same_as_uncached(root, "chapter")
+    assert edited.laid_out is not None and 1 <= edited.laid_out <= 3
+    # A stylesheet every unit loads: all of them.
+    with (root / "styles" / "book.css").open("a", encoding="utf-8") as css:
+        css.write("\np { letter-spacing: 0.01em; }\n")
+    restyled = _same_as_uncached(root, "style")
+    assert restyled.laid_out is not None and restyled.laid_out >= units - 1
+    # An image: the chapter that shows it.
+    (root / "manuscript" / "part2" / "images" / "figure.png").write_bytes(_other_png())
+    reimaged = _same_as_uncached(root, "image")
+    assert reimaged.laid_out is not None and 1 <= reimaged.laid_out < units
+    # book.toml: the title is printed on the title pages and in every running head.
+    toml = root / "manuscript" / "book.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("A Book of Features", "Renamed"), encoding="utf-8")
+    _same_as_uncached(root, "toml")
+
+
+def _other_png() -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_damaged_or_unfinished_cache_entries_are_never_used(tmp_path: Path, reference: tuple[bytes, bytes]) -> None:
+    root = copy_project(BOOKS / "features", tmp_path)
+    _build(root, "first", jobs=1)
+    units = sorted((root / FOLDER / "units").glob("*.pdf"))
+    # A PDF whose bytes changed after its record was written, and one without its record (a build killed
+    # between the two).
+    units[0].write_bytes(units[0].read_bytes()[:-100])
+    units[1].with_suffix(".json").unlink()
+    result = _build(root, "second", jobs=1)
+    assert result.laid_out is not None and result.laid_out >= 2
+    assert _outputs(result) == reference
+
+
+def test_a_build_killed_mid_layout_leaves_nothing_a_later_build_trusts(
+    tmp_path: Path, reference: tuple[bytes, bytes]
+) -> None:
+    root = copy_project(BOOKS / "features", tmp_path)
+    env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "essaybook", "build", str(root), "-q", "-j", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list((root / FOLDER / "units").glob("*.json")):
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)  # the build and its workers, as a power cut would
+    process.wait()
+    assert not (root / "dist").exists() or not list((root / "dist").glob("*.pdf"))
+    result = _build(root, "after", jobs=2)
+    assert _outputs(result) == reference
+
+
+def test_the_assembled_pdf_is_one_consistent_tagged_document(cached: Path) -> None:
+    pdf_path = next((cached / "dist").glob("*.pdf"))
+    with pikepdf.open(pdf_path) as pdf:
+        assert pdf.check_pdf_syntax() == []
+        pages = {page.obj.objgen: i for i, page in enumerate(pdf.pages)}
+        tree = pdf.Root.StructTreeRoot
+        assert str(pdf.Root.Lang) == "en"
+        nums = list(tree.ParentTree.Nums)
+        keys = [int(k) for k in nums[0::2]]
+        assert keys == sorted(set(keys))
+        assert int(tree.ParentTreeNextKey) > max(keys)
+        # Every page with marked content names its own entry; every link its own, after the pages'.
+        for index, page in enumerate(pdf.pages):
+            if "/StructParents" in page.obj:
+                assert int(page.obj.StructParents) == index
+            for annotation in page.obj.get("/Annots", []):
+                if "/StructParent" in annotation:
+                    assert int(annotation.StructParent) >= len(pdf.pages)
+        parents = [int(a.StructParent) for p in pdf.pages for a in p.obj.get("/Annots", []) if "/StructParent" in a]
+        assert len(parents) == len(set(parents)) and set(parents) <= set(keys)
+        # Structure elements point at pages of this document, under one Document element.
+        (document,) = list(tree.K)
+        assert document.S == "/Document" and len(document.K) > 10
+        for element in document.K:
+            if "/Pg" in element:
+                assert element.Pg.objgen in pages
+        # Links between chapters go to named destinations that exist.
+        dests = list(pdf.Root.Names.Dests.Names)
+        names = {str(n): d for n, d in zip(dests[0::2], dests[1::2], strict=True)}
+        links = [a for p in pdf.pages for a in p.obj.get("/Annots", []) if "/Dest" in a]
+        assert links, "the features book links between chapters and from its contents"
+        for link in links:
+            assert str(link.Dest) in names
+            assert names[str(link.Dest)][0].objgen in pages
+        uris = [str(a.A.URI) for p in pdf.pages for a in p.obj.get("/Annots", []) if "/A" in a]
+        assert not [u for u in uris if u.startswith("essaybook-anchor:")]
+        # Folios and running heads are artifacts, drawn from one form per page.
+        for page in pdf.pages:
+            content = b"".join(
+                page.obj.Contents.read_bytes()
+                if isinstance(page.obj.Contents, pikepdf.Stream)
+                else [c.read_bytes() for c in page.obj.Contents]
+            )
+            assert b"/Artifact BMC q /EssaybookFurniture" in content
+
+
+def test_a_theme_without_chapter_breaks_is_laid_out_as_one_document(tmp_path: Path) -> None:
+    root = copy_project(BOOKS / "features", tmp_path)
+    (root / "styles" / "zz.css").write_text(".layout-book .chapter { break-before: auto !important; }\n")
+    result = _build(root, "dist")
+    assert result.laid_out is None  # the one-document layout
+    assert result.pdf is not None and result.pdf.pages > 5
+
+
+def test_jobs_and_no_cache_are_command_line_options(tmp_path: Path) -> None:
+    root = copy_project(BOOKS / "features", tmp_path)
+    env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH)
+    run = subprocess.run(
+        [sys.executable, "-m", "essaybook", "build", str(root), "-q", "-j", "1", "--no-cache", "--no-epub"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert not (root / FOLDER).exists()
+    bad = subprocess.run(
+        [sys.executable, "-m", "essaybook", "build", str(root), "-j", "0"], capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 2 and "-j" in bad.stderr
