@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import signal
 import sys
@@ -84,14 +85,25 @@ def main() -> None:
     "-o", "--output", type=click.Path(path_type=Path), default=None, help="Output folder (default: PROJECT/dist)."
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors; write nothing if there are any.")
+@click.option(
+    "--diagnostics-json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    hidden=True,
+    help="Also write each warning and the error that stops the build to this file, one JSON object a line.",
+)
 @output_options
-def build(project: Path, pdf: bool, epub: bool, output: Path | None, strict: bool) -> None:
+def build(
+    project: Path, pdf: bool, epub: bool, output: Path | None, strict: bool, diagnostics_json: Path | None
+) -> None:
     """Build PROJECT (a folder with manuscript/) into dist/<slug>.pdf and dist/<slug>.epub."""
     from essaybook.build import build as run_build
 
     if not pdf and not epub:
         raise click.UsageError("--no-pdf and --no-epub together leave nothing to build")
-    run_build(project, output, pdf=pdf, epub=epub, strict=strict)
+    # The preview's background PDF build hands its Diagnostics back through the file (the option is hidden).
+    with log.recording(diagnostics_json, project.absolute()) if diagnostics_json else contextlib.nullcontext():
+        run_build(project, output, pdf=pdf, epub=epub, strict=strict)
 
 
 @main.command()

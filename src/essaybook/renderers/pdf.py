@@ -218,10 +218,11 @@ def lay_out(
     for note_id in displaced:
         log.warn(
             f"PDF: footnote '{note_id}' is printed on the page after its reference "
-            "(WeasyPrint could not fit it with the widow and orphan rules)"
+            "(WeasyPrint could not fit it with the widow and orphan rules)",
+            kind="pdf-footnote-displaced",
         )
     for url in fetcher.refused:
-        log.warn(f"PDF: refused to load {url}: it lies outside the book project")
+        log.warn(f"PDF: refused to load {url}: it lies outside the book project", kind="pdf-refused-url")
     failed = []
     for message in collect.messages:
         refused = any(url in message for url in fetcher.refused) or ("cannot be loaded" in message and fetcher.refused)
