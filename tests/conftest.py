@@ -14,6 +14,7 @@ import pytest
 
 from essaybook import log
 from essaybook.build import BuildResult, build
+from essaybook.diagnostics import Diagnostic
 
 REPO = Path(__file__).resolve().parent.parent
 BOOKS = Path(__file__).resolve().parent / "books"
@@ -27,6 +28,7 @@ class Built:
     root: Path
     result: BuildResult
     warnings: list[str]
+    diagnostics: list[Diagnostic]
 
     @property
     def pdf(self) -> Path:
@@ -51,7 +53,7 @@ def build_once(root: Path) -> Built:
     os.environ["SOURCE_DATE_EPOCH"] = EPOCH
     log.setup(verbosity=-1)
     result = build(root)
-    return Built(root=root, result=result, warnings=log.warnings_seen())
+    return Built(root=root, result=result, warnings=log.warnings_seen(), diagnostics=log.diagnostics_seen())
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,9 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from essaybook.check import Problem, Report, render_text
+from essaybook.check import Report, render_text
 from essaybook.cli import main
+from essaybook.diagnostics import Diagnostic
 
 from conftest import REPO, copy_project
 
@@ -250,12 +251,13 @@ def test_sample_checks_clean_with_epubcheck_and_ace(
     assert list(temp.glob("essaybook-check-*")) == []
 
 
-def test_warning_prefix_parsing_and_colours(tmp_path: Path) -> None:
+def test_text_lines_places_hints_and_colours(tmp_path: Path) -> None:
     report = Report(root=tmp_path)
-    report.add_warning("manuscript", "manuscript/a.md:12 and 3 more places: directives are not expanded")
-    report.add_warning("build", "something without a place")
-    assert report.problems == [
-        Problem("warning", "manuscript", "directives are not expanded (here and 3 more places)", "manuscript/a.md", 12),
-        Problem("warning", "build", "something without a place"),
+    report.add(Diagnostic("warning", "mdbook-directive", "not expanded", "manuscript/a.md", 12, "paste them", more=3))
+    report.add(Diagnostic("warning", "other", "something without a place"))
+    lines = render_text(report).splitlines()
+    assert lines[:2] == [
+        "manuscript/a.md:12: warning: not expanded (paste them) (here and 3 more places) [mdbook-directive]",
+        "warning: something without a place [other]",
     ]
     assert "\033[33mwarning\033[0m" in render_text(report, color=True)

@@ -35,7 +35,7 @@ def test_progress_bar_counts_chapters_on_a_terminal(monkeypatch: pytest.MonkeyPa
     for item in log.progress(list(range(log.LONG_BOOK)), "chapters"):
         seen.append(item)
         if item == 3:
-            log.warn("manuscript/04.md:1: a warning in the middle")
+            log.warn("a warning in the middle", kind="test", file="manuscript/04.md", line=1)
     shown = terminal.getvalue()
     assert seen == list(range(log.LONG_BOOK))
     assert f"0/{log.LONG_BOOK} chapters" in shown and f"{log.LONG_BOOK - 1}/{log.LONG_BOOK} chapters" in shown
@@ -56,7 +56,7 @@ def test_no_bar_for_a_short_book_quiet_mode_or_a_pipe(monkeypatch: pytest.Monkey
     monkeypatch.setattr(sys, "stderr", pipe)
     log.setup()
     list(log.progress(list(range(50))))
-    log.warn("plain")
+    log.warn("plain", kind="test")
     assert pipe.getvalue() == "warning: plain\n"  # no bar, no colour, no control codes
 
 
@@ -64,7 +64,7 @@ def test_colour_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     log.setup()
-    log.warn("coloured")
+    log.warn("coloured", kind="test")
     assert terminal.getvalue() == "\033[33mwarning: \033[0mcoloured\n"
 
 

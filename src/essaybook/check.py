@@ -29,35 +29,17 @@ from pygments.util import ClassNotFound
 from essaybook import log
 from essaybook.config import Config, read_config
 from essaybook.convert import convert_book
+from essaybook.diagnostics import LEVELS, Diagnostic
 from essaybook.errors import ConfigError, EssaybookError, ManuscriptError
 from essaybook.fonts import check_coverage
 from essaybook.manuscript import find_chapters, markdown_files, read_chapter, resolve_meta
 from essaybook.model import Book, Chapter
 from essaybook.themes import BASE_THEME, load_theme
 
-LEVELS = ("error", "warning", "info")
 TOOL_TIMEOUT = 900
 """Seconds EPUBCheck or Ace may take on one EPUB before the check gives up on it."""
 
-# "manuscript/ch.md:12: what is wrong", as log.warn messages are written; mdBook directives add "and 3 more places".
-_WHERE_RE = re.compile(r"^(?P<file>[^\s:]+)(?::(?P<line>\d+))?(?P<more> and \d+ more places?)?: (?P<message>.+)$", re.S)
 _EXTERNAL_RE = re.compile(r"^(?:https?://|mailto:)", re.IGNORECASE)
-_CODEPOINT_RE = re.compile(r"\(U\+([0-9A-F]{4,6})\)")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One finding: ``level`` is error, warning or info; ``kind`` a stable code such as 'broken-link'."""
-
-    level: str
-    kind: str
-    message: str
-    file: str | None = None
-    """Relative to the project (``manuscript/ch.md``); None for the book as a whole."""
-    line: int | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"level": self.level, "kind": self.kind, "file": self.file, "line": self.line, "message": self.message}
 
 
 @dataclass
@@ -65,52 +47,21 @@ class Report:
     """Everything ``check`` found in the project at ``root``, and which validators ran."""
 
     root: Path
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Diagnostic] = field(default_factory=list)
     tools: dict[str, dict[str, Any]] = field(default_factory=dict)
     chapters: list[str] = field(default_factory=list)
     """Chapter files (``manuscript/…``) in reading order: problems are listed in this order."""
     seconds: float = 0.0
-    _seen: set[Problem] = field(default_factory=set, repr=False)
+    _seen: set[Diagnostic] = field(default_factory=set, repr=False)
 
-    def add(self, problem: Problem) -> None:
+    def add(self, problem: Diagnostic) -> None:
         if problem not in self._seen:  # two stages may find the same thing (the theme name, say)
             self._seen.add(problem)
             self.problems.append(problem)
 
     def add_error(self, kind: str, error: EssaybookError) -> None:
         """Record an exception of the error family, its file made relative to the project."""
-        message = error.detail
-        if error.key:
-            message = f"{error.key}: {message}"
-        if error.hint:
-            message += f" ({error.hint})"
-        self.add(Problem("error", kind, message, self.relative(error.file), error.line))
-
-    def add_warning(self, kind: str, text: str) -> None:
-        """Record a pipeline warning written as 'file:line: message'."""
-        self.add(self.warning(kind, text))
-
-    def warning(self, kind: str, text: str) -> Problem:
-        """A pipeline warning ('file:line: message') as a problem."""
-        found = _WHERE_RE.match(text)
-        if found is None:
-            return Problem("warning", kind, text)
-        message = found.group("message")
-        if found.group("more"):
-            message += f" (here{found.group('more')})"
-        line = int(found.group("line")) if found.group("line") else None
-        return Problem("warning", kind, message, self.relative(found.group("file")), line)
-
-    def relative(self, file: str | None) -> str | None:
-        if file is None:
-            return None
-        path = Path(file)
-        if path.is_absolute():
-            try:
-                return path.relative_to(self.root).as_posix()
-            except ValueError:
-                return file
-        return file
+        self.add(error.diagnostic(kind, self.root))
 
     def counts(self) -> dict[str, int]:
         return {level: sum(p.level == level for p in self.problems) for level in LEVELS}
@@ -120,11 +71,11 @@ class Report:
         counts = self.counts()
         return counts["error"] > 0 or (strict and counts["warning"] > 0)
 
-    def ordered(self) -> list[Problem]:
+    def ordered(self) -> list[Diagnostic]:
         """Problems grouped by file (book.toml, chapters in reading order, other files, the whole book), by line."""
         rank = {"manuscript/book.toml": 0} | {name: i + 1 for i, name in enumerate(self.chapters)}
 
-        def key(p: Problem) -> tuple[int, str, int, int]:
+        def key(p: Diagnostic) -> tuple[int, str, int, int]:
             group = rank.get(p.file, len(rank) + 1) if p.file is not None else len(rank) + 2
             return group, p.file or "", p.line or 0, LEVELS.index(p.level)
 
@@ -154,7 +105,7 @@ def check_project(root: Path, validators: bool = True) -> Report:
         reason = "the book has errors; EPUBCheck and Ace check a temporary build once they are fixed"
         for name in ("epubcheck", "ace"):
             report.tools[name] = {"status": "skipped", "reason": reason}
-        report.add(Problem("info", "validators", f"EPUBCheck and Ace skipped: {reason}"))
+        report.add(Diagnostic("info", "validators", f"EPUBCheck and Ace skipped: {reason}"))
     else:
         _validate(root, book, report, total)
     report.seconds = time.perf_counter() - start
@@ -188,7 +139,7 @@ def _check_sources(root: Path, report: Report) -> Book:
         report.add_error("config", unknown)
         code_style = "xcode"
 
-    with log.collecting() as found:
+    with log.collecting(root=root) as found:
         try:
             paths = find_chapters(root, config)
         except ManuscriptError as error:  # no chapter files at all
@@ -210,23 +161,13 @@ def _check_sources(root: Path, report: Report) -> Book:
                 resolve_meta(config, book)
             except ConfigError as error:
                 report.add_error("config", error)
-            check_coverage(theme.fonts(), ((f"manuscript/{c.rel}", c.markdown) for c in chapters))
-    for kind, collected in found.errors:
-        if kind == "missing-chapter" and collected.line is None:
-            collected.line = _entry_line(toml, config.book.chapters or (), collected.detail)
-        report.add_error(kind or "manuscript", collected)
-    by_file = {f"manuscript/{c.rel}": c for c in chapters}
-    for kind, message in found.warnings:
-        finding = report.warning(kind or "manuscript", message)
-        codepoint = _CODEPOINT_RE.search(finding.message) if kind == "font-coverage" else None
-        chapter = by_file.get(finding.file or "")
-        if codepoint is not None and chapter is not None and finding.line is None:
-            # The build names the file only; the check can say where the example character first appears.
-            at = chapter.markdown.find(chr(int(codepoint.group(1), 16)))
-            if at >= 0:
-                finding = dataclasses.replace(finding, line=chapter.body_line + chapter.markdown.count("\n", 0, at))
+            # The build names the file only; the check says where the example character first appears.
+            texts = {f"manuscript/{c.rel}": c for c in chapters}
+            first_lines = {name: c.body_line for name, c in texts.items()}
+            check_coverage(theme.fonts(), ((name, c.markdown) for name, c in texts.items()), first_lines)
+    for finding in [*found.errors, *found.warnings]:
         report.add(finding)
-    report.chapters = list(by_file)
+    report.chapters = [f"manuscript/{c.rel}" for c in chapters]
 
     if config.book.chapters is not None:
         listed = {path.resolve() for path in paths}
@@ -234,20 +175,10 @@ def _check_sources(root: Path, report: Report) -> Book:
             if path.resolve() not in listed:
                 rel = path.relative_to(root).as_posix()
                 message = "not in [book] chapters of manuscript/book.toml, so it is not in the book (add it there)"
-                report.add(Problem("warning", "unlisted-chapter", message, rel))
+                report.add(Diagnostic("warning", "unlisted-chapter", message, rel))
     for chapter in chapters:
         _external_links(chapter, report)
     return book
-
-
-def _entry_line(toml: Path, entries: tuple[str, ...], detail: str) -> int | None:
-    """Line in ``toml`` of the ``[book] chapters`` entry that ``detail`` names (the build reports no line)."""
-    entry = next((e for e in entries if repr(e) in detail), None)
-    if entry is None or not toml.is_file():
-        return None
-    quoted = re.compile(rf"""(["']){re.escape(entry)}\1""")
-    lines = toml.read_text(encoding="utf-8", errors="replace").splitlines()
-    return next((number for number, line in enumerate(lines, 1) if quoted.search(line)), None)
 
 
 def _external_links(chapter: Chapter, report: Report) -> None:
@@ -263,7 +194,7 @@ def _external_links(chapter: Chapter, report: Report) -> None:
         seen.add(href)
         line = next((chapter.body_line + i for i, text in enumerate(lines) if href in text), None)
         message = f"external link {href} (not fetched; follow it to see that it still works)"
-        report.add(Problem("info", "external-link", message, f"manuscript/{chapter.rel}", line))
+        report.add(Diagnostic("info", "external-link", message, f"manuscript/{chapter.rel}", line))
 
 
 def _validate(root: Path, book: Book, report: Report, total: int) -> None:
@@ -273,7 +204,7 @@ def _validate(root: Path, book: Book, report: Report, total: int) -> None:
     for name, label, missing in (("epubcheck", "EPUBCheck", epubcheck_missing), ("ace", "DAISY Ace", ace_missing)):
         if missing:
             report.tools[name] = {"status": "skipped", "reason": missing}
-            report.add(Problem("info", name, f"{label} skipped: {missing}"))
+            report.add(Diagnostic("info", name, f"{label} skipped: {missing}"))
     if epubcheck is None and ace is None:
         return
     from essaybook.build import build  # the driver imports every stage; only this path needs it
@@ -287,8 +218,7 @@ def _validate(root: Path, book: Book, report: Report, total: int) -> None:
                 report.add_error("build", error)
                 return
         known = {(p.file, p.message) for p in report.problems}
-        for kind, message in found.warnings:  # add what only the page layout or the stylesheets notice
-            problem = report.warning(kind or "build", message)
+        for problem in found.warnings:  # add what only the page layout or the stylesheets notice
             if (problem.file, problem.message) not in known:
                 report.add(problem)
         assert result.epub is not None
@@ -343,7 +273,7 @@ def _epub_place(path: str, documents: dict[str, str]) -> tuple[str | None, str]:
 
 def _tool_failed(report: Report, name: str, label: str, detail: str, seconds: float) -> None:
     report.tools[name] = {"status": "failed", "reason": detail, "seconds": round(seconds, 1)}
-    report.add(Problem("warning", name, f"{label} could not check the EPUB: {detail}"))
+    report.add(Diagnostic("warning", name, f"{label} could not check the EPUB: {detail}"))
 
 
 def _run_tool(command: list[str], result: Path, env: dict[str, str]) -> dict[str, Any] | str:
@@ -384,7 +314,7 @@ def run_epubcheck(command: list[str], epub: Path, work: Path, documents: dict[st
             where += f", line {first['line']}"
         if len(locations) > 1:
             where += f", and {len(locations) - 1} more place{'s' * (len(locations) > 2)}"
-        report.add(Problem(level, "epubcheck", f"{message.get('ID')}: {message.get('message')} ({where})", file))
+        report.add(Diagnostic(level, "epubcheck", f"{message.get('ID')}: {message.get('message')} ({where})", file))
     report.tools["epubcheck"] = {
         "status": "ran",
         "version": data.get("checker", {}).get("checkerVersion"),
@@ -415,7 +345,7 @@ def run_ace(command: str, epub: Path, out: Path, documents: dict[str, str], repo
             level = "error" if impact in ("critical", "serious") else "warning"
             detail = (result.get("dct:description") or test.get("dct:description") or "").strip().splitlines()
             text = f"{test.get('dct:title')} ({impact}): {detail[0] if detail else 'see the Ace report'} ({where})"
-            report.add(Problem(level, "ace", text, file))
+            report.add(Diagnostic(level, "ace", text, file))
     release = data.get("earl:assertedBy", {}).get("doap:release", {})
     report.tools["ace"] = {
         "status": "ran",
@@ -429,12 +359,13 @@ _COLORS = {"error": "31", "warning": "33", "info": "36"}
 
 
 def render_text(report: Report, color: bool = False) -> str:
-    """One line per problem, ``file:line: level: message [kind]``, then a summary line."""
+    """One line per problem, ``file:line: level: message (hint) [kind]``, then a summary line."""
     lines = []
     for p in report.ordered():
-        where = f"{p.file}:{p.line}: " if p.file and p.line else f"{p.file}: " if p.file else ""
+        where = f"{p.where}: " if p.where else ""
         level = f"\033[{_COLORS[p.level]}m{p.level}\033[0m" if color else p.level
-        lines.append(f"{where}{level}: {p.message} [{p.kind}]")
+        more = f" (here{p.elsewhere})" if p.more else ""
+        lines.append(f"{where}{level}: {p.detail}{more} [{p.kind}]")
     counts = report.counts()
     summary = ", ".join(f"{counts[level]} {level}{'s' * (counts[level] != 1 and level != 'info')}" for level in LEVELS)
     tools = []
@@ -480,7 +411,7 @@ def run_check(root: Path, fmt: str = "text", strict: bool = False, validators: b
         if fmt != "json":
             raise
         failed = Report(root=root.absolute())
-        failed.add(Problem("error", "project", error.message))
+        failed.add(error.diagnostic("project", root.absolute()))
         click.echo(render_json(failed))
         click.echo(f"error: {error.message}", err=True)
         return 1

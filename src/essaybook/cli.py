@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import signal
 import sys
@@ -97,9 +98,23 @@ def main() -> None:
     is_flag=True,
     help="Lay out every chapter again and keep nothing in .essaybook-cache/ (which is safe to delete any time).",
 )
+@click.option(
+    "--diagnostics-json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    hidden=True,
+    help="Also write each warning and the error that stops the build to this file, one JSON object a line.",
+)
 @output_options
 def build(
-    project: Path, pdf: bool, epub: bool, output: Path | None, strict: bool, jobs: int | None, no_cache: bool
+    project: Path,
+    pdf: bool,
+    epub: bool,
+    output: Path | None,
+    strict: bool,
+    jobs: int | None,
+    no_cache: bool,
+    diagnostics_json: Path | None,
 ) -> None:
     """Build PROJECT (a folder with manuscript/) into dist/<slug>.pdf and dist/<slug>.epub.
 
@@ -110,7 +125,9 @@ def build(
 
     if not pdf and not epub:
         raise click.UsageError("--no-pdf and --no-epub together leave nothing to build")
-    run_build(project, output, pdf=pdf, epub=epub, strict=strict, jobs=jobs, cache=not no_cache)
+    # The preview's background PDF build hands its Diagnostics back through the file (the option is hidden).
+    with log.recording(diagnostics_json, project.absolute()) if diagnostics_json else contextlib.nullcontext():
+        run_build(project, output, pdf=pdf, epub=epub, strict=strict, jobs=jobs, cache=not no_cache)
 
 
 @main.command()

@@ -142,6 +142,16 @@ def _line_of(text: str, section: str, key: str | None) -> int | None:
     return None
 
 
+def entry_line(path: Path, value: str) -> int | None:
+    """Line of the first quoted ``value`` (a list entry such as a chapter file) in the TOML file ``path``."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    quoted = re.compile(rf"""(["']){re.escape(value)}\1""")
+    return next((number for number, line in enumerate(lines, 1) if quoted.search(line)), None)
+
+
 class _Checker:
     """Collects every problem in one pass over the TOML table."""
 

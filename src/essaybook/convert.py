@@ -256,6 +256,13 @@ class _Context:
         line = self.line_of(needle)
         return f"{self.display}:{line}" if line else self.display
 
+    def warn(
+        self, message: str, *, kind: str, near: str = "", line: int | None = None, hint: str | None = None
+    ) -> None:
+        """Warn about this chapter at ``line``, or else at the first line that holds ``near``."""
+        line = line if line is not None else self.line_of(near)
+        log.warn(message, kind=kind, file=self.display, line=line, hint=hint)
+
     def unique_id(self, wanted: str) -> str:
         candidate, n = wanted, 1
         while candidate in self.book.ids:
@@ -275,7 +282,8 @@ class _Record:
     """Raw HTML tags whose one warning this chapter gave."""
     images: int = 0
     images_without_alt: int = 0
-    directives: list[str] = field(default_factory=list)
+    directives: list[tuple[str, int]] = field(default_factory=list)
+    """(chapter file, line) of each mdBook directive."""
     lookups: list[tuple[Path, str, str | None]] = field(default_factory=list)
     """Each internal link as (target chapter's resolved source, fragment, book-wide id it resolved to)."""
 
@@ -388,7 +396,7 @@ class Conversion:
         source = chapter.markdown
         if _CONTROL_RE.search(source):
             line = next(i for i, text in enumerate(ctx.lines) if _CONTROL_RE.search(text)) + chapter.body_line
-            log.warn(f"{ctx.display}:{line}: control characters removed (XHTML cannot hold them)")
+            ctx.warn("control characters removed (XHTML cannot hold them)", kind="control-characters", line=line)
             source = _CONTROL_RE.sub("", source)
         _check_nesting(source, ctx)
         _check_comments(ctx)
@@ -396,7 +404,7 @@ class Conversion:
         # chapter, and embedded images are not kept anyway (see _images).
         source = _DATA_URI_RE.sub("data:,", source)
         for found in _DIRECTIVE_RE.finditer(source):
-            ctx.record.directives.append(f"{ctx.display}:{source[: found.start()].count(chr(10)) + chapter.body_line}")
+            ctx.record.directives.append((ctx.display, source[: found.start()].count("\n") + chapter.body_line))
         md.reset()
         try:
             converted = md.convert(source)
@@ -424,13 +432,16 @@ class Conversion:
         self._records[chapter.source.resolve()] = ctx.record
 
 
-def _report_directives(directives: list[str]) -> None:
+def _report_directives(directives: list[tuple[str, int]]) -> None:
     if directives:
-        rest = len(directives) - 1
-        more = f" and {rest} more place{'s' * (rest > 1)}" if rest else ""
+        (file, line), rest = directives[0], len(directives) - 1
         log.warn(
-            f"{directives[0]}{more}: mdBook's {{{{#include}}}} directives are not expanded; those lines are "
-            "printed as written (paste the included files in instead)"
+            "mdBook's {{#include}} directives are not expanded; those lines are printed as written",
+            kind="mdbook-directive",
+            file=file,
+            line=line,
+            hint="paste the included files in instead",
+            more=rest,
         )
 
 
@@ -477,9 +488,11 @@ def _check_comments(ctx: _Context) -> None:
                     break
                 opened, position = None, end + 3
     if opened is not None:
-        log.warn(
-            f"{ctx.display}:{ctx.chapter.body_line + opened}: an HTML comment (<!--) is never closed; "
-            "it and the text after it are printed as they are written (close it with -->)"
+        ctx.warn(
+            "an HTML comment (<!--) is never closed; it and the text after it are printed as they are written",
+            kind="unclosed-comment",
+            line=ctx.chapter.body_line + opened,
+            hint="close it with -->",
         )
 
 
@@ -541,7 +554,9 @@ def _clean(root: html.HtmlElement, ctx: _Context) -> None:
             continue
         tag = element.tag.lower()
         if tag in _DANGEROUS:
-            log.warn(f"{ctx.where('<' + tag)}: <{tag}> removed; an e-book and a printed page cannot hold it")
+            ctx.warn(
+                f"<{tag}> removed; an e-book and a printed page cannot hold it", kind="unsafe-html", near="<" + tag
+            )
             _drop_keep_tail(element)
             continue
         if tag not in _ELEMENTS:
@@ -563,8 +578,10 @@ def _clean(root: html.HtmlElement, ctx: _Context) -> None:
             if tag not in ctx.book.replaced_tags:
                 ctx.book.replaced_tags.add(tag)
                 ctx.record.replaced.add(tag)
-                log.warn(
-                    f"{ctx.where('<' + tag)}: raw HTML <{tag}> is not an XHTML element; kept its content as <{new}>"
+                ctx.warn(
+                    f"raw HTML <{tag}> is not an XHTML element; kept its content as <{new}>",
+                    kind="raw-html",
+                    near="<" + tag,
                 )
             for name, value in list(element.attrib.items()):
                 if name not in _GLOBAL_ATTRS and _ATTR_NAME_RE.match(name) and not name.startswith("data-"):
@@ -584,7 +601,7 @@ def _clean(root: html.HtmlElement, ctx: _Context) -> None:
             elif lower in ("href", "src") and element.attrib[name].strip().lower().startswith(
                 ("javascript:", "vbscript:")
             ):
-                log.warn(f"{ctx.where(element.attrib[name][:30])}: script link removed")
+                ctx.warn("script link removed", kind="unsafe-html", near=element.attrib[name][:30])
                 del element.attrib[name]
     # An unclosed inline tag in raw HTML (<em> never closed) swallows the blocks after it, which XHTML forbids:
     # keep its content, drop the tag.
@@ -592,9 +609,10 @@ def _clean(root: html.HtmlElement, ctx: _Context) -> None:
         if not isinstance(element.tag, str) or element is root or element.tag not in _INLINE:
             continue
         if any(isinstance(d.tag, str) and d.tag not in _INLINE for d in element.iterdescendants()):
-            log.warn(
-                f"{ctx.where('<' + element.tag)}: <{element.tag}> is never closed; it is left out so the "
-                "paragraphs after it stay paragraphs"
+            ctx.warn(
+                f"<{element.tag}> is never closed; it is left out so the paragraphs after it stay paragraphs",
+                kind="unclosed-html",
+                near="<" + element.tag,
             )
             element.drop_tag()
 
@@ -641,9 +659,11 @@ def _assign_ids(root: html.HtmlElement, ctx: _Context) -> None:
             if not chapter.headings and written > 2:
                 # A chapter that opens at h3 or deeper skips levels for screen readers: lift all its headings.
                 shift = written - 2
-                log.warn(
-                    f"{ctx.where(text[:40])}: the chapter opens with a level-{written} heading; its headings "
-                    f"are set {shift} level{'s' * (shift > 1)} higher"
+                ctx.warn(
+                    f"the chapter opens with a level-{written} heading; its headings "
+                    f"are set {shift} level{'s' * (shift > 1)} higher",
+                    kind="heading-level",
+                    near=text[:40],
                 )
             level = max(1, written - shift)
             previous = chapter.headings[-1].level if chapter.headings else level
@@ -651,9 +671,10 @@ def _assign_ids(root: html.HtmlElement, ctx: _Context) -> None:
                 element.tag = f"h{level}"
             if level > previous + 1:
                 # Screen readers navigate by heading level; a skipped level reads as a missing section.
-                log.warn(
-                    f"{ctx.where(text[:40])}: heading level jumps from {previous} to {level} at '{text}'; "
-                    f"set as level {previous + 1}"
+                ctx.warn(
+                    f"heading level jumps from {previous} to {level} at '{text}'; set as level {previous + 1}",
+                    kind="heading-level",
+                    near=text[:40],
                 )
                 level = previous + 1
                 element.tag = f"h{level}"
@@ -709,7 +730,11 @@ def _notes(root: html.HtmlElement, ctx: _Context) -> None:
             key = note_id.removeprefix("fn-")
             if not ctx.line_of(f"[^{key}]:"):  # renamed to keep ids unique in the book: fn-a -> fn-a-2
                 key = re.sub(r"-\d+$", "", key)
-            log.warn(f"{ctx.where(f'[^{key}]:')}: footnote [^{key}] is never referenced; it is left out")
+            ctx.warn(
+                f"footnote [^{key}] is never referenced; it is left out",
+                kind="footnote-unreferenced",
+                near=f"[^{key}]:",
+            )
             continue
         number += 1
         aside = etree.SubElement(section, "aside", {"id": note_id, "class": "footnote", "role": "doc-footnote"})
@@ -760,17 +785,22 @@ def _images(root: html.HtmlElement, ctx: _Context) -> None:
     book, chapter = ctx.book, ctx.chapter
     for img in list(root.iter("img")):
         src = (img.get("src") or "").strip()
-        where = ctx.where("data:" if src.startswith("data:") else src) if src else ctx.display
+        near = "data:" if src.startswith("data:") else src
+        where = ctx.where(near) if src else ctx.display
         book.images += 1
         if "<" in img.get("alt", ""):
             # Markdown such as `code` in alt text comes through as escaped markup; alt text is plain.
             img.set("alt", html.fromstring(f"<span>{img.get('alt')}</span>").text_content())
         if not img.get("alt"):
-            log.warn(f"{where}: image {src!r} has no alt text; readers who cannot see it get nothing", kind="image-alt")
+            ctx.warn(
+                f"image {src!r} has no alt text; readers who cannot see it get nothing", kind="image-alt", near=near
+            )
             book.images_without_alt += 1
             img.set("alt", "")
         if src.startswith("data:"):
-            log.warn(f"{where}: embedded data: image removed; save it as a file next to the chapter")
+            ctx.warn(
+                "embedded data: image removed; save it as a file next to the chapter", kind="data-image", near=near
+            )
             _drop_keep_tail(img)
             continue
         remote = src.lower().startswith(("http://", "https://"))
@@ -778,24 +808,28 @@ def _images(root: html.HtmlElement, ctx: _Context) -> None:
             try:
                 path, _ = fetch_image(src, book.root)
             except RemoteError as exc:
-                log.warn(f"{where}: image {src!r} is left out: {exc}")
+                ctx.warn(f"image {src!r} is left out: {exc}", kind="remote-image", near=near)
                 _drop_keep_tail(img)
                 continue
         elif not src or _SCHEME_RE.match(src) or src.startswith("//"):
-            log.warn(
-                f"{where}: image {src!r} is not a file in the book project; it is left out "
-                + ("(set allow-remote = true in [book] to fetch it)" if remote else "(only local files are read)")
+            ctx.warn(
+                f"image {src!r} is not a file in the book project; it is left out",
+                kind="remote-image" if remote else "image-path",
+                near=near,
+                hint="set allow-remote = true in [book] to fetch it" if remote else "only local files are read",
             )
             _drop_keep_tail(img)
             continue
         elif unquote(urlsplit(src).path).startswith("/"):
-            log.warn(f"{where}: image {src!r} is an absolute path; use a path relative to the chapter")
+            ctx.warn(
+                f"image {src!r} is an absolute path; use a path relative to the chapter", kind="image-path", near=near
+            )
             _drop_keep_tail(img)
             continue
         else:
             path = chapter.source.parent / unquote(urlsplit(src).path)
         if not inside(path, book.root):
-            log.warn(f"{where}: image {src!r} lies outside the book project; it is left out")
+            ctx.warn(f"image {src!r} lies outside the book project; it is left out", kind="image-path", near=near)
             _drop_keep_tail(img)
             continue
         if not path.is_file():
@@ -868,7 +902,7 @@ def _links(root: html.HtmlElement, ctx: _Context, by_path: dict[Path, Chapter]) 
         if href.startswith("mailto:") or re.match(r"^https?://", href, re.IGNORECASE):
             continue
         if _SCHEME_RE.match(href) or href.startswith("//"):
-            log.warn(f"{ctx.where(href)}: link {href!r} removed (not a web or mail link)")
+            ctx.warn(f"link {href!r} removed (not a web or mail link)", kind="link-scheme", near=href)
             _unwrap(a)
             continue
         parts = urlsplit(href)
@@ -880,10 +914,10 @@ def _links(root: html.HtmlElement, ctx: _Context, by_path: dict[Path, Chapter]) 
                 # Books moved from mdBook or a static site link to the rendered page of a chapter.
                 found = by_path.get(path.with_suffix(".md"))
             if found is None:
-                log.warn(
-                    f"{ctx.where(parts.path)}: link {href!r} does not lead to a chapter of this book; "
-                    "kept as plain text",
+                ctx.warn(
+                    f"link {href!r} does not lead to a chapter of this book; kept as plain text",
                     kind="broken-link",
+                    near=parts.path,
                 )
                 _unwrap(a)
                 continue
@@ -895,10 +929,11 @@ def _links(root: html.HtmlElement, ctx: _Context, by_path: dict[Path, Chapter]) 
             a.set("href", f"#{target.id}")
             continue
         if resolved is None:
-            log.warn(
-                f"{ctx.where(href)}: link {href!r}: no heading or anchor '{fragment}' in "
-                f"manuscript/{target.rel}; it points at the chapter instead",
+            ctx.warn(
+                f"link {href!r}: no heading or anchor '{fragment}' in manuscript/{target.rel}; "
+                "it points at the chapter instead",
                 kind="broken-anchor",
+                near=href,
             )
             resolved = target.id
         a.set("href", f"#{resolved}")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from essaybook import log
+from essaybook.diagnostics import Diagnostic
 from essaybook.layout.cache import file_digest, key_of
 from essaybook.model import Asset, Book, Chapter, Heading
 
@@ -93,7 +94,7 @@ def load(folder: Path, key: str, book: Book) -> bool:
             Path(p): Asset(source=Path(a["source"]), **{k: v for k, v in a.items() if k != "source"})
             for p, a in record["assets"]
         }
-        warnings = [(int(level), str(message), kind) for level, message, kind in record["warnings"]]
+        warnings = [Diagnostic.from_dict(w) for w in record["warnings"]]
     except (OSError, ValueError, KeyError, TypeError):
         return False
     if len(chapters) != len(book.chapters) or not all(a.source.is_file() for a in assets.values()):
@@ -104,8 +105,8 @@ def load(folder: Path, key: str, book: Book) -> bool:
     book.images = int(record["images"])
     book.images_without_alt = int(record["images_without_alt"])
     book.replaced_tags = set(record["replaced_tags"])
-    for level, message, kind in warnings:
-        log.LOGGER.log(level, message, extra={"kind": kind})
+    for diagnostic in warnings:
+        log.report(diagnostic)
     return True
 
 
@@ -121,7 +122,7 @@ def store(folder: Path, key: str, book: Book, recorder: Recorder) -> None:
         "images": book.images,
         "images_without_alt": book.images_without_alt,
         "replaced_tags": sorted(book.replaced_tags),
-        "warnings": [(r.levelno, r.getMessage(), getattr(r, "kind", None)) for r in recorder.capture.records],
+        "warnings": [r.diagnostic.as_dict() for r in recorder.capture.records if hasattr(r, "diagnostic")],
     }
     target = folder / _KIND / f"{key}.json"
     temp = target.with_name(f".{target.name}.pid{os.getpid()}.tmp")

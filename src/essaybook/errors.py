@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from essaybook.diagnostics import Diagnostic, project_file
+
 #: Exit codes (documented in README.md): 1 = the book project has a problem the user can fix,
 #: 2 = the command line was wrong (click's usage errors), 3 = essaybook itself failed (a bug).
 EXIT_USER = 1
@@ -53,6 +55,14 @@ class EssaybookError(click.ClickException):
 
     def format_message(self) -> str:
         return self.message
+
+    def diagnostic(self, kind: str, root: Path | None = None) -> Diagnostic:
+        """This error as data for ``check`` and the preview; ``root`` makes an absolute file project-relative.
+
+        Its ``str()`` is the error's message, less the column.
+        """
+        message = f"{self.key}: {self.detail}" if self.key else self.detail
+        return Diagnostic("error", kind, message, project_file(self.file, root), self.line, self.hint)
 
 
 class ConfigError(EssaybookError):

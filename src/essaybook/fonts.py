@@ -72,23 +72,30 @@ def script_of(char: str) -> str:
     return _GROUPS.get(first, first)
 
 
-def check_coverage(fonts: list[Path], texts: Iterable[tuple[str, str]]) -> list[str]:
+def check_coverage(
+    fonts: list[Path], texts: Iterable[tuple[str, str]], first_lines: dict[str, int] | None = None
+) -> list[str]:
     """Warn, once per script, about characters no font can draw; ``texts`` are (chapter file, text) pairs.
 
-    Returns the scripts that will print as boxes. The example character is the script's first in the book.
+    Returns the scripts that will print as boxes. The example character is the script's first in the book;
+    with ``first_lines`` (chapter file -> line of its text's first line) the warning names its line too.
     """
     covered: set[int] = set()
     for path in fonts:
         covered |= _cmap(path)
-    first_seen: dict[str, tuple[str, str]] = {}
+    first_seen: dict[str, tuple[str, str, int | None]] = {}
     for where, text in texts:
         for char in dict.fromkeys(text):
             code = ord(char)
             if code < 0x250 or code in covered or unicodedata.category(char)[0] in "CZ":
                 continue
-            first_seen.setdefault(script_of(char), (where, char))
+            script = script_of(char)
+            if script not in first_seen:
+                start = first_lines.get(where) if first_lines is not None else None
+                line = start + text.count("\n", 0, text.index(char)) if start is not None else None
+                first_seen[script] = (where, char, line)
     boxes = []
-    for script, (where, char) in sorted(first_seen.items()):
+    for script, (where, char, line) in sorted(first_seen.items()):
         label = _NAMES.get(script, script.title())
         family = _system_covers(ord(char))
         if family:
@@ -97,8 +104,10 @@ def check_coverage(fonts: list[Path], texts: Iterable[tuple[str, str]]) -> list[
         boxes.append(script)
         package = _SCRIPT_FONTS.get(script, "a font that covers it")
         log.warn(
-            f"{where}: no font can draw {label} characters such as {char!r} (U+{ord(char):04X}); the PDF "
+            f"no font can draw {label} characters such as {char!r} (U+{ord(char):04X}); the PDF "
             f"would show empty boxes. Install {package} or add a font with @font-face in styles/",
             kind="font-coverage",
+            file=where,
+            line=line,
         )
     return boxes

@@ -2,10 +2,13 @@
 
 INFO is a pipeline stage going by ("Step 2/5 ...") and the closing summary; WARNING is something in the
 book the user should fix (it never stops the build unless ``--strict``); DEBUG is for ``--debug``.
+A warning is a :class:`Diagnostic` carried on its log record: the terminal prints its text, ``check`` and the
+preview read its fields.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import threading
@@ -13,22 +16,36 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from pathlib import Path
+from typing import TextIO, TypeVar, overload
 
+from essaybook.diagnostics import Diagnostic
 from essaybook.errors import EssaybookError
 
 LOGGER = logging.getLogger("essaybook")
 
 
+_LEVELS = {"error": logging.ERROR, "warning": logging.WARNING, "info": logging.INFO}
+
+
+def diagnostic_of(record: logging.LogRecord) -> Diagnostic:
+    """The :class:`Diagnostic` a record carries; one of kind 'other' for a record logged without one."""
+    found = getattr(record, "diagnostic", None)
+    if isinstance(found, Diagnostic):
+        return found
+    level = "error" if record.levelno >= logging.ERROR else "warning" if record.levelno >= logging.WARNING else "info"
+    return Diagnostic(level, "other", record.getMessage())
+
+
 class _CountingHandler(logging.Handler):
-    """Counts warnings so that ``--strict`` can fail the build."""
+    """Keeps the warnings (and errors) logged, so that ``--strict`` can fail the build."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
-        self.warnings: list[str] = []
+        self.seen: list[Diagnostic] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.warnings.append(record.getMessage())
+        self.seen.append(diagnostic_of(record))
 
 
 class _CliFormatter(logging.Formatter):
@@ -37,7 +54,8 @@ class _CliFormatter(logging.Formatter):
         self.color = color
 
     def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
+        found = getattr(record, "diagnostic", None)
+        message = str(found) if isinstance(found, Diagnostic) else record.getMessage()
         if record.levelno >= logging.WARNING:
             prefix = "warning: " if record.levelno == logging.WARNING else "error: "
             if self.color:
@@ -83,7 +101,7 @@ def setup(verbosity: int = 0, debug: bool = False) -> None:
     handler.setLevel(level)
     LOGGER.setLevel(logging.DEBUG)
     LOGGER.addHandler(handler)
-    _counter.warnings.clear()
+    _counter.seen.clear()
     LOGGER.addHandler(_counter)
     # WeasyPrint reports unloadable resources and CSS it ignores as warnings on its own logger.
     wp = logging.getLogger("weasyprint")
@@ -97,46 +115,94 @@ def debugging() -> bool:
     return _debug
 
 
+def diagnostics_seen() -> list[Diagnostic]:
+    """The warnings (and errors) logged since :func:`setup`."""
+    return list(_counter.seen)
+
+
 def warnings_seen() -> list[str]:
-    """Messages of the warnings logged since :func:`setup`."""
-    return list(_counter.warnings)
+    """The warnings (and errors) logged since :func:`setup`, as the terminal showed them."""
+    return [str(d) for d in _counter.seen]
 
 
-def warn(message: str, kind: str | None = None) -> None:
-    """Log a problem in the book that does not stop the build; ``kind`` is its code in ``essaybook check``."""
-    LOGGER.warning(message, extra={"kind": kind})
+def report(diagnostic: Diagnostic) -> None:
+    """Log ``diagnostic`` at its level; the record carries it as ``record.diagnostic``."""
+    LOGGER.log(_LEVELS[diagnostic.level], "%s", diagnostic, extra={"diagnostic": diagnostic})
+
+
+@overload
+def warn(problem: Diagnostic, /) -> None: ...
+
+
+@overload
+def warn(
+    problem: str,
+    /,
+    *,
+    kind: str,
+    file: str | None = None,
+    line: int | None = None,
+    hint: str | None = None,
+    more: int = 0,
+) -> None: ...
+
+
+def warn(
+    problem: Diagnostic | str,
+    /,
+    *,
+    kind: str | None = None,
+    file: str | None = None,
+    line: int | None = None,
+    hint: str | None = None,
+    more: int = 0,
+) -> None:
+    """Log a problem in the book that does not stop the build: a :class:`Diagnostic`, or the fields of one.
+
+    ``file`` is relative to the book project (``manuscript/ch.md``); ``kind`` is the problem's code in
+    ``essaybook check``.
+    """
+    if isinstance(problem, str):
+        if kind is None:
+            raise TypeError("warn() needs a kind for a message")
+        problem = Diagnostic("warning", kind, problem, file, line, hint, more)
+    report(problem)
 
 
 @dataclass
 class Collected:
-    """What :func:`collecting` gathered: warnings and recoverable errors, each with its kind (or None)."""
+    """What :func:`collecting` gathered: the warnings, and the recoverable errors with their kinds."""
 
-    warnings: list[tuple[str | None, str]] = field(default_factory=list)
-    errors: list[tuple[str | None, EssaybookError]] = field(default_factory=list)
+    root: Path | None = None
+    """The book project: files of errors are made relative to it."""
+    warnings: list[Diagnostic] = field(default_factory=list)
+    errors: list[Diagnostic] = field(default_factory=list)
 
 
 _collected: Collected | None = None
 
 
-def recoverable(error: EssaybookError, kind: str | None = None) -> None:
-    """Raise ``error``; inside :func:`collecting`, record it instead and return, so the caller skips the item."""
+def recoverable(error: EssaybookError, kind: str) -> None:
+    """Raise ``error``; inside :func:`collecting`, record it as a Diagnostic of ``kind`` instead and return,
+    so the caller skips the item."""
     if _collected is None:
         raise error
-    _collected.errors.append((kind, error))
+    _collected.errors.append(error.diagnostic(kind, _collected.root))
 
 
 @contextmanager
-def collecting(progress: bool = True) -> Iterator[Collected]:
+def collecting(progress: bool = True, *, root: Path | None = None) -> Iterator[Collected]:
     """Gather warnings and recoverable errors instead of printing or raising them (``essaybook check``).
 
-    Progress (INFO) still reaches the terminal unless ``progress`` is false; DEBUG always does.
+    Progress (INFO) still reaches the terminal unless ``progress`` is false; DEBUG always does. Errors are
+    recorded with their files relative to ``root``.
     """
     global _collected
-    found = Collected()
+    found = Collected(root=root)
 
     def capture(record: logging.LogRecord) -> bool:
         if record.levelno >= logging.WARNING:
-            found.warnings.append((getattr(record, "kind", None), record.getMessage()))
+            found.warnings.append(diagnostic_of(record))
             return False
         return progress or record.levelno != logging.INFO
 
@@ -147,6 +213,53 @@ def collecting(progress: bool = True) -> Iterator[Collected]:
     finally:
         LOGGER.removeFilter(capture)
         _collected = saved
+
+
+class _JsonLines(logging.Handler):
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(logging.WARNING)
+        self.stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.write(diagnostic_of(record))
+
+    def write(self, diagnostic: Diagnostic) -> None:
+        # One line at a time and flushed: a build that is killed still leaves what it found.
+        self.stream.write(json.dumps(diagnostic.as_dict(), ensure_ascii=False) + "\n")
+        self.stream.flush()
+
+
+@contextmanager
+def recording(path: Path, root: Path) -> Iterator[None]:
+    """Also write each warning, and the :class:`EssaybookError` that stops the body, to ``path`` as JSON lines.
+
+    The preview reads the Diagnostics of the PDF build it runs in a subprocess from there.
+    """
+    with path.open("w", encoding="utf-8") as stream:
+        handler = _JsonLines(stream)
+        LOGGER.addHandler(handler)
+        try:
+            yield
+        except EssaybookError as error:
+            handler.write(error.diagnostic("build", root))
+            raise
+        finally:
+            LOGGER.removeHandler(handler)
+
+
+def read_recording(path: Path) -> list[Diagnostic]:
+    """The Diagnostics :func:`recording` wrote to ``path`` (none when it is missing)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in lines:
+        try:
+            found.append(Diagnostic.from_dict(json.loads(line)))
+        except (ValueError, TypeError):  # the last line of a build that was killed while writing it
+            continue
+    return found
 
 
 def _draw(text: str, owner: str) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 import yaml
 
 from essaybook import log
-from essaybook.config import Config
+from essaybook.config import Config, entry_line
+from essaybook.diagnostics import project_file
 from essaybook.errors import ConfigError, ManuscriptError
 from essaybook.model import ROLES, Asset, Book, Chapter, Meta
 from essaybook.paths import inside, natural_key
@@ -45,13 +46,19 @@ def find_chapters(root: Path, config: Config) -> list[Path]:
     for entry in config.book.chapters:
         path = manuscript / entry
         if Path(entry).is_absolute() or not inside(path, root):
-            error = ManuscriptError(f"chapter {entry!r} lies outside the book project", file=toml, key="book.chapters")
+            error = ManuscriptError(
+                f"chapter {entry!r} lies outside the book project",
+                file=toml,
+                line=entry_line(toml, entry),
+                key="book.chapters",
+            )
             log.recoverable(error, kind="config")
             continue
         if not path.is_file():
             error = ManuscriptError(
                 f"chapter {entry!r} does not exist (chapter paths are relative to manuscript/; looked for {path})",
                 file=toml,
+                line=entry_line(toml, entry),
                 key="book.chapters",
             )
             log.recoverable(error, kind="missing-chapter")
@@ -123,8 +130,10 @@ def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str) ->
     for key, value in meta.items():
         if key not in _FRONT_KEYS:
             log.warn(
-                f"{display}: front matter key '{key}' is not used (known: {', '.join(_FRONT_KEYS)})",
+                f"front matter key '{key}' is not used",
                 kind="front-matter",
+                file=display,
+                hint=f"known: {', '.join(_FRONT_KEYS)}",
             )
             continue
         if key == "author":
@@ -152,7 +161,11 @@ def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str) ->
         elif key == "title":
             title = " ".join(smarten(value).split())
             if not title:  # e.g. "&nbsp;": an e-reader's title must have text
-                log.warn(f"{display}: front matter title is blank; the chapter's first heading is its title")
+                log.warn(
+                    "front matter title is blank; the chapter's first heading is its title",
+                    kind="front-matter",
+                    file=display,
+                )
                 continue
             chapter.title = title
             chapter.title_given = True
@@ -206,9 +219,10 @@ def resolve_meta(config: Config, book: Book) -> Meta:
     if lang is None:
         lang = "en"
         log.warn(
-            f'{toml}: no language set, assuming English; set lang = "en" (or your language\'s '
+            'no language set, assuming English; set lang = "en" (or your language\'s '
             "BCP 47 tag) in [book] so hyphenation and e-readers use the right one",
             kind="config",
+            file=project_file(config.source, book.root) or "manuscript/book.toml",
         )
     authors = settings.author
     identifier = settings.identifier or "urn:uuid:" + str(

@@ -41,6 +41,7 @@ from essaybook import log
 from essaybook.build import Project, epub_cover, load_sources
 from essaybook.compose import EPUB_NS, EpubDocument, compose_epub, matters
 from essaybook.convert import Conversion, convert_book
+from essaybook.diagnostics import Diagnostic
 from essaybook.errors import EssaybookError, ManuscriptError
 from essaybook.manuscript import read_chapter, resolve_meta
 from essaybook.model import FONT_TYPES, IMAGE_TYPES, Book, Chapter, Meta
@@ -60,31 +61,12 @@ _CONTENT_TYPES = {".xhtml": "application/xhtml+xml; charset=utf-8", ".css": "tex
 _CONTENT_TYPES |= IMAGE_TYPES | FONT_TYPES
 
 
-@dataclass(frozen=True)
-class Problem:
-    """Why the latest rebuild failed: shown at the top of every page until the next good rebuild."""
-
-    message: str
-    file: str | None = None
-    line: int | None = None
-
-    @classmethod
-    def of(cls, exc: BaseException) -> Problem:
-        if isinstance(exc, EssaybookError):
-            detail = exc.detail + (f" ({exc.hint})" if exc.hint else "")
-            if exc.key:
-                detail = f"{exc.key}: {detail}"
-            return cls(message=detail, file=exc.file, line=exc.line)
-        return cls(message=f"internal error: {type(exc).__name__}: {exc} (a bug in essaybook; please report it)")
-
-    @property
-    def where(self) -> str:
-        if self.file is None:
-            return ""
-        return f"{self.file}:{self.line}" if self.line is not None else self.file
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}" if self.file else self.message
+def _problem_of(exc: BaseException, root: Path) -> Diagnostic:
+    """Why a rebuild failed: shown at the top of every page until the next good rebuild."""
+    if isinstance(exc, EssaybookError):
+        return exc.diagnostic("build", root)
+    message = f"internal error: {type(exc).__name__}: {exc}"
+    return Diagnostic("error", "internal", message, hint="a bug in essaybook; please report it")
 
 
 @dataclass(frozen=True)
@@ -97,8 +79,8 @@ class Site:
     """URL path without the leading slash (the file's name inside the EPUB) -> XHTML text, bytes or a file."""
     spine: tuple[tuple[str, str], ...] = ()
     """(path, title) of the documents in reading order."""
-    warnings: tuple[str, ...] = ()
-    problem: Problem | None = None
+    warnings: tuple[Diagnostic, ...] = ()
+    problem: Diagnostic | None = None
     """Set when the latest rebuild failed; ``files`` are then those of the last good one (if any)."""
     built: int = 0
     """Generation whose build ``files`` come from (0: none built yet)."""
@@ -112,17 +94,17 @@ class _Capture(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        self.messages: list[str] = []
+        self.messages: list[Diagnostic] = []
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.WARNING:
-            self.messages.append(record.getMessage())
+            self.messages.append(log.diagnostic_of(record))
             return False
         return True
 
 
 @contextmanager
-def _captured() -> Iterator[list[str]]:
+def _captured() -> Iterator[list[Diagnostic]]:
     capture = _Capture()
     log.LOGGER.addFilter(capture)
     try:
@@ -162,7 +144,7 @@ class _Styles:
     theme: Theme
     env: jinja2.Environment
     sheets: EpubStyles
-    warnings: list[str]
+    warnings: list[Diagnostic]
 
 
 class Builder:
@@ -181,10 +163,10 @@ class Builder:
         self.failed: set[Path] = set()
         """Chapters whose latest re-conversion failed: tried again on every change."""
         self._seen = _snapshot(self.root)
-        self._load_warnings: list[str] = []
-        self._chapter_warnings: dict[Path, list[str]] = {}
+        self._load_warnings: list[Diagnostic] = []
+        self._chapter_warnings: dict[Path, list[Diagnostic]] = {}
         self._covers: dict[tuple[Any, ...], tuple[str, str, bytes]] = {}
-        self._shown_warnings: set[str] = set()
+        self._shown_warnings: set[Diagnostic] = set()
         self._styles: _Styles | None = None
         self._composed: dict[int, tuple[Chapter, str]] = {}
         """id() of a converted chapter -> (that chapter, its composed XHTML)."""
@@ -231,7 +213,7 @@ class Builder:
         except Exception as exc:
             if log.debugging():
                 traceback.print_exc()
-            problem = Problem.of(exc)
+            problem = _problem_of(exc, self.root)
             previous = self.last_good or Site(generation=0, title=self.root.name)
             site = Site(
                 generation=self.generation,
@@ -242,12 +224,12 @@ class Builder:
                 problem=problem,
                 built=previous.built,
             )
-            log.LOGGER.error("%s", problem)
+            log.report(problem)
             return site
         self.last_good = site
-        for message in site.warnings:
-            if message not in self._shown_warnings:
-                log.warn(message)
+        for warning in site.warnings:
+            if warning not in self._shown_warnings:
+                log.warn(warning)
         self._shown_warnings = set(site.warnings)
         verb = "Built" if self.generation == 1 else "Rebuilt"
         log.LOGGER.info("%s %s in %.2f s", verb, what, time.perf_counter() - start)
@@ -283,7 +265,7 @@ class Builder:
             for path in changed
         )
 
-    def _full(self, messages: list[str]) -> None:
+    def _full(self, messages: list[Diagnostic]) -> None:
         self.project = self.conversion = None
         self.failed.clear()
         project = load_sources(self.root)
@@ -293,7 +275,7 @@ class Builder:
         self._load_warnings = self._file_warnings(project.book.chapters, messages, fallback=None)
         messages.clear()
 
-    def _partial(self, changed: set[Path], messages: list[str]) -> str:
+    def _partial(self, changed: set[Path], messages: list[Diagnostic]) -> str:
         """Re-convert the chapters that changed (and those that use a changed image); return what was done."""
         assert self.project is not None and self.conversion is not None
         book = self.project.book
@@ -328,25 +310,24 @@ class Builder:
         more = f" and {len(converted) - 3} more" if len(converted) > 3 else ""
         return names + more
 
-    def _file_warnings(self, chapters: list[Chapter], messages: list[str], fallback: Path | None) -> list[str]:
+    def _file_warnings(
+        self, chapters: list[Chapter], messages: list[Diagnostic], fallback: Path | None
+    ) -> list[Diagnostic]:
         """Replace the warnings of ``chapters`` with ``messages``, each filed under the chapter it names (else
         under ``fallback``); return those that name no chapter when there is no fallback."""
         for chapter in chapters:
             self._chapter_warnings[chapter.source] = []
-        prefixes = [(f"manuscript/{c.rel}", c.source) for c in chapters]
+        sources = {f"manuscript/{c.rel}": c.source for c in chapters}
         unowned = []
         for message in messages:
-            owner = next(
-                (s for p, s in prefixes if message.startswith(p) and message[len(p) : len(p) + 1] in (":", " ")),
-                fallback,
-            )
+            owner = sources.get(message.file or "", fallback)
             if owner is None:
                 unowned.append(message)
             else:
                 self._chapter_warnings.setdefault(owner, []).append(message)
         return unowned
 
-    def _publish(self, messages: list[str]) -> Site:
+    def _publish(self, messages: list[Diagnostic]) -> Site:
         """Compose the EPUB's documents from the current book: the site the server answers with."""
         assert self.project is not None
         project = self.project
@@ -450,7 +431,7 @@ class PdfStatus:
     """The site generation the served PDF was built after (0: none yet)."""
     path: Path | None = None
     message: str = ""
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Diagnostic, ...] = ()
 
 
 class PdfWorker:
@@ -502,7 +483,9 @@ class PdfWorker:
 
     def _build(self, generation: int) -> None:
         out = self.folder / f"pdf-{generation}"
+        record = self.folder / f"pdf-{generation}.jsonl"
         command = [sys.executable, "-m", "essaybook", "build", str(self.root), "--no-epub", "-q", "-o", str(out)]
+        command += ["--diagnostics-json", str(record)]
         with self._cond:
             if self._stopping:
                 return
@@ -522,8 +505,9 @@ class PdfWorker:
             self._process = None
             if self._stopping:
                 return
-        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-        warnings = tuple(line.removeprefix("warning: ") for line in lines if line.startswith("warning: "))
+        diagnostics = log.read_recording(record)
+        record.unlink(missing_ok=True)
+        warnings = tuple(d for d in diagnostics if d.level == "warning")
         found = sorted(out.glob("*.pdf"))
         if process.returncode == 0 and found:
             previous = self.hub.pdf.path
@@ -531,8 +515,12 @@ class PdfWorker:
             if previous is not None and previous.parent != out:
                 shutil.rmtree(previous.parent, ignore_errors=True)
         else:
-            errors = [line.removeprefix("Error: ") for line in lines if not line.startswith("warning: ")]
-            self.hub.set_pdf(failed=errors[-1] if errors else f"the PDF build exited with {process.returncode}")
+            error = next((str(d) for d in diagnostics if d.level == "error"), None)
+            # Not an error of the book (a bug, a crash): the last thing the build printed says what.
+            lines = [line.strip() for line in stderr.splitlines() if line.strip() and not line.startswith("warning: ")]
+            self.hub.set_pdf(
+                failed=error or (lines[-1] if lines else f"the PDF build exited with {process.returncode}")
+            )
             shutil.rmtree(out, ignore_errors=True)
 
 
@@ -564,7 +552,7 @@ class Hub:
         building: bool = False,
         generation: int | None = None,
         path: Path | None = None,
-        warnings: tuple[str, ...] | None = None,
+        warnings: tuple[Diagnostic, ...] | None = None,
         failed: str | None = None,
     ) -> None:
         with self._cond:
@@ -605,21 +593,29 @@ class Hub:
     def status(self) -> dict[str, Any]:
         """What the page's toolbar shows, as JSON."""
         _, site, pdf = self.snapshot()
+        # Those the page does not list already (the PDF build converts the whole book again).
+        pdf_only = [d for d in pdf.warnings if d not in site.warnings]
         return {
             "generation": site.generation,
             "title": site.title,
             "spine": [{"href": "/" + name, "title": title} for name, title in site.spine],
-            "warnings": list(site.warnings),
-            "problem": {"where": site.problem.where, "message": site.problem.message} if site.problem else None,
+            "warnings": [str(d) for d in site.warnings],
+            "diagnostics": [d.as_dict() for d in site.warnings],
+            "problem": _problem_json(site.problem) if site.problem else None,
             "pdf": {
                 "state": pdf.state,
                 "href": PREFIX + "book.pdf" if pdf.path is not None else None,
                 "stale": pdf.path is not None and pdf.generation < site.built,
                 "message": pdf.message,
-                # Those the page does not list already (the PDF build converts the whole book again).
-                "warnings": [w for w in pdf.warnings if w not in site.warnings],
+                "warnings": [str(d) for d in pdf_only],
+                "diagnostics": [d.as_dict() for d in pdf_only],
             },
         }
+
+
+def _problem_json(problem: Diagnostic) -> dict[str, Any]:
+    """The failed build's error for the page: its fields, ``where`` and ``message`` with the hint, as shown."""
+    return problem.as_dict() | {"where": problem.where, "message": problem.detail}
 
 
 def _client_script() -> bytes:
@@ -637,7 +633,7 @@ _STYLE_NOTE = "all:initial;display:block;margin-top:.5em;font:italic 13px/1.5 sy
 _BODY_RE = re.compile(r"<body\b[^>]*>")
 
 
-def _problem_panel(problem: Problem, last_good: bool) -> str:
+def _problem_panel(problem: Diagnostic, last_good: bool) -> str:
     """The error box at the top of every page while the book does not build (inline styles: no theme CSS)."""
     where = f'<span style="{_STYLE_WHERE}">{html.escape(problem.where)}</span><span style="{_STYLE_TEXT}">: </span>'
     note = "Fix it and save: this page reloads by itself."
@@ -646,7 +642,7 @@ def _problem_panel(problem: Problem, last_good: bool) -> str:
     return (
         f'<div id="essaybook-error" role="alert" style="{_STYLE_BOX}">'
         f'<span style="{_STYLE_TITLE}">The book does not build</span>'
-        f'{where if problem.where else ""}<span style="{_STYLE_TEXT}">{html.escape(problem.message)}</span>'
+        f'{where if problem.where else ""}<span style="{_STYLE_TEXT}">{html.escape(problem.detail)}</span>'
         f'<span style="{_STYLE_NOTE}">{note}</span></div>'
     )
 

@@ -527,8 +527,10 @@ def proof(
         plan = plan_sheet(info.sizes, spreads=use_spreads, rtl=source.rtl, width=width)
         if plan.shown < len(info.labels):
             log.warn(
-                f"{_shown(source.path)}: the sheet has room for the first {plan.shown} of {len(info.labels)} pages; "
-                "give a larger --width, or use --pages for the others"
+                f"the sheet has room for the first {plan.shown} of {len(info.labels)} pages; "
+                "give a larger --width, or use --pages for the others",
+                kind="proof-pages-left-out",
+                file=_shown(source.path),
             )
         target = output if output is not None else source.path.with_name(f"{stem}-proof.png")
         if target.is_dir():

@@ -58,14 +58,29 @@ def clean_for_epub(path: Path, root: Path) -> EpubCss:
         if url.startswith("data:") or url.startswith("#"):
             return True
         if _SCHEME_RE.match(url) or url.startswith("/"):
-            log.warn(f"{display}:{line}: url({url}) is not a file in the book project; left out of the EPUB")
+            log.warn(
+                f"url({url}) is not a file in the book project; left out of the EPUB",
+                kind="css-url",
+                file=display,
+                line=line,
+            )
             return False
         target = path.parent / unquote(urlsplit(url).path)
         if not inside(target, root) or not target.is_file():
-            log.warn(f"{display}:{line}: url({url}) is missing or outside the book project; left out of the EPUB")
+            log.warn(
+                f"url({url}) is missing or outside the book project; left out of the EPUB",
+                kind="css-url",
+                file=display,
+                line=line,
+            )
             return False
         if target.suffix.lower() not in MEDIA_TYPES:
-            log.warn(f"{display}:{line}: url({url}) is not a font or image type an EPUB can carry; left out")
+            log.warn(
+                f"url({url}) is not a font or image type an EPUB can carry; left out",
+                kind="css-url",
+                file=display,
+                line=line,
+            )
             return False
         files.append(target.resolve())
         return True
@@ -74,7 +89,12 @@ def clean_for_epub(path: Path, root: Path) -> EpubCss:
         out = []
         for rule in rules:
             if rule.type == "at-rule" and rule.lower_at_keyword == "import":
-                log.warn(f"{display}:{rule.source_line}: @import left out of the EPUB; put each stylesheet in styles/")
+                log.warn(
+                    "@import left out of the EPUB; put each stylesheet in styles/",
+                    kind="css-import",
+                    file=display,
+                    line=rule.source_line,
+                )
                 continue
             if rule.type in ("qualified-rule", "at-rule") and rule.content is not None:
                 nested = rule.type == "at-rule" and rule.lower_at_keyword in ("media", "supports", "layer")

@@ -239,10 +239,11 @@ def report_layout(
     for note_id in displaced:
         log.warn(
             f"PDF: footnote '{note_id}' is printed on the page after its reference "
-            "(WeasyPrint could not fit it with the widow and orphan rules)"
+            "(WeasyPrint could not fit it with the widow and orphan rules)",
+            kind="pdf-footnote-displaced",
         )
     for url in dict.fromkeys(refused):
-        log.warn(f"PDF: refused to load {url}: it lies outside the book project")
+        log.warn(f"PDF: refused to load {url}: it lies outside the book project", kind="pdf-refused-url")
     failed = []
     for message in messages:
         is_refused = any(url in message for url in refused) or ("cannot be loaded" in message and refused)
