@@ -1,10 +1,16 @@
-"""Benchmark essaybook against WeasyPrint alone and Pandoc on one book.
+"""Benchmark essaybook against WeasyPrint alone and Pandoc on one book, as ratios from one run.
 
-Usage: ``python scripts/benchmark.py [PROJECT] [--chapters N] [--keep]``. Without PROJECT, the Rust book in
-/work/shared/manuscripts/rust-book is copied into a temporary project. Every measurement runs in a fresh
-child process (this script with ``--child MODE``) that reports its own wall time (imports included), CPU
-time and peak RSS as JSON, so the numbers do not share caches or heap. Outputs go to a temporary folder, never
-into PROJECT.
+Usage: ``python scripts/benchmark.py [PROJECT] [--chapters N] [--jobs N] [--keep]``. Without PROJECT, the
+Rust book in ``../shared/manuscripts/rust-book`` (beside this repository) is copied into a temporary project.
+Every measurement runs in a fresh child process (this script with ``--child MODE``) that reports its own
+wall time (imports included) and CPU time; the parent samples the resident memory of the child and every
+process it starts (the layout workers, Pandoc) and reports the peak of their sum. Outputs go to a temporary
+folder, never into PROJECT.
+
+essaybook is measured the way a writer meets it: a first build (no cache), a build after one chapter
+changed, an EPUB-only build and a build with nothing changed, in that order on the same project. Pandoc
+(where installed, e.g. ``pip install pypandoc-binary``) makes the EPUB, and standalone HTML that WeasyPrint
+turns into the PDF.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -22,7 +29,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-RUST_BOOK = Path("/work/shared/manuscripts/rust-book")
+RUST_BOOK = Path(__file__).resolve().parents[2] / "shared" / "manuscripts" / "rust-book"
 RUST_BOOK_META = {
     "title": "The Rust Programming Language",
     "author": ["Steve Klabnik", "Carol Nichols", "Chris Krycho"],
@@ -30,8 +37,15 @@ RUST_BOOK_META = {
 }
 ASSET_SCHEME = "essaybook:"
 HARNESS_PANDOC = "/tmp/harness/venv/lib/python3*/site-packages/pypandoc/files/pandoc"
-ESSAYBOOK_MODES = {"essaybook-full": (True, True), "essaybook-pdf": (True, False), "essaybook-epub": (False, True)}
-MODES = [*ESSAYBOOK_MODES, "weasyprint", "pandoc"]
+ESSAYBOOK_MODES = {
+    "essaybook-first": (True, True),
+    "essaybook-edit": (True, True),
+    "essaybook-epub-warm": (False, True),
+    "essaybook-nochange": (True, True),
+}
+"""Run in this order on one project: a first build, one chapter edited, EPUB only, nothing changed."""
+MODES = [*ESSAYBOOK_MODES, "weasyprint", "pandoc-epub", "pandoc-pdf"]
+EDIT = "\nOne more sentence, added by the benchmark.\n"
 
 
 # ------------------------------------------------------------------------------------------------ setup
@@ -75,18 +89,24 @@ def find_pandoc() -> str | None:
 # ------------------------------------------------------------------------------------------------ children
 
 
-def _child(mode: str, root: Path, out: Path, html: Path | None, pandoc: str | None) -> dict[str, Any]:
+def _child(
+    mode: str, root: Path, out: Path, html: Path | None, pandoc: str | None, jobs: int | None = None
+) -> dict[str, Any]:
     """Do one measured job in this (fresh) process; return what the parent tabulates."""
     start = time.perf_counter()
     result: dict[str, Any] = {}
+    if mode == "essaybook-edit":
+        chapter = _edited_chapter(root)
+        chapter.write_text(chapter.read_text(encoding="utf-8") + EDIT, encoding="utf-8")
     if mode in ESSAYBOOK_MODES:
         from essaybook import log
         from essaybook.build import build
 
         log.setup(verbosity=-1)  # warnings and errors to stderr, as `essaybook build -q` does
         pdf, epub = ESSAYBOOK_MODES[mode]
-        built = build(root, out, pdf=pdf, epub=epub)
+        built = build(root, out, pdf=pdf, epub=epub, jobs=jobs)
         result["warnings"] = built.warnings
+        result["laid_out"] = built.laid_out
         result["output"] = str(built.pdf.path if built.pdf else built.epub.path if built.epub else "")
     elif mode == "compose":
         from essaybook import log
@@ -116,7 +136,7 @@ def _child(mode: str, root: Path, out: Path, html: Path | None, pandoc: str | No
         out.mkdir(parents=True, exist_ok=True)
         weasyprint.HTML(filename=str(html), base_url=root.absolute().as_uri() + "/").write_pdf(str(target))
         result["output"] = str(target)
-    elif mode == "pandoc":
+    elif mode in ("pandoc-epub", "pandoc-pdf"):
         import tomllib
 
         assert pandoc is not None
@@ -126,11 +146,12 @@ def _child(mode: str, root: Path, out: Path, html: Path | None, pandoc: str | No
             p.relative_to(manuscript).as_posix() for p in manuscript.rglob("*.md")
         )
         out.mkdir(parents=True, exist_ok=True)
-        target = out.absolute() / "pandoc.epub"
+        target = out.absolute() / ("pandoc.epub" if mode == "pandoc-epub" else "pandoc.html")
         command = [
             pandoc,
             "-o",
             str(target),
+            "--standalone",
             f"--metadata=title:{book.get('title', 'Untitled')}",
             f"--metadata=lang:{book.get('lang', 'en')}",
             f"--resource-path={manuscript}",
@@ -141,6 +162,12 @@ def _child(mode: str, root: Path, out: Path, html: Path | None, pandoc: str | No
         if done.returncode:
             raise SystemExit(f"pandoc failed with exit code {done.returncode}")
         result["warnings"] = sum(line.startswith("[WARNING]") for line in done.stderr.splitlines())
+        if mode == "pandoc-pdf":
+            import weasyprint
+
+            pdf_target = out.absolute() / "pandoc.pdf"
+            weasyprint.HTML(filename=str(target), base_url=manuscript.as_uri() + "/").write_pdf(str(pdf_target))
+            target = pdf_target
         result["output"] = str(target)
     else:
         raise SystemExit(f"unknown child mode {mode!r}")
@@ -148,23 +175,67 @@ def _child(mode: str, root: Path, out: Path, html: Path | None, pandoc: str | No
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     # CPU time shows how much of the wall time was work when other processes compete for the cores.
     result["cpu"] = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
-    # ru_maxrss is in KiB on Linux; pandoc runs as our child, so its peak is the larger of the two.
+    # ru_maxrss is in KiB on Linux: the largest single process (the parent samples the sum of all of them).
     result["maxrss_kb"] = max(own.ru_maxrss, kids.ru_maxrss)
     return result
 
 
-def run_child(mode: str, root: Path, out: Path, html: Path, logs: Path, pandoc: str | None) -> dict[str, Any]:
-    """Run ``mode`` in a fresh Python; keep its stderr in ``logs/MODE.log``; return its JSON report."""
+def _edited_chapter(root: Path) -> Path:
+    """The chapter the edit mode changes: the middle one of the book."""
+    import tomllib
+
+    manuscript = root / "manuscript"
+    book = tomllib.loads((manuscript / "book.toml").read_text(encoding="utf-8")).get("book", {})
+    chapters = book.get("chapters") or sorted(p.relative_to(manuscript).as_posix() for p in manuscript.rglob("*.md"))
+    return manuscript / chapters[len(chapters) // 2]
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """Resident memory of ``pid`` and all its descendants, in KiB (from /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        child = int(entry.name)
+        children.setdefault(int(fields.get("PPid", "0").strip() or 0), []).append(child)
+        rss[child] = int(fields.get("VmRSS", "0 kB").split()[0]) if "VmRSS" in fields else 0
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        total += rss.get(current, 0)
+        stack.extend(children.get(current, []))
+    return total
+
+
+def run_child(
+    mode: str, root: Path, out: Path, html: Path, logs: Path, pandoc: str | None, jobs: int | None = None
+) -> dict[str, Any]:
+    """Run ``mode`` in a fresh Python; keep its stderr in ``logs/MODE.log``; return its JSON report, with the
+    peak of the summed resident memory of the child and its processes (sampled every 20 ms)."""
     command = [sys.executable, __file__, str(root), "--child", mode, "--out", str(out), "--html", str(html)]
     if pandoc:
         command += ["--pandoc", pandoc]
+    if jobs:
+        command += ["--jobs", str(jobs)]
     print(f"running {mode} ...", file=sys.stderr, flush=True)
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    (logs / f"{mode}.log").write_text(done.stderr, encoding="utf-8")
-    if done.returncode:
-        sys.stderr.write(done.stderr)
-        raise SystemExit(f"{mode} failed with exit code {done.returncode} (log: {logs / f'{mode}.log'})")
-    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    with (logs / f"{mode}.log").open("w", encoding="utf-8") as err:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err, text=True)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, _tree_rss_kb(process.pid))
+            time.sleep(0.02)
+        stdout = process.stdout.read() if process.stdout else ""
+    if process.returncode:
+        sys.stderr.write((logs / f"{mode}.log").read_text(encoding="utf-8"))
+        raise SystemExit(f"{mode} failed with exit code {process.returncode} (log: {logs / f'{mode}.log'})")
+    report: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
+    report["peak_kb"] = max(peak, report["maxrss_kb"])
     return report
 
 
@@ -180,29 +251,41 @@ def pdf_pages(path: str) -> int | None:
 
 
 def print_table(results: dict[str, dict[str, Any]], skipped: dict[str, str]) -> None:
-    header = f"{'mode':<16} {'seconds':>9} {'CPU s':>9} {'peak RSS MB':>12} {'pages':>6} {'warnings':>9}"
+    header = f"{'mode':<20} {'seconds':>9} {'CPU s':>9} {'peak MB':>9} {'pages':>6} {'laid out':>9} {'warnings':>9}"
     print(header)
     print("-" * len(header))
     for mode, r in results.items():
         pages = "" if r.get("pages") is None else str(r["pages"])
         warnings = "" if r.get("warnings") is None else str(r["warnings"])
+        laid = "" if r.get("laid_out") is None else str(r["laid_out"])
         print(
-            f"{mode:<16} {r['seconds']:>9.2f} {r['cpu']:>9.2f} {r['maxrss_kb'] / 1024:>12.1f} {pages:>6} {warnings:>9}"
+            f"{mode:<20} {r['seconds']:>9.2f} {r['cpu']:>9.2f} {r['peak_kb'] / 1024:>9.1f} {pages:>6} {laid:>9}"
+            f" {warnings:>9}"
         )
     for mode, why in skipped.items():
-        print(f"{mode:<16} skipped: {why}")
-    print()
-    for label, top, bottom in [
-        ("essaybook-full / weasyprint", "essaybook-full", "weasyprint"),
-        ("essaybook-pdf  / weasyprint", "essaybook-pdf", "weasyprint"),
-        ("essaybook-epub / pandoc    ", "essaybook-epub", "pandoc"),
-    ]:
-        if top in results and bottom in results:
-            a, b = results[top], results[bottom]
-            print(
-                f"{label}  time x{a['seconds'] / b['seconds']:.2f}  CPU x{a['cpu'] / b['cpu']:.2f}  "
-                f"peak RSS x{a['maxrss_kb'] / b['maxrss_kb']:.2f}"
-            )
+        print(f"{mode:<20} skipped: {why}")
+    print("\n(peak MB: the most resident memory the build's processes held at once, all of them summed)\n")
+
+    def ratio(label: str, top: str, bottom: list[str], target: str = "") -> None:
+        if top not in results or not all(b in results for b in bottom):
+            return
+        a = results[top]
+        seconds = sum(results[b]["seconds"] for b in bottom)
+        # Pandoc's EPUB and its PDF run one after the other, so their peaks do not add up.
+        peak = max(results[b]["peak_kb"] for b in bottom)
+        print(
+            f"{label:<44} time x{a['seconds'] / seconds:.2f}  peak memory x{a['peak_kb'] / peak:.2f}"
+            + (f"   (target {target})" if target else "")
+        )
+
+    ratio(
+        "first build / Pandoc EPUB + Pandoc-WeasyPrint PDF", "essaybook-first", ["pandoc-epub", "pandoc-pdf"], "<= 1.0"
+    )
+    ratio("first build / Pandoc-WeasyPrint PDF", "essaybook-first", ["pandoc-pdf"])
+    ratio("first build / WeasyPrint alone, same HTML", "essaybook-first", ["weasyprint"])
+    ratio("one chapter edited / first build", "essaybook-edit", ["essaybook-first"], "<= 0.15")
+    ratio("EPUB only, nothing changed / Pandoc EPUB", "essaybook-epub-warm", ["pandoc-epub"], "<= 0.5")
+    ratio("nothing changed / first build", "essaybook-nochange", ["essaybook-first"], "<= 0.05")
 
 
 def main() -> None:
@@ -214,17 +297,25 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--html", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--pandoc", help=argparse.SUPPRESS)
+    parser.add_argument("--jobs", type=int, help="essaybook's layout processes (default: the machine's cores)")
     args = parser.parse_args()
 
     if args.child:
-        print(json.dumps(_child(args.child, args.project, args.out, args.html, args.pandoc)))
+        print(json.dumps(_child(args.child, args.project, args.out, args.html, args.pandoc, args.jobs)))
         return
     if args.project is not None and args.chapters is not None:
         parser.error("--chapters only applies to the built-in Rust book")
 
     work = Path(tempfile.mkdtemp(prefix="essaybook-bench-"))
     try:
-        root = args.project.absolute() if args.project else prepare_rust_book(work, args.chapters)
+        if args.project:
+            # The edit mode changes a chapter and the builds fill a cache: work on a copy.
+            root = work / "book"
+            for name in ("manuscript", "styles"):
+                if (args.project / name).is_dir():
+                    shutil.copytree(args.project / name, root / name)
+        else:
+            root = prepare_rust_book(work, args.chapters)
         logs, html = work / "logs", work / "print.html"
         logs.mkdir()
         pandoc = find_pandoc()
@@ -232,13 +323,13 @@ def main() -> None:
         results: dict[str, dict[str, Any]] = {}
         skipped: dict[str, str] = {}
         for mode in MODES:
-            if mode == "pandoc" and pandoc is None:
+            if mode.startswith("pandoc") and pandoc is None:
                 skipped[mode] = "no pandoc on PATH and no pypandoc-binary found"
                 print("pandoc not found; skipped", file=sys.stderr)
                 continue
-            results[mode] = run_child(mode, root, work / "out" / mode, html, logs, pandoc)
+            results[mode] = run_child(mode, root, work / "out" / mode, html, logs, pandoc, args.jobs)
             results[mode]["pages"] = pdf_pages(results[mode]["output"])
-        print(f"\nbook: {root}  (pandoc: {pandoc or 'none'})\n")
+        print(f"\nbook: {root}  ({os.cpu_count()} cores; pandoc: {pandoc or 'none'})\n")
         print_table(results, skipped)
     finally:
         if args.keep:

@@ -25,7 +25,6 @@ from essaybook.config import Config, load_config
 from essaybook.convert import convert_book
 from essaybook.cover import typographic_cover
 from essaybook.errors import ConfigError, EssaybookError, ManuscriptError, RenderError
-from essaybook.fetcher import RestrictedFetcher
 from essaybook.fonts import check_coverage
 from essaybook.layout.book import Settings, Unsplittable, lay_out_book
 from essaybook.layout.cache import LayoutCache, cache_folder
@@ -219,7 +218,7 @@ def build(
     try:
         with log.step(4, total, "Laying out pages (WeasyPrint)"):
             check_coverage(theme.fonts(), ((f"manuscript/{c.rel}", c.markdown) for c in book.chapters))
-            layout = _lay_out(project, printed, layout_cache, jobs or os.cpu_count() or 1)
+            layout = _lay_out(project, printed, layout_cache, jobs or os.cpu_count() or 1, pdf)
         # The EPUB's stylesheets are checked before anything is written, so --strict sees their warnings too.
         styles = epub_styles(theme, root, project.code_css, config.epub.embed_fonts) if epub else None
         if strict and log.warnings_seen():
@@ -273,7 +272,7 @@ class _Laid:
     laid_out: int | None = None
 
 
-def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs: int) -> _Laid:
+def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs: int, pdf: bool) -> _Laid:
     """Chapter by chapter in parallel (book layout), else as one WeasyPrint document."""
     book, meta, config, theme, root = project.book, project.require_meta, project.config, project.theme, project.root
     assets = {a.href: a.source for a in book.assets.values()}
@@ -300,7 +299,7 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
             cover=cover,
         )
         try:
-            laid = lay_out_book(printed, settings, cache, jobs)
+            laid = lay_out_book(printed, settings, cache, jobs, pdf)
         except Unsplittable as exc:
             log.LOGGER.debug("        laying the book out as one document: %s", exc)
         else:
@@ -319,6 +318,8 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
         html = printed.html.replace(f'href="{ANCHOR_SCHEME}', 'href="#')
     else:
         html = printed.html
+    from essaybook.fetcher import RestrictedFetcher  # imports WeasyPrint, which a cached build does not need
+
     fetcher = RestrictedFetcher([root, *theme.roots], assets=assets)
     layout = lay_out(
         html,

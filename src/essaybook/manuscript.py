@@ -188,8 +188,12 @@ def direction_of(lang: str) -> str:
     return "rtl" if lang.split("-")[0].lower() in _RTL_LANGS else "ltr"
 
 
-def build_time() -> dt.datetime:
-    """The build's timestamp: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else now, in UTC."""
+def build_time(root: Path | None = None) -> dt.datetime:
+    """The build's timestamp, in UTC: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else when the book
+    last changed (the newest file in ``root``'s manuscript/ and styles/), else now.
+
+    Rebuilding an unchanged book gives the same dates, so the same files, and the layout cache can serve it.
+    """
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
         try:
@@ -198,7 +202,24 @@ def build_time() -> dt.datetime:
             raise ConfigError(
                 f"SOURCE_DATE_EPOCH must be whole seconds since 1970, found {epoch!r}", file="environment"
             ) from None
+    newest = _newest_change(root) if root is not None else None
+    if newest is not None:
+        return dt.datetime.fromtimestamp(int(newest), tz=dt.UTC)
     return dt.datetime.now(tz=dt.UTC).replace(microsecond=0)
+
+
+def _newest_change(root: Path) -> float | None:
+    """The latest modification time of the files (and folders, for deletions) under manuscript/ and styles/."""
+    newest: float | None = None
+    for name in ("manuscript", "styles"):
+        for folder, _dirs, files in os.walk(root / name):  # symlinked folders are not followed
+            for path in [folder, *(os.path.join(folder, f) for f in files)]:
+                try:
+                    mtime = os.lstat(path).st_mtime
+                except OSError:
+                    continue
+                newest = mtime if newest is None else max(newest, mtime)
+    return newest
 
 
 def slug_of(title: str) -> str:
@@ -259,7 +280,7 @@ def resolve_meta(config: Config, book: Book) -> Meta:
         description=settings.description,
         subjects=settings.subject,
         cover_image=cover,
-        modified=build_time().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        modified=build_time(book.root).strftime("%Y-%m-%dT%H:%M:%SZ"),
         slug=slug_of(title),
         direction=direction_of(lang),
     )

@@ -124,7 +124,7 @@ class Meta:
     subjects: tuple[str, ...]
     cover_image: Asset | None
     modified: str
-    """``YYYY-MM-DDThh:mm:ssZ``: from ``SOURCE_DATE_EPOCH`` when set, else now."""
+    """``YYYY-MM-DDThh:mm:ssZ``: from ``SOURCE_DATE_EPOCH`` when set, else when the book's files last changed."""
     slug: str
     direction: str
     """'ltr' or 'rtl', from the language."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from essaybook import log
 from essaybook.compose import PrintDocument
 from essaybook.layout import assemble, units
 from essaybook.layout.cache import LayoutCache, key_of
-from essaybook.layout.worker import Job, Result, quiet_worker, run
+from essaybook.layout.jobs import Job, Result
 from essaybook.renderers.pdf import label_list, roman
 
 
@@ -91,7 +92,16 @@ class _Runner:
             self.pool.shutdown(cancel_futures=True)
 
     def run(self, tasks: Sequence[_Task], what: str = "units") -> list[Result]:
+        start = time.perf_counter()
+        try:
+            return self._run(tasks, what)
+        finally:
+            log.LOGGER.debug("        %s: %d laid out in %.2f s", what, len(tasks), time.perf_counter() - start)
+
+    def _run(self, tasks: Sequence[_Task], what: str) -> list[Result]:
         results: dict[int, Result] = {}
+        from essaybook.layout.worker import quiet_worker, run  # WeasyPrint only when there is work
+
         todo: list[tuple[int, _Task]] = []
         for number, task in enumerate(tasks):
             data = self.cache.load(task.kind, task.key)
@@ -164,6 +174,10 @@ def _task(
     return _Task(kind, key, job)
 
 
+def _skeleton_task(settings: Settings, cache: LayoutCache, frame: units.Frame, pages: list[int]) -> _Task:
+    return _task(settings, cache, "skeleton", units.skeleton_html(frame, pages), "", [], furniture=True)
+
+
 def _unit_task(
     settings: Settings,
     cache: LayoutCache,
@@ -192,8 +206,11 @@ def _numbers(number: int) -> dict[str, str]:
     return {"decimal": str(number), "lower-roman": roman(number), "upper-roman": roman(number).upper()}
 
 
-def lay_out_book(printed: PrintDocument, settings: Settings, cache: LayoutCache, jobs: int) -> BookLayout:
-    """Lay the book out unit by unit (see the module docstring)."""
+def lay_out_book(
+    printed: PrintDocument, settings: Settings, cache: LayoutCache, jobs: int, pdf: bool = True
+) -> BookLayout:
+    """Lay the book out unit by unit (see the module docstring); without ``pdf``, only as far as the EPUB's
+    page list needs (no furniture, and :attr:`BookLayout.write` must not be called)."""
     try:
         frame = units.split(printed.frame, printed.fragments, printed.running)
     except ValueError as exc:
@@ -202,66 +219,95 @@ def lay_out_book(printed: PrintDocument, settings: Settings, cache: LayoutCache,
         raise Unsplittable("the print document has fewer than two units")
     runner = _Runner(cache, jobs)
     try:
-        return _lay_out(frame, settings, cache, runner)
+        return _lay_out(frame, settings, cache, runner, pdf)
     finally:
         runner.close()
 
 
-def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner: _Runner) -> BookLayout:
+def _reduced(pages: list[int]) -> list[int]:
+    """Page counts cut to 1 or 2 of the same parity: the same spreads, so the same blank pages between units."""
+    return [count if count <= 2 else 2 - count % 2 for count in pages]
+
+
+def _expand(pages: list[int], reduced: list[assemble.Placed]) -> list[assemble.Placed]:
+    """The pagination of the reduced skeleton with every unit at its full length."""
+    plan: list[assemble.Placed] = []
+    for placed in reduced:
+        if placed.unit is None:
+            plan.append(placed)
+        elif placed.page == 0:
+            plan.extend(assemble.Placed(placed.unit, number) for number in range(pages[placed.unit]))
+    return plan
+
+
+def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner: _Runner, pdf: bool) -> BookLayout:
     lead = [False] * len(frame.units)
-    numbers: dict[str, dict[str, str]] | None = None
+    owners = {target: u for u in frame.units for target in u.ids}
     tasks = [_unit_task(settings, cache, frame, u, False, None) for u in frame.units]
     results = runner.run(tasks, "chapters")
-    for _attempt in range(4):
+    for _attempt in range(5):
         pages = [r.pages for r in results]
-        skeleton_task = _task(settings, cache, "skeleton", units.skeleton_html(frame, pages), "", [], furniture=True)
-        skeleton = runner.run([skeleton_task], "furniture")[0]
-        plan = _plan(frame, pages, skeleton)
+        # Where blank pages fall and which side each unit starts on depend only on the parity of the units
+        # before it: a skeleton of one or two pages a unit finds them in a fraction of the time.
+        reduced_task = _skeleton_task(settings, cache, frame, _reduced(pages))
+        reduced = runner.run([reduced_task], "pagination")[0]
+        plan = _expand(pages, _plan(frame, _reduced(pages), reduced))
+        where = {(p.unit, p.page): index for index, p in enumerate(plan) if p.unit is not None}
         # A unit must begin on the side of the spread the one-document layout gives it.
         redo = []
         for unit in frame.units:
-            if not pages[unit.index]:
-                continue
-            wanted = skeleton.sides[skeleton.anchors[units.page_anchor(unit.index, 0)]]
-            if results[unit.index].sides[0] != wanted:
-                lead[unit.index] = not lead[unit.index]
-                redo.append(unit)
-        first_body = skeleton.anchors.get(settings.body_start or "") if settings.body_start else None
+            if pages[unit.index]:
+                wanted = reduced.sides[reduced.anchors[units.page_anchor(unit.index, 0)]]
+                if results[unit.index].sides[0] != wanted:
+                    lead[unit.index] = not lead[unit.index]
+                    redo.append(unit)
+        body = owners.get(settings.body_start or "") if settings.body_start else None
+        first_body = None
+        if body is not None and settings.body_start in results[body.index].anchors:
+            first_body = where.get((body.index, results[body.index].anchors[settings.body_start or ""]))
         labels = _labels(len(plan), first_body, settings.cover)
         printed_labels = label_list(labels, len(plan))
-        numbers = {}
+        numbers: dict[str, dict[str, str]] = {}
         for unit in frame.units:
             for target in unit.links:
-                owner = next((u for u in frame.units if target in u.ids), None)
+                owner = owners.get(target)
                 if owner is None or target not in results[owner.index].anchors:
                     continue
-                page = skeleton.anchors[units.page_anchor(owner.index, results[owner.index].anchors[target])]
+                page = where[(owner.index, results[owner.index].anchors[target])]
                 start = max(start for start, _ in labels if start <= page)
                 if not printed_labels[page].startswith(("Cover", "Inside")):
                     numbers[target] = _numbers(page - start + 1)
-        redo += [u for u in frame.units if u.numbered and u not in redo]
-        if not redo:
+        again = {u.index: _unit_task(settings, cache, frame, u, lead[u.index], numbers) for u in redo}
+        for unit in frame.units:
+            if unit.numbered and unit.index not in again:
+                task = _unit_task(settings, cache, frame, unit, lead[unit.index], numbers)
+                if task.key != tasks[unit.index].key:
+                    again[unit.index] = task
+        if not again:
             break
-        again = [_unit_task(settings, cache, frame, u, lead[u.index], numbers if u.numbered else None) for u in redo]
-        changed = False
-        for unit, result in zip(redo, runner.run(again, "contents"), strict=True):
-            changed = (
-                changed
-                or result.pages != results[unit.index].pages
-                or result.sides[:1] != results[unit.index].sides[:1]
-            )
-            results[unit.index] = result
-            tasks[unit.index] = again[redo.index(unit)]
-        if not changed:
-            break
+        batch = list(again.values())
+        if pdf:
+            # Most often the printed contents keep their length: lay the furniture out meanwhile.
+            batch.append(_skeleton_task(settings, cache, frame, pages))
+        done = runner.run(batch, "contents")
+        for (index, task), result in zip(again.items(), done, strict=False):
+            tasks[index], results[index] = task, result
     else:
         raise Unsplittable("page counts did not settle")
+    skeleton_task = _skeleton_task(settings, cache, frame, [r.pages for r in results])
+    skeleton: Result | None = None
+    if pdf:
+        skeleton = runner.run([skeleton_task], "furniture")[0]
+        if _plan(frame, [r.pages for r in results], skeleton) != plan:
+            raise Unsplittable("the skeleton paginates differently from its reduced version")
     unit_paths = [cache.path_of(t.kind, t.key) for t in tasks]
     skeleton_path = cache.path_of(skeleton_task.kind, skeleton_task.key)
-    starts = _page_starts(plan, results, printed_labels)
+    starts = _page_starts(plan, results, label_list(labels, len(plan)))
     final_key = key_of("book", [t.key for t in tasks], skeleton_task.key, labels)
 
     def write(target: Path) -> None:
+        if skeleton is None:
+            raise RuntimeError("lay_out_book() was told no PDF would be written")
         if cache.load("book", final_key) is not None:
             shutil.copyfile(cache.path_of("book", final_key), target)
             return
@@ -274,7 +320,8 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
         finally:
             temp.unlink(missing_ok=True)
         # The units' keys do not cover the files they loaded (the cache checks those), so the book records them.
-        cache.store("book", final_key, {"pages": len(plan)}, [f for r in [*results, skeleton] for f in r.loaded])
+        loaded = [f for r in [*results, skeleton] for f in r.loaded]
+        cache.store("book", final_key, {"pages": len(plan)}, loaded)
         for old in cached.parent.iterdir():  # only the latest assembled book is worth keeping
             if not old.name.startswith((final_key, ".")):
                 old.unlink(missing_ok=True)
@@ -287,7 +334,7 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
         displaced=[n for r in results for n in r.displaced],
         refused=[u for r in results for u in r.refused],
         failed=[u for r in results for u in r.failed],
-        messages=[m for r in [*results, skeleton] for m in r.messages],
+        messages=[m for r in [*results, *([skeleton] if skeleton else [])] for m in r.messages],
         write=write,
         laid_out=runner.laid_out,
     )

@@ -17,22 +17,22 @@ import os
 import shutil
 import tempfile
 import time
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
-
-import weasyprint
 
 from essaybook import __version__
 
 FOLDER = ".essaybook-cache"
 _FORMAT = "layout-1"
 _KEEP_DAYS = 14
+_WEASYPRINT = version("weasyprint")  # from the package metadata: importing WeasyPrint takes half a second
 
 
 def key_of(*parts: object) -> str:
     """A cache key from JSON-serialisable parts and the versions of everything that lays out."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([_FORMAT, __version__, weasyprint.__version__, *parts], sort_keys=True).encode())
+    digest.update(json.dumps([_FORMAT, __version__, _WEASYPRINT, *parts], sort_keys=True).encode())
     return digest.hexdigest()[:40]
 
 

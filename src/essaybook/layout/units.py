@@ -104,6 +104,16 @@ def _holds_placeholder(element: ET.Element) -> bool:
     )
 
 
+def _groups_pages(element: ET.Element) -> bool:
+    """Whether ``element`` only groups several identified sections (front matter's copyright page and
+    contents): each is then a unit of its own, so each starts on the side of the spread it should."""
+    children = [c for c in element if isinstance(c.tag, str)]
+    return len(children) >= 2 and all(c.get("id") and c.tag in _SECTIONING for c in children)
+
+
+_SECTIONING = frozenset({"section", "nav", "div", "article", "aside", "header", "footer"})
+
+
 @dataclass
 class Unit:
     """One layout unit: an element of the frame with the wrappers around it."""
@@ -153,7 +163,7 @@ def split(frame_html: str, fragments: dict[str, str], running: dict[str, str]) -
             if not isinstance(child.tag, str):
                 continue
             chapter = _placeholder(child)
-            if chapter is None and _holds_placeholder(child):
+            if chapter is None and (_holds_placeholder(child) or _groups_pages(child)):
                 walk(child, [*wrappers, child])
             else:
                 found.append((child, wrappers, chapter))
@@ -266,6 +276,11 @@ def skeleton_html(frame: Frame, pages: list[int]) -> str:
     html = copy.deepcopy(frame.html)
     head = html.find("head")
     assert head is not None
+    for child in list(head):  # the book's metadata (its dates) does not change the furniture
+        if isinstance(child.tag, str) and (
+            child.tag == "title" or (child.tag == "meta" and "charset" not in child.attrib)
+        ):
+            head.remove(child)
     style = ET.SubElement(head, "style")
     style.text = SKELETON_CSS
     roots = {u.root_id: u for u in frame.units}

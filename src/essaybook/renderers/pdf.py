@@ -7,18 +7,19 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pydyf
 from lxml import etree
-from weasyprint import HTML
-from weasyprint.document import Document
-from weasyprint.text.fonts import FontConfiguration
 
 from essaybook import log
 from essaybook.config import Config
 from essaybook.errors import RenderError
-from essaybook.fetcher import RestrictedFetcher
+
+if TYPE_CHECKING:  # WeasyPrint is imported where a page is laid out: a build served from the cache skips it
+    import pydyf
+    from weasyprint.document import Document
+
+    from essaybook.fetcher import RestrictedFetcher
 from essaybook.model import Meta
 from essaybook.renderers import atomic_output
 
@@ -74,6 +75,9 @@ def _layout(
     the end of its chapter, and last start the citing paragraph (with the heading just before it) on a
     new page.
     """
+    from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
+
     level: dict[str, int] = {}
     html = document
     while True:
@@ -314,6 +318,8 @@ def write_pdf(layout: Layout, meta: Meta, config: Config, target: Path) -> PdfRe
         return bytes(etree.tostring(rdf, encoding="utf-8"))
 
     metadata.generate_rdf_metadata = generate_with_language
+
+    import pydyf
 
     def finisher(document: Document, pdf: pydyf.PDF) -> None:
         if not config.pdf.variant:
