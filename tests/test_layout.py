@@ -96,7 +96,8 @@ def test_each_kind_of_change_rebuilds_what_depends_on_it(tmp_path: Path) -> None
     # book.toml: the title is printed on the title pages and in every running head.
     toml = root / "manuscript" / "book.toml"
     toml.write_text(toml.read_text(encoding="utf-8").replace("A Book of Features", "Renamed"), encoding="utf-8")
-    _same_as_uncached(root, "toml")
+    retitled = _same_as_uncached(root, "toml")
+    assert retitled.laid_out is not None and retitled.laid_out < units  # the title pages, not the chapters
 
 
 def _other_png() -> bytes:
@@ -188,6 +189,21 @@ def test_the_assembled_pdf_is_one_consistent_tagged_document(cached: Path) -> No
                 else [c.read_bytes() for c in page.obj.Contents]
             )
             assert b"/Artifact BMC q /EssaybookFurniture" in content
+
+
+def test_a_pdf_ua_book_keeps_its_claim_language_and_title(tmp_path: Path) -> None:
+    root = copy_project(BOOKS / "features", tmp_path)
+    toml = root / "manuscript" / "book.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + 'variant = "pdf/ua-1"\n', encoding="utf-8")
+    result = _build(root, "dist", epub=False)
+    assert result.pdf is not None and result.laid_out
+    with pikepdf.open(result.pdf.path) as pdf:
+        xmp = pdf.Root.Metadata.read_bytes().decode()
+        assert 'pdfuaid:part="1"' in xmp and "<dc:language>" in xmp
+        assert str(pdf.Root.Lang) == "en" and pdf.Root.MarkInfo.Marked
+        assert bool(pdf.Root.ViewerPreferences.DisplayDocTitle)
+        assert str(pdf.docinfo["/Title"]).startswith("A Book of Features")
+        assert all(page.obj.Tabs == "/S" for page in pdf.pages)
 
 
 def test_a_theme_without_chapter_breaks_is_laid_out_as_one_document(tmp_path: Path) -> None:

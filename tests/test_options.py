@@ -204,12 +204,15 @@ def test_a_note_too_long_for_its_page_continues_on_the_next(tmp_path: Path) -> N
 
 def test_pdf_a_3b_variant_claims_conformance(tmp_path: Path) -> None:
     toml = '[book]\ntitle = "Archive"\nlang = "en"\n[pdf]\nvariant = "pdf/a-3b"\n'
-    result = build_tiny(tmp_path, {"book.toml": toml, "a.md": "# Archive\n\nKept for a long time.\n"}, epub=False)
-    assert result.pdf is not None
+    # Two chapters: the book layout, whose PDF is assembled from chapters laid out one by one.
+    chapters = {"a.md": "# Archive\n\nKept for a long time.\n", "b.md": "# Later\n\nAnd longer.\n"}
+    result = build_tiny(tmp_path, {"book.toml": toml, **chapters}, epub=False)
+    assert result.pdf is not None and result.laid_out
     with Pdf.open(result.pdf.path) as pdf:
         xmp = pdf.Root.Metadata.read_bytes().decode()
         assert 'pdfaid:part="3"' in xmp and 'pdfaid:conformance="B"' in xmp
         assert "/OutputIntents" in pdf.Root
+        assert str(pdf.docinfo["/Title"]) == "Archive" and str(pdf.docinfo["/ModDate"]).startswith("D:2026")
         with pdf.open_metadata() as meta:
             assert meta["dc:language"] == {"en"}
 

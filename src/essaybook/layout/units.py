@@ -205,7 +205,12 @@ def _shell(frame: Frame, unit: Unit, keep_meta: bool, extra_css: str) -> tuple[E
         head.append(copy.deepcopy(child))
     style = ET.SubElement(head, "style")
     style.text = extra_css
-    body = ET.SubElement(html, "body", dict(frame.body.attrib))
+    body_attributes = dict(frame.body.attrib)
+    if not keep_meta:
+        # Only the running heads read the title from here, and the skeleton draws those: a new title then
+        # does not lay out every chapter again.
+        body_attributes.pop("data-book-title", None)
+    body = ET.SubElement(html, "body", body_attributes)
     parent = body
     for wrapper in unit.wrappers:
         parent = ET.SubElement(parent, wrapper.tag, dict(wrapper.attrib))
@@ -261,7 +266,7 @@ body * {{ visibility: hidden !important; }}
   border: 0 !important; break-before: auto; break-after: auto; float: none !important; position: static !important; }}
 .{PAGE_CLASS} + .{PAGE_CLASS} {{ break-before: page !important; }}
 .essaybook-running {{ height: 0 !important; margin: 0 !important; padding: 0 !important; border: 0 !important;
-  overflow: hidden !important; line-height: 0 !important; }}
+  overflow: hidden !important; line-height: 0 !important; bookmark-level: none !important; }}
 @page {{ background: none !important; }}
 """
 
