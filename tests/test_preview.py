@@ -188,7 +188,7 @@ def test_only_the_changed_chapter_is_converted_and_ids_stay(running: Preview, bo
     project = load_project(book)
     env = environment(project.theme)
     styles = epub_styles(project.theme, project.root, project.code_css, False)
-    for document in compose_epub(project.book, project.require_meta, project.config, styles.hrefs, env):
+    for document in compose_epub(project.book, project.require_meta, project.config, styles.hrefs, env).documents:
         assert without_script(get(running, "/" + document.name)[2]) == document.xhtml, document.name
 
 

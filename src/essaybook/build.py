@@ -19,7 +19,6 @@ from essaybook.compose import (
     compose_epub,
     compose_print,
     matters,
-    table_of_contents,
 )
 from essaybook.config import Config, load_config
 from essaybook.convert import convert_book
@@ -234,13 +233,12 @@ def build(
             with log.step(number, total, "Packaging EPUB (ebooklib)"):
                 by_anchor = {anchor: (chapter, block) for chapter, block, anchor in printed.blocks}
                 pages = [(label, *by_anchor[anchor]) for label, anchor in layout.page_starts]
-                documents = compose_epub(book, meta, config, styles.hrefs, env, pages)
+                composed = compose_epub(book, meta, config, styles.hrefs, env, pages)
                 epub_result = render_epub(
-                    documents,
+                    composed,
                     styles,
                     list(book.assets.values()),
                     theme.fonts() if config.epub.embed_fonts else [],
-                    table_of_contents(book, config.epub.toc_depth),
                     meta,
                     out / f"{meta.slug}.epub",
                     cover=epub_cover(meta, theme),

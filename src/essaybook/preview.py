@@ -39,7 +39,7 @@ from lxml import etree
 
 from essaybook import log
 from essaybook.build import Project, epub_cover, load_sources
-from essaybook.compose import EPUB_NS, EpubDocument, compose_epub, matters
+from essaybook.compose import EPUB_NS, ComposedEpub, compose_epub, matters
 from essaybook.convert import Conversion, convert_book
 from essaybook.diagnostics import Diagnostic
 from essaybook.errors import EssaybookError, ManuscriptError
@@ -342,7 +342,7 @@ class Builder:
             self._composed.clear()
         theme, styles = self._styles.theme, self._styles.sheets
         messages.extend(self._styles.warnings)
-        documents = self._compose(book, meta)
+        composed = self._compose(book, meta)
         files: dict[str, str | bytes | Path] = {}
         files.update((href, content) for href, content in styles.sheets)
         files.update(styles.files)
@@ -357,11 +357,8 @@ class Builder:
                 self._covers = {key: epub_cover(meta, theme)}
             href, _, data = self._covers[key]
             files[href] = data
-        files.update((d.name, d.xhtml) for d in documents)
-        # The reading order of the EPUB: the contents page right before the first chapter.
-        spine = [(d.name, d.title) for d in documents if d.name != "nav.xhtml"]
-        first_text = next(i for i, d in enumerate(documents) if d.chapter is not None)
-        spine.insert(first_text, ("nav.xhtml", "Contents"))
+        files.update((d.name, d.xhtml) for d in composed.documents)
+        spine = [(d.name, d.title) for d in composed.spine]
         order = {c.source: i for i, c in enumerate(book.chapters)}
         chapter_warnings = sorted(self._chapter_warnings.items(), key=lambda item: order.get(item[0], len(order)))
         # ``messages`` now holds what composing warned about (book.toml defaults, stylesheets).
@@ -375,7 +372,7 @@ class Builder:
             built=self.generation,
         )
 
-    def _compose(self, book: Book, meta: Meta) -> list[EpubDocument]:
+    def _compose(self, book: Book, meta: Meta) -> ComposedEpub:
         """The EPUB's documents, composing again only the chapters converted since the last time."""
         assert self.project is not None and self._styles is not None
         key = (dataclasses.replace(meta, modified=""), tuple(matters(book).items()), self.project.config)
@@ -393,7 +390,7 @@ class Builder:
             self._styles.env,
         )
         documents = []
-        for document in composed:
+        for document in composed.documents:
             if document.chapter is not None:
                 chapter = book.chapters[document.chapter.index]
                 if id(chapter) in fresh:
@@ -404,7 +401,7 @@ class Builder:
         for table in (self._composed, self._proxies):
             for stale in [k for k in table if k not in current]:
                 del table[stale]
-        return documents
+        return dataclasses.replace(composed, documents=documents)
 
     def _proxy(self, chapter: Chapter) -> Chapter:
         """``chapter`` with a fragment that holds only its ids (cheap to compose, same link targets)."""
