@@ -90,8 +90,8 @@ def _child(mode: str, root: Path, out: Path, html: Path | None, pandoc: str | No
         result["output"] = str(built.pdf.path if built.pdf else built.epub.path if built.epub else "")
     elif mode == "compose":
         from essaybook import log
-        from essaybook.build import load_project
         from essaybook.compose import compose_print
+        from essaybook.pipeline import load_project
         from essaybook.themes import environment
 
         log.setup(verbosity=-1)

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from PIL import Image
 
 from essaybook import log
-from essaybook.build import load_project
 from essaybook.cli import main
 from essaybook.diagnostics import Diagnostic
 from essaybook.errors import ConfigError, ManuscriptError
+from essaybook.pipeline import load_project
 from essaybook.preview import Builder, Hub
 
 from conftest import Built

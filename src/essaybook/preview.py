@@ -8,7 +8,6 @@ is built by ``essaybook build`` in a subprocess, in the background, and served f
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import html
 import json
@@ -34,19 +33,12 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import click
-import jinja2
-from lxml import etree
 
 from essaybook import log
-from essaybook.build import Project, epub_cover, load_sources
-from essaybook.compose import EPUB_NS, ComposedEpub, compose_epub, matters
-from essaybook.convert import Conversion, convert_book
 from essaybook.diagnostics import Diagnostic
-from essaybook.errors import EssaybookError, ManuscriptError
-from essaybook.manuscript import read_chapter, resolve_meta
-from essaybook.model import FONT_TYPES, IMAGE_TYPES, Book, Chapter, Meta
-from essaybook.stylesheets import EpubStyles, epub_styles
-from essaybook.themes import Theme, environment, load_theme
+from essaybook.errors import EssaybookError
+from essaybook.model import FONT_TYPES, IMAGE_TYPES, Chapter
+from essaybook.pipeline import Pipeline, Project, project_root
 
 DEFAULT_PORT = 8000
 PORT_TRIES = 100
@@ -137,27 +129,17 @@ def _snapshot(root: Path) -> dict[Path, tuple[int, int]]:
     return found
 
 
-@dataclass(frozen=True)
-class _Styles:
-    """The theme, its Jinja environment and the EPUB's stylesheets: read again only when styles/ changes."""
-
-    theme: Theme
-    env: jinja2.Environment
-    sheets: EpubStyles
-    warnings: list[Diagnostic]
-
-
 class Builder:
     """The book as the preview holds it: loaded, converted, and re-converted chapter by chapter on change.
 
-    Composing is incremental too: a chapter's document is composed again only when the chapter was converted
-    again; the others are reused while the metadata, the matter of each chapter and the styles stay the same.
+    The pipeline composes incrementally too (see :meth:`Pipeline.compose_epub`); what the builder adds is the
+    watcher, the warnings of each chapter, and the last site that built.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root.absolute()
-        self.project: Project | None = None
-        self.conversion: Conversion | None = None
+        # Without the conversion cache: the book must stay re-convertible chapter by chapter.
+        self.pipeline = Pipeline(self.root, cache=False)
         self.generation = 0
         self.last_good: Site | None = None
         self.failed: set[Path] = set()
@@ -165,13 +147,13 @@ class Builder:
         self._seen = _snapshot(self.root)
         self._load_warnings: list[Diagnostic] = []
         self._chapter_warnings: dict[Path, list[Diagnostic]] = {}
-        self._covers: dict[tuple[Any, ...], tuple[str, str, bytes]] = {}
         self._shown_warnings: set[Diagnostic] = set()
-        self._styles: _Styles | None = None
-        self._composed: dict[int, tuple[Chapter, str]] = {}
-        """id() of a converted chapter -> (that chapter, its composed XHTML)."""
-        self._proxies: dict[int, tuple[Chapter, Chapter]] = {}
-        self._compose_key: tuple[Any, ...] = ()
+        self._style_warnings: list[Diagnostic] | None = None
+        """What the EPUB's stylesheets warned about when they were last read (None: to be read again)."""
+
+    @property
+    def project(self) -> Project | None:
+        return self.pipeline.project
 
     # The watcher ------------------------------------------------------------------------------------
 
@@ -201,13 +183,15 @@ class Builder:
         start = time.perf_counter()
         self.generation += 1
         what = "the book"
-        if changed is None or any(p.is_relative_to(self.root / "styles") for p in changed):
-            self._styles = None
+        styles_changed = changed is None or any(p.is_relative_to(self.root / "styles") for p in changed)
         try:
             with _captured() as messages:
                 if changed is None or self._needs_full(changed):
                     self._full(messages)
                 else:
+                    if styles_changed:
+                        self.pipeline.reload_theme()
+                        self._style_warnings = None
                     what = self._partial(changed, messages)
                 site = self._publish(messages)
         except Exception as exc:
@@ -236,7 +220,7 @@ class Builder:
         return site
 
     def _needs_full(self, changed: set[Path]) -> bool:
-        if self.project is None or self.conversion is None:
+        if self.project is None or not self.pipeline.reconvertible:
             return True
         manuscript = self.root / "manuscript"
         chapters = {c.source for c in self.project.book.chapters}
@@ -266,18 +250,17 @@ class Builder:
         )
 
     def _full(self, messages: list[Diagnostic]) -> None:
-        self.project = self.conversion = None
         self.failed.clear()
-        project = load_sources(self.root)
-        conversion = convert_book(project.book, project.config.theme.code_style, project.config.book.lang or "en")
-        self.project, self.conversion = project, conversion
+        self._style_warnings = None
+        project = self.pipeline.load()
+        self.pipeline.convert()
         self._chapter_warnings = {}
         self._load_warnings = self._file_warnings(project.book.chapters, messages, fallback=None)
         messages.clear()
 
     def _partial(self, changed: set[Path], messages: list[Diagnostic]) -> str:
         """Re-convert the chapters that changed (and those that use a changed image); return what was done."""
-        assert self.project is not None and self.conversion is not None
+        assert self.project is not None
         book = self.project.book
         by_source = {c.source: c for c in book.chapters}
         todo = [by_source[p] for p in sorted(changed | self.failed) if p in by_source]
@@ -291,7 +274,7 @@ class Builder:
         for chapter in todo:
             before = len(messages)
             try:
-                done = self.conversion.reconvert(read_chapter(chapter.source, self.root, chapter.index))
+                done = self.pipeline.reconvert(chapter)
             except Exception as exc:
                 # The other changed chapters are still converted; the first error is the one shown.
                 self.failed.add(chapter.source)
@@ -330,34 +313,16 @@ class Builder:
     def _publish(self, messages: list[Diagnostic]) -> Site:
         """Compose the EPUB's documents from the current book: the site the server answers with."""
         assert self.project is not None
-        project = self.project
-        book, config = project.book, project.config
-        meta = resolve_meta(config, book)
-        if self._styles is None:
+        book, pipeline = self.project.book, self.pipeline
+        meta = pipeline.resolve_meta()
+        if self._style_warnings is None:
             before = len(messages)
-            theme = load_theme(config.theme.name, self.root, config.source)
-            sheets = epub_styles(theme, self.root, project.code_css, config.epub.embed_fonts)
-            self._styles = _Styles(theme, environment(theme), sheets, messages[before:])
+            pipeline.epub_styles()
+            self._style_warnings = messages[before:]
             del messages[before:]
-            self._composed.clear()
-        theme, styles = self._styles.theme, self._styles.sheets
-        messages.extend(self._styles.warnings)
-        composed = self._compose(book, meta)
-        files: dict[str, str | bytes | Path] = {}
-        files.update((href, content) for href, content in styles.sheets)
-        files.update(styles.files)
-        if config.epub.embed_fonts:
-            files.update((f"fonts/{font.name}", font) for font in theme.fonts())
-        files.update((asset.href, asset.source) for asset in book.assets.values())
-        if meta.cover_image is not None:
-            files[meta.cover_image.href] = meta.cover_image.source
-        else:
-            key = (meta.title, meta.subtitle, meta.authors, theme.dirs)
-            if key not in self._covers:
-                self._covers = {key: epub_cover(meta, theme)}
-            href, _, data = self._covers[key]
-            files[href] = data
-        files.update((d.name, d.xhtml) for d in composed.documents)
+        messages.extend(self._style_warnings)
+        composed = pipeline.compose_epub()
+        files = pipeline.epub_files(composed)
         spine = [(d.name, d.title) for d in composed.spine]
         order = {c.source: i for i, c in enumerate(book.chapters)}
         chapter_warnings = sorted(self._chapter_warnings.items(), key=lambda item: order.get(item[0], len(order)))
@@ -371,48 +336,6 @@ class Builder:
             warnings=tuple(dict.fromkeys(warnings)),
             built=self.generation,
         )
-
-    def _compose(self, book: Book, meta: Meta) -> ComposedEpub:
-        """The EPUB's documents, composing again only the chapters converted since the last time."""
-        assert self.project is not None and self._styles is not None
-        key = (dataclasses.replace(meta, modified=""), tuple(matters(book).items()), self.project.config)
-        if key != self._compose_key:
-            self._composed.clear()
-            self._compose_key = key
-        fresh = {id(c) for c in book.chapters if self._composed.get(id(c), (None,))[0] is not c}
-        # The other chapters stand in with their ids only: links into them still name the right file.
-        stand_ins = [c if id(c) in fresh else self._proxy(c) for c in book.chapters]
-        composed = compose_epub(
-            dataclasses.replace(book, chapters=stand_ins),
-            meta,
-            self.project.config,
-            self._styles.sheets.hrefs,
-            self._styles.env,
-        )
-        documents = []
-        for document in composed.documents:
-            if document.chapter is not None:
-                chapter = book.chapters[document.chapter.index]
-                if id(chapter) in fresh:
-                    self._composed[id(chapter)] = (chapter, document.xhtml)
-                document = dataclasses.replace(document, chapter=chapter, xhtml=self._composed[id(chapter)][1])
-            documents.append(document)
-        current = {id(c) for c in book.chapters}
-        for table in (self._composed, self._proxies):
-            for stale in [k for k in table if k not in current]:
-                del table[stale]
-        return dataclasses.replace(composed, documents=documents)
-
-    def _proxy(self, chapter: Chapter) -> Chapter:
-        """``chapter`` with a fragment that holds only its ids (cheap to compose, same link targets)."""
-        known = self._proxies.get(id(chapter))
-        if known is not None and known[0] is chapter:
-            return known[1]
-        root = etree.fromstring(f'<div xmlns:epub="{EPUB_NS}">{chapter.html}</div>')
-        ids = [e.get("id") for e in root.iter() if e.get("id")]
-        proxy = dataclasses.replace(chapter, html="".join(f'<span id="{html.escape(i)}"></span>' for i in ids if i))
-        self._proxies[id(chapter)] = (chapter, proxy)
-        return proxy
 
 
 # ---------------------------------------------------------------------------------------------- the PDF
@@ -822,13 +745,7 @@ class Preview:
     """
 
     def __init__(self, root: Path, port: int = DEFAULT_PORT, pdf: bool = True) -> None:
-        root = root.absolute()
-        if not root.is_dir():
-            raise EssaybookError("no such book project folder", file=root)
-        if not (root / "manuscript").is_dir():
-            raise ManuscriptError(
-                "no manuscript/ folder; a book project keeps its chapters in manuscript/*.md", file=root
-            )
+        root = project_root(root.absolute())
         self.builder = Builder(root)
         site = self.builder.rebuild()
         assert site is not None
