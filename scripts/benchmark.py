@@ -81,7 +81,7 @@ def _child(mode: str, root: Path, out: Path, html: Path | None, pandoc: str | No
     result: dict[str, Any] = {}
     if mode in ESSAYBOOK_MODES:
         from essaybook import log
-        from essaybook.build import build
+        from essaybook.commands.build import build
 
         log.setup(verbosity=-1)  # warnings and errors to stderr, as `essaybook build -q` does
         pdf, epub = ESSAYBOOK_MODES[mode]

@@ -13,10 +13,10 @@ from PIL import Image
 
 from essaybook import log
 from essaybook.cli import main
+from essaybook.commands.preview import Builder, Hub
 from essaybook.diagnostics import Diagnostic
 from essaybook.errors import ConfigError, ManuscriptError
 from essaybook.pipeline import load_project
-from essaybook.preview import Builder, Hub
 
 from conftest import Built
 

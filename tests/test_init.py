@@ -12,8 +12,8 @@ from click.testing import CliRunner, Result
 from pypdf import PdfReader
 
 from essaybook import config, log
-from essaybook.build import BuildResult, build
 from essaybook.cli import main
+from essaybook.commands.build import BuildResult, build
 from essaybook.errors import EXIT_USER
 from essaybook.themes import available
 

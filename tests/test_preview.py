@@ -22,10 +22,10 @@ import pytest
 from PIL import Image
 
 from essaybook import log
-from essaybook.build import build
+from essaybook.commands.build import build
+from essaybook.commands.preview import Preview
 from essaybook.compose import compose_epub
 from essaybook.pipeline import load_project
-from essaybook.preview import Preview
 from essaybook.stylesheets import epub_styles
 from essaybook.themes import environment
 

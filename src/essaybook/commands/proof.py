@@ -88,7 +88,7 @@ def newest_source(root: Path) -> tuple[Path, int] | None:
 def project_pdf(root: Path) -> BookPdf:
     """``root/dist/<slug>.pdf``, built first (PDF only) when it is missing or older than a source."""
     # Imported here: the pipeline loads WeasyPrint, which proofing a given PDF does not need.
-    from essaybook.build import build
+    from essaybook.commands.build import build
     from essaybook.manuscript import direction_of
     from essaybook.pipeline import Pipeline
 
