@@ -92,7 +92,7 @@ def project_pdf(root: Path) -> BookPdf:
     from essaybook.manuscript import direction_of
     from essaybook.pipeline import Pipeline
 
-    pipeline = Pipeline(root, cache=False)
+    pipeline = Pipeline(root, cache=False)  # only looks; the build, when one is needed, uses the cache
     project = pipeline.load()
     path = project.root / "dist" / f"{pipeline.slug()}.pdf"
     newest = newest_source(project.root)

@@ -51,9 +51,6 @@ class Site:
     """Generation whose build ``files`` come from (0: none built yet)."""
 
 
-# ------------------------------------------------------------------------------------------------ building
-
-
 class _Capture(logging.Filter):
     """Takes essaybook's warnings off the console while a rebuild runs; the preview shows them in the page."""
 
