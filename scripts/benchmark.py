@@ -100,7 +100,7 @@ def _child(
         chapter.write_text(chapter.read_text(encoding="utf-8") + EDIT, encoding="utf-8")
     if mode in ESSAYBOOK_MODES:
         from essaybook import log
-        from essaybook.build import build
+        from essaybook.commands.build import build
 
         log.setup(verbosity=-1)  # warnings and errors to stderr, as `essaybook build -q` does
         pdf, epub = ESSAYBOOK_MODES[mode]
@@ -110,8 +110,8 @@ def _child(
         result["output"] = str(built.pdf.path if built.pdf else built.epub.path if built.epub else "")
     elif mode == "compose":
         from essaybook import log
-        from essaybook.build import load_project
         from essaybook.compose import compose_print
+        from essaybook.pipeline import load_project
         from essaybook.themes import environment
 
         log.setup(verbosity=-1)

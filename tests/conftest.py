@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from essaybook import log
-from essaybook.build import BuildResult, build
+from essaybook.commands.build import BuildResult, build
 from essaybook.diagnostics import Diagnostic
 
 REPO = Path(__file__).resolve().parent.parent

@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from essaybook.check import Report, render_text
 from essaybook.cli import main
+from essaybook.commands.check import Report, render_text
 from essaybook.diagnostics import Diagnostic
 
 from conftest import REPO, copy_project
@@ -211,7 +211,7 @@ def test_not_a_book_project(tmp_path: Path) -> None:
 
 
 def test_absent_validators_are_reported_as_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("essaybook.check.find_epubcheck", lambda: (None, "EPUBCheck is not installed"))
+    monkeypatch.setattr("essaybook.commands.check.find_epubcheck", lambda: (None, "EPUBCheck is not installed"))
     monkeypatch.setenv("ESSAYBOOK_ACE", str(tmp_path / "no-ace"))
     root = write_book(tmp_path / "book", {"book.toml": '[book]\nlang = "en"\n', "a.md": "# A\n"})
     run = run_check(str(root), "--format", "json")

@@ -12,7 +12,7 @@ from typing import ClassVar
 import pytest
 
 from essaybook import log
-from essaybook.build import build
+from essaybook.commands.build import build
 
 from conftest import epubcheck_messages
 from test_epub import Epub

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from essaybook import log
-from essaybook.build import load_project
+from essaybook.pipeline import load_project
 
 
 def convert(tmp_path: Path, markdown: str, toml: str = '[book]\ntitle = "T"\nlang = "en"\n') -> tuple[str, list[str]]:

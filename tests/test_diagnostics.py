@@ -12,11 +12,11 @@ from click.testing import CliRunner
 from PIL import Image
 
 from essaybook import log
-from essaybook.build import load_project
 from essaybook.cli import main
+from essaybook.commands.preview import Builder, Hub
 from essaybook.diagnostics import Diagnostic
 from essaybook.errors import ConfigError, ManuscriptError
-from essaybook.preview import Builder, Hub
+from essaybook.pipeline import load_project
 
 from conftest import Built
 

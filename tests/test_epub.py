@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from essaybook import log
-from essaybook.build import build
+from essaybook.commands.build import build
 
 from conftest import BOOKS, REPO, Built, build_once, copy_project, epubcheck_messages
 from pdfread import open_pdf, outline, page_text

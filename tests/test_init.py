@@ -12,8 +12,8 @@ from click.testing import CliRunner, Result
 from pypdf import PdfReader
 
 from essaybook import config, log
-from essaybook.build import BuildResult, build
 from essaybook.cli import main
+from essaybook.commands.build import BuildResult, build
 from essaybook.errors import EXIT_USER
 from essaybook.themes import available
 
@@ -36,7 +36,9 @@ def run_init(*args: str) -> Result:
 
 
 def files_under(root: Path) -> list[str]:
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    """Every file under ``root`` but the build's cache (``.essaybook-cache/``, which init's .gitignore lists)."""
+    found = (p.relative_to(root) for p in root.rglob("*") if p.is_file())
+    return sorted(rel.as_posix() for rel in found if rel.parts[0] != ".essaybook-cache")
 
 
 def build_quietly(root: Path, **options: bool) -> tuple[BuildResult, list[str]]:
@@ -62,6 +64,7 @@ def test_init_writes_the_starter_project_and_says_what_next(
     root, result, _, _ = fresh
     assert result.exit_code == 0, result.output
     assert files_under(root) == sorted([*STARTER, "dist/my-book.epub", "dist/my-book.pdf"])
+    assert ".essaybook-cache/" in (root / ".gitignore").read_text(encoding="utf-8")
     for rel in STARTER:
         assert rel in result.output
     assert "essaybook build" in result.output and f"cd {root}" in result.output

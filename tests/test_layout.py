@@ -17,7 +17,7 @@ import pikepdf
 import pytest
 
 from essaybook import log
-from essaybook.build import BuildResult, build
+from essaybook.commands.build import BuildResult, build
 from essaybook.layout.cache import FOLDER
 
 from conftest import BOOKS, EPOCH, copy_project

@@ -12,7 +12,7 @@ from pikepdf import Pdf
 from pypdf import PdfReader
 
 from essaybook import log
-from essaybook.build import BuildResult, build
+from essaybook.commands.build import BuildResult, build
 
 from conftest import BOOKS, Built, build_once, copy_project, epubcheck_messages
 from pdfread import horizontal_rules, open_pdf, outline, page_text

@@ -22,9 +22,10 @@ import pytest
 from PIL import Image
 
 from essaybook import log
-from essaybook.build import build, load_project
+from essaybook.commands.build import build
+from essaybook.commands.preview import Preview
 from essaybook.compose import compose_epub
-from essaybook.preview import Preview
+from essaybook.pipeline import load_project
 from essaybook.stylesheets import epub_styles
 from essaybook.themes import environment
 
@@ -188,7 +189,7 @@ def test_only_the_changed_chapter_is_converted_and_ids_stay(running: Preview, bo
     project = load_project(book)
     env = environment(project.theme)
     styles = epub_styles(project.theme, project.root, project.code_css, False)
-    for document in compose_epub(project.book, project.require_meta, project.config, styles.hrefs, env):
+    for document in compose_epub(project.book, project.require_meta, project.config, styles.hrefs, env).documents:
         assert without_script(get(running, "/" + document.name)[2]) == document.xhtml, document.name
 
 

@@ -14,8 +14,7 @@ from click.testing import CliRunner, Result
 from PIL import Image
 
 from essaybook.cli import main
-from essaybook.errors import EXIT_USER, EssaybookError
-from essaybook.proof import (
+from essaybook.commands.proof import (
     MAX_HEIGHT,
     MIN_THUMB,
     SHEET_WIDTH,
@@ -25,6 +24,7 @@ from essaybook.proof import (
     select_pages,
     spread_units,
 )
+from essaybook.errors import EXIT_USER, EssaybookError
 
 from conftest import Built, copy_project
 

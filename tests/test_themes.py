@@ -10,7 +10,7 @@ from pikepdf import Pdf
 from pypdf import PdfReader
 
 from essaybook import log
-from essaybook.build import build
+from essaybook.commands.build import build
 from essaybook.config import load_config
 from essaybook.errors import ConfigErrors
 from essaybook.themes import available, environment, load_theme, themes_dir

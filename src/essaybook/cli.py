@@ -121,7 +121,7 @@ def build(
     Chapters are laid out in parallel; a chapter that has not changed since the last build (nor the
     settings, stylesheets, fonts and images it uses) comes from PROJECT/.essaybook-cache/.
     """
-    from essaybook.build import build as run_build
+    from essaybook.commands.build import build as run_build
 
     if not pdf and not epub:
         raise click.UsageError("--no-pdf and --no-epub together leave nothing to build")
@@ -144,7 +144,7 @@ def init(directory: Path, theme: str | None) -> None:
 
     Writes manuscript/book.toml with every setting explained, two sample chapters, and styles/custom.css.
     """
-    from essaybook.init import init_project
+    from essaybook.commands.init import init_project
 
     init_project(directory, theme)
 
@@ -168,7 +168,7 @@ def check(project: Path, fmt: str, strict: bool, no_validators: bool) -> None:
     images and their alt text, external links (listed, never fetched), characters the theme's fonts cannot
     draw, and EPUBCheck and Ace results on a temporary build when those tools are installed.
     """
-    from essaybook.check import run_check
+    from essaybook.commands.check import run_check
 
     sys.exit(run_check(project, fmt=fmt, strict=strict, validators=not no_validators))
 
@@ -189,7 +189,7 @@ def preview(project: Path, port: int) -> None:
     Only the chapters that changed are converted again; build errors show in the page; the PDF is rebuilt in
     the background and linked from the page.
     """
-    from essaybook.preview import serve
+    from essaybook.commands.preview import serve
 
     serve(project, port)
 
@@ -249,8 +249,8 @@ def proof(
 
     Uses dist/<slug>.pdf, building it first when it is missing or older than manuscript/ or styles/.
     """
-    from essaybook.proof import DEFAULT_DPI, SHEET_WIDTH
-    from essaybook.proof import proof as run_proof
+    from essaybook.commands.proof import DEFAULT_DPI, SHEET_WIDTH
+    from essaybook.commands.proof import proof as run_proof
 
     if pages is None and dpi is not None:
         raise click.UsageError("--dpi sets the resolution of --pages images; give --pages too")

@@ -57,6 +57,24 @@ class EpubDocument:
     properties: tuple[str, ...] = ()
 
 
+@dataclass
+class ComposedEpub:
+    """The EPUB's XHTML documents and its navigation, made once for the package and the preview."""
+
+    documents: list[EpubDocument]
+    """Cover, title page, chapters, then ``nav.xhtml``: the order they are composed in (the manifest's)."""
+    toc: list[TocEntry]
+    """The table of contents ``nav.xhtml`` lists; the NCX lists the same."""
+
+    @property
+    def spine(self) -> list[EpubDocument]:
+        """The reading order: the contents page (``nav.xhtml``) right before the first chapter."""
+        spine = [d for d in self.documents if d.name != "nav.xhtml"]
+        nav = [d for d in self.documents if d.name == "nav.xhtml"]
+        first_text = next(i for i, d in enumerate(spine) if d.chapter is not None)
+        return spine[:first_text] + nav + spine[first_text:]
+
+
 def matter_of(chapter: Chapter, seen_body: bool) -> str:
     """'front', 'body' or 'back' for a chapter, by its role and place in the book."""
     if chapter.role in BACK_ROLES:
@@ -489,8 +507,8 @@ def compose_epub(
     css_hrefs: list[str],
     env: jinja2.Environment,
     pages: list[tuple[str, int, int]] | None = None,
-) -> list[EpubDocument]:
-    """The EPUB's XHTML documents in reading order: cover, title page, nav, chapters.
+) -> ComposedEpub:
+    """The EPUB's XHTML documents (cover, title page, chapters, nav) and its table of contents.
 
     ``pages`` are the printed pages as (label, chapter index, block number): each becomes a page-break
     marker before that block and an entry of the nav's page list.
@@ -570,7 +588,7 @@ def compose_epub(
             ),
         )
     )
-    return documents
+    return ComposedEpub(documents=documents, toc=toc)
 
 
 def _ids(chapter: Chapter) -> list[str]:

@@ -292,7 +292,7 @@ def convert_book(book: Book, code_style: str = "xcode", lang: str = "en") -> Con
     """Convert every chapter in place: ``html``, ``headings``, ``anchors`` and the book's assets.
 
     ``lang`` is the book's language; a chapter's own ``lang`` picks its quotation marks. The returned
-    :class:`Conversion` can re-convert single chapters later (the live preview); a build ignores it.
+    :class:`Conversion` can re-convert single chapters later (:meth:`Pipeline.reconvert`, for the live preview).
     """
     conversion = Conversion(book, code_style, lang)
     conversion.convert_all()

@@ -1,4 +1,4 @@
-"""Stage 1b: ``manuscript/`` (+ settings) -> :class:`Book` of chapters with their front matter."""
+"""Stage 1b: ``manuscript/`` (+ settings) -> the chapter files in reading order, each read with its front matter."""
 
 from __future__ import annotations
 
@@ -32,10 +32,9 @@ def markdown_files(root: Path) -> list[Path]:
 
 
 def find_chapters(root: Path, config: Config) -> list[Path]:
-    """The chapter files in reading order: ``[book] chapters`` or every ``.md`` in natural order."""
+    """The chapter files of the book project at ``root`` in reading order: ``[book] chapters`` or every ``.md``
+    in natural order (see :func:`essaybook.pipeline.project_root` for what a book project is)."""
     manuscript = root / "manuscript"
-    if not manuscript.is_dir():
-        raise ManuscriptError("no manuscript/ folder; a book project keeps its chapters in manuscript/*.md", file=root)
     toml = config.source or manuscript / "book.toml"
     if config.book.chapters is None:
         found = markdown_files(root)
@@ -171,13 +170,6 @@ def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str) ->
             chapter.title_given = True
         elif key == "lang":
             chapter.lang = value
-
-
-def load_book(root: Path, config: Config) -> Book:
-    """Find, read and order the chapters of the project at ``root``."""
-    paths = find_chapters(root, config)
-    chapters = [read_chapter(path, root, i) for i, path in enumerate(paths)]
-    return Book(root=root, chapters=chapters)
 
 
 _RTL_LANGS = frozenset({"ar", "he", "fa", "ur", "ps", "sd", "ug", "yi", "dv", "ckb"})

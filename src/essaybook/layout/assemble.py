@@ -17,6 +17,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name, String
 
 from essaybook.compose import ANCHOR_SCHEME
+from essaybook.layout.fontshare import share_fonts
 
 _CATALOG_KEYS = ("/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata", "/OutputIntents", "/PageMode")
 
@@ -57,10 +58,13 @@ def assemble(
     furniture: Path,
     labels: Sequence[tuple[int, str]],
     target: Path,
+    fonts: Sequence[Path] = (),
+    font_cache: Path | None = None,
 ) -> int:
     """Write the book to ``target``: ``plan`` orders the units' pages (and blank pages), page ``i`` of
     ``furniture`` is drawn over page ``i`` of the book as an artifact, ``labels`` are page-label ranges
-    (start, "/r" | "/D" | literal label). Returns the number of pages."""
+    (start, "/r" | "/D" | literal label). The units' subsets of the font files in ``fonts`` become one
+    per font (see fontshare.py; ``font_cache`` keeps them between builds). Returns the number of pages."""
     sources = [pikepdf.open(path) for path in units]
     skeleton = pikepdf.open(furniture)
     out = pikepdf.new()
@@ -88,6 +92,7 @@ def assemble(
         _merge_structure(out, sources, owner)
         _merge_names(out, sources, copied)
         _merge_outline(out, sources, copied)
+        share_fonts(out, fonts, font_cache)
         _overlay(out, skeleton)
         for key in _CATALOG_KEYS:
             if key in base.Root:
@@ -100,7 +105,10 @@ def assemble(
             nums.append(start)
             nums.append(Dictionary(S=Name(style)) if style.startswith("/") else Dictionary(P=String(style)))
         out.Root.PageLabels = Dictionary(Nums=nums)
-        out.save(target, deterministic_id=True, min_version=base.pdf_version)
+        # Object streams, as WeasyPrint writes them: the structure tree's dictionaries compress well (PDF/A-1,
+        # a PDF 1.4 format, has none).
+        streams = pikepdf.ObjectStreamMode.generate if base.pdf_version >= "1.5" else pikepdf.ObjectStreamMode.disable
+        out.save(target, deterministic_id=True, min_version=base.pdf_version, object_stream_mode=streams)
         return len(out.pages)
     finally:
         out.close()

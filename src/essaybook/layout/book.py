@@ -28,6 +28,7 @@ from essaybook import log
 from essaybook.compose import PrintDocument
 from essaybook.layout import assemble, units
 from essaybook.layout.cache import LayoutCache, key_of
+from essaybook.layout.fontshare import FONT_SUFFIXES
 from essaybook.layout.jobs import Job, Result
 from essaybook.renderers.pdf import label_list, roman
 
@@ -318,7 +319,8 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
         cached.parent.mkdir(parents=True, exist_ok=True)
         temp = cached.with_name(f".{cached.name}.pid{os.getpid()}.tmp")
         try:
-            assemble.assemble(unit_paths, plan, skeleton_path, labels, temp)
+            fonts = sorted({Path(f) for r in results for f in r.loaded if f.lower().endswith(FONT_SUFFIXES)})
+            assemble.assemble(unit_paths, plan, skeleton_path, labels, temp, fonts, cache.folder / "fonts")
             os.replace(temp, cached)
         finally:
             temp.unlink(missing_ok=True)

@@ -14,7 +14,7 @@ from ebooklib import epub
 from lxml import etree
 
 from essaybook import __version__
-from essaybook.compose import EpubDocument, TocEntry
+from essaybook.compose import ComposedEpub, TocEntry
 from essaybook.errors import RenderError
 from essaybook.model import FONT_TYPES, Asset, Meta
 from essaybook.renderers import atomic_output
@@ -49,11 +49,10 @@ def _uid(name: str) -> str:
 
 
 def render_epub(
-    documents: list[EpubDocument],
+    composed: ComposedEpub,
     styles: EpubStyles,
     assets: list[Asset],
     fonts: list[Path],
-    toc: list[TocEntry],
     meta: Meta,
     target: Path,
     cover: tuple[str, str, bytes],
@@ -63,8 +62,10 @@ def render_epub(
 ) -> EpubResult:
     """Package the EPUB and write it to ``target`` atomically.
 
-    ``cover`` is (href, media type, bytes) of the cover image. ``images`` and ``images_without_alt`` decide
-    the accessibility claims (access modes, conformance).
+    The manifest lists ``composed.documents`` in order, the spine follows ``composed.spine`` and the NCX
+    ``composed.toc``, so the reading order and the contents are those the preview shows. ``cover`` is
+    (href, media type, bytes) of the cover image. ``images`` and ``images_without_alt`` decide the
+    accessibility claims (access modes, conformance).
     """
     book = epub.EpubBook()
     book.set_identifier(meta.identifier)
@@ -127,21 +128,14 @@ def render_epub(
     # EPUB 2 readers (older Kindles, Kobo's library view) look for this meta rather than the property.
     book.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
 
-    spine = []
     by_name: dict[str, _VerbatimItem] = {}
-    for document in documents:
+    for document in composed.documents:
         item = _VerbatimItem(_uid(document.name), document.name, document.xhtml.encode("utf-8"), document.properties)
         book.add_item(item)
         by_name[document.name] = item
-        spine.append(item)
-    # The nav document goes right after the front pages that precede the text.
-    nav = by_name["nav.xhtml"]
-    spine.remove(nav)
-    first_text = next(i for i, d in enumerate(documents) if d.chapter is not None)
-    spine.insert(first_text, nav)
-    book.spine = spine
+    book.spine = [by_name[document.name] for document in composed.spine]
     book.add_item(epub.EpubNcx())
-    book.toc = _ncx_toc(toc)
+    book.toc = _ncx_toc(composed.toc)
 
     mtime = dt.datetime.strptime(meta.modified, "%Y-%m-%dT%H:%M:%SZ")
     with atomic_output(target) as temp:

@@ -87,21 +87,14 @@ def newest_source(root: Path) -> tuple[Path, int] | None:
 
 def project_pdf(root: Path) -> BookPdf:
     """``root/dist/<slug>.pdf``, built first (PDF only) when it is missing or older than a source."""
-    # Imported here: the build modules load WeasyPrint, which proofing a given PDF does not need.
-    from essaybook.build import build, convert_project, load_sources
-    from essaybook.manuscript import direction_of, slug_of
-    from essaybook.text import smarten
+    # Imported here: the pipeline loads WeasyPrint, which proofing a given PDF does not need.
+    from essaybook.commands.build import build
+    from essaybook.manuscript import direction_of
+    from essaybook.pipeline import Pipeline
 
-    project = load_sources(root)
-    settings = project.config.book
-    lang = settings.lang or "en"
-    if settings.title:
-        # The same slug resolve_meta derives, without converting every chapter for it.
-        slug = slug_of(smarten(settings.title, lang))
-    else:
-        convert_project(project)  # the title comes from the first chapter's heading
-        slug = project.require_meta.slug
-    path = project.root / "dist" / f"{slug}.pdf"
+    pipeline = Pipeline(root, cache=False)  # only looks; the build, when one is needed, uses the cache
+    project = pipeline.load()
+    path = project.root / "dist" / f"{pipeline.slug()}.pdf"
     newest = newest_source(project.root)
     reason = None
     if not path.is_file():
@@ -113,7 +106,8 @@ def project_pdf(root: Path) -> BookPdf:
         result = build(project.root, epub=False)
         assert result.pdf is not None
         path = result.pdf.path
-    return BookPdf(path=path, book_layout=project.layout == "book", rtl=direction_of(lang) == "rtl")
+    rtl = direction_of(project.config.book.lang or "en") == "rtl"
+    return BookPdf(path=path, book_layout=project.layout == "book", rtl=rtl)
 
 
 # --- Reading the PDF ---------------------------------------------------------------------------------------

@@ -1,13 +1,12 @@
 """``essaybook check``: every problem of a book project in one report, without writing ``dist/``.
 
-Settings, chapters, links, images and fonts are checked in collecting mode (:func:`log.collecting`), so one
-problem never hides the next. When the book has no errors, a temporary EPUB build (in a folder outside the
-project, removed afterwards) is judged by EPUBCheck and DAISY Ace where they are installed.
+The pipeline loads and converts the book tolerantly inside :func:`log.collecting`, so one problem never hides
+the next. When the book has no errors, the same pipeline lays it out and packages an EPUB into a temporary
+folder outside the project (removed afterwards), which EPUBCheck and DAISY Ace judge where they are installed.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import json
 import os
@@ -23,18 +22,13 @@ from typing import Any
 
 import click
 from lxml import html
-from pygments.formatters import HtmlFormatter
-from pygments.util import ClassNotFound
 
 from essaybook import log
-from essaybook.config import Config, read_config
-from essaybook.convert import convert_book
 from essaybook.diagnostics import LEVELS, Diagnostic
-from essaybook.errors import ConfigError, EssaybookError, ManuscriptError
-from essaybook.fonts import check_coverage
-from essaybook.manuscript import find_chapters, markdown_files, read_chapter, resolve_meta
-from essaybook.model import Book, Chapter
-from essaybook.themes import BASE_THEME, load_theme
+from essaybook.errors import EssaybookError
+from essaybook.manuscript import markdown_files
+from essaybook.model import Chapter
+from essaybook.pipeline import Pipeline, project_root
 
 TOOL_TIMEOUT = 900
 """Seconds EPUBCheck or Ace may take on one EPUB before the check gives up on it."""
@@ -89,96 +83,46 @@ def check_project(root: Path, validators: bool = True) -> Report:
     :class:`EssaybookError` only when ``root`` is not a book project at all.
     """
     start = time.perf_counter()
-    if not root.is_dir():
-        raise EssaybookError("no such book project folder", file=root)
-    root = root.absolute()
-    if not (root / "manuscript").is_dir():
-        raise ManuscriptError("no manuscript/ folder; a book project keeps its chapters in manuscript/*.md", file=root)
-    report = Report(root=root)
+    report = Report(root=project_root(root))
     total = 4 if validators else 1
-    with log.step(1, total, f"Checking {root.name}/manuscript"):
-        book = _check_sources(root, report)
-    if not validators:
-        for name in ("epubcheck", "ace"):
-            report.tools[name] = {"status": "skipped", "reason": "--no-validators"}
-    elif report.counts()["error"]:
-        reason = "the book has errors; EPUBCheck and Ace check a temporary build once they are fixed"
-        for name in ("epubcheck", "ace"):
-            report.tools[name] = {"status": "skipped", "reason": reason}
-        report.add(Diagnostic("info", "validators", f"EPUBCheck and Ace skipped: {reason}"))
-    else:
-        _validate(root, book, report, total)
+    with Pipeline(report.root, cache="read", tolerant=True) as pipeline:
+        with log.step(1, total, f"Checking {report.root.name}/manuscript"):
+            _check_sources(pipeline, report)
+        if not validators:
+            for name in ("epubcheck", "ace"):
+                report.tools[name] = {"status": "skipped", "reason": "--no-validators"}
+        elif report.counts()["error"]:
+            reason = "the book has errors; EPUBCheck and Ace check a temporary build once they are fixed"
+            for name in ("epubcheck", "ace"):
+                report.tools[name] = {"status": "skipped", "reason": reason}
+            report.add(Diagnostic("info", "validators", f"EPUBCheck and Ace skipped: {reason}"))
+        else:
+            _validate(pipeline, report, total)
     report.seconds = time.perf_counter() - start
     return report
 
 
-def _check_sources(root: Path, report: Report) -> Book:
-    """Settings, chapters, front matter, links, images, fonts: the build's stages 1 and 2, collecting."""
-    toml = root / "manuscript" / "book.toml"
-    try:
-        config, problems = read_config(toml)
-    except ConfigError as error:
-        config, problems = Config(source=toml), [error]
-    for problem in problems:
-        report.add_error("config", problem)
-    if config.book.chapters == ():  # reported above; check every chapter file instead
-        config = dataclasses.replace(config, book=dataclasses.replace(config.book, chapters=None))
-    try:
-        theme = load_theme(config.theme.name, root, config.source)
-    except ConfigError as error:
-        if not any(problem.key == "theme.name" for problem in problems):  # read_config may have said so already
-            report.add_error("config", error)
-        theme = load_theme(BASE_THEME, root, config.source)
-    code_style = config.theme.code_style
-    try:
-        HtmlFormatter(style=code_style)
-    except ClassNotFound:
-        unknown = ConfigError(
-            f"unknown Pygments style {code_style!r}", file=toml, key="theme.code-style", hint="e.g. 'xcode', 'bw'"
-        )
-        report.add_error("config", unknown)
-        code_style = "xcode"
-
-    with log.collecting(root=root) as found:
-        try:
-            paths = find_chapters(root, config)
-        except ManuscriptError as error:  # no chapter files at all
-            report.add_error("missing-chapter", error)
-            paths = []
-        chapters: list[Chapter] = []
-        for path in paths:
-            try:
-                chapters.append(read_chapter(path, root, len(chapters)))
-            except ManuscriptError as error:  # unreadable: the book goes on without it
-                report.add_error("unreadable-chapter", error)
-        book = Book(root=root, chapters=chapters)
-        if chapters:
-            try:
-                convert_book(book, code_style, config.book.lang or "en")
-            except ManuscriptError as error:  # input no book needs (nesting, runaway paragraphs): conversion stops
-                report.add_error("manuscript", error)
-            try:
-                resolve_meta(config, book)
-            except ConfigError as error:
-                report.add_error("config", error)
+def _check_sources(pipeline: Pipeline, report: Report) -> None:
+    """Settings, chapters, front matter, links, images, fonts: the pipeline's steps 1 and 2, collecting."""
+    with log.collecting(root=report.root) as found:
+        project = pipeline.load()
+        if project.book.chapters:
+            pipeline.convert()
             # The build names the file only; the check says where the example character first appears.
-            texts = {f"manuscript/{c.rel}": c for c in chapters}
-            first_lines = {name: c.body_line for name, c in texts.items()}
-            check_coverage(theme.fonts(), ((name, c.markdown) for name, c in texts.items()), first_lines)
+            pipeline.check_fonts(lines=True)
     for finding in [*found.errors, *found.warnings]:
         report.add(finding)
-    report.chapters = [f"manuscript/{c.rel}" for c in chapters]
+    report.chapters = [f"manuscript/{c.rel}" for c in project.book.chapters]
 
-    if config.book.chapters is not None:
-        listed = {path.resolve() for path in paths}
-        for path in markdown_files(root):
+    if project.config.book.chapters is not None:
+        listed = {path.resolve() for path in project.chapter_files}
+        for path in markdown_files(project.root):
             if path.resolve() not in listed:
-                rel = path.relative_to(root).as_posix()
+                rel = path.relative_to(project.root).as_posix()
                 message = "not in [book] chapters of manuscript/book.toml, so it is not in the book (add it there)"
                 report.add(Diagnostic("warning", "unlisted-chapter", message, rel))
-    for chapter in chapters:
+    for chapter in project.book.chapters:
         _external_links(chapter, report)
-    return book
 
 
 def _external_links(chapter: Chapter, report: Report) -> None:
@@ -197,8 +141,8 @@ def _external_links(chapter: Chapter, report: Report) -> None:
         report.add(Diagnostic("info", "external-link", message, f"manuscript/{chapter.rel}", line))
 
 
-def _validate(root: Path, book: Book, report: Report, total: int) -> None:
-    """Build the EPUB into a temporary folder and run EPUBCheck and Ace on it, or say why not."""
+def _validate(pipeline: Pipeline, report: Report, total: int) -> None:
+    """Package the checked book as an EPUB in a temporary folder and run EPUBCheck and Ace on it, or say why not."""
     epubcheck, epubcheck_missing = find_epubcheck()
     ace, ace_missing = find_ace()
     for name, label, missing in (("epubcheck", "EPUBCheck", epubcheck_missing), ("ace", "DAISY Ace", ace_missing)):
@@ -207,13 +151,13 @@ def _validate(root: Path, book: Book, report: Report, total: int) -> None:
             report.add(Diagnostic("info", name, f"{label} skipped: {missing}"))
     if epubcheck is None and ace is None:
         return
-    from essaybook.build import build  # the driver imports every stage; only this path needs it
-
-    documents = {c.epub_name: f"manuscript/{c.rel}" for c in book.chapters}
+    project = pipeline.project
+    assert project is not None and project.meta is not None
+    documents = {c.epub_name: f"manuscript/{c.rel}" for c in project.book.chapters}
     with tempfile.TemporaryDirectory(prefix="essaybook-check-") as tmp:
         with log.step(2, total, "Building a temporary EPUB"), log.collecting(progress=False) as found:
             try:
-                result = build(root, Path(tmp) / "dist", pdf=False, epub=True, cache="read")
+                epub = pipeline.package_epub(Path(tmp) / "dist" / f"{project.meta.slug}.epub")
             except EssaybookError as error:
                 report.add_error("build", error)
                 return
@@ -221,13 +165,12 @@ def _validate(root: Path, book: Book, report: Report, total: int) -> None:
         for problem in found.warnings:  # add what only the page layout or the stylesheets notice
             if (problem.file, problem.message) not in known:
                 report.add(problem)
-        assert result.epub is not None
         if epubcheck is not None:
             with log.step(3, total, "Running EPUBCheck"):
-                run_epubcheck(epubcheck, result.epub.path, Path(tmp), documents, report)
+                run_epubcheck(epubcheck, epub.path, Path(tmp), documents, report)
         if ace is not None:
             with log.step(4, total, "Running DAISY Ace"):
-                run_ace(ace, result.epub.path, Path(tmp) / "ace", documents, report)
+                run_ace(ace, epub.path, Path(tmp) / "ace", documents, report)
 
 
 def find_epubcheck() -> tuple[list[str] | None, str]:

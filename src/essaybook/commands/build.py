@@ -1,0 +1,122 @@
+"""``essaybook build``: the pipeline's stages as numbered steps -> ``dist/<slug>.pdf`` and ``dist/<slug>.epub``."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from essaybook import log
+from essaybook.errors import EssaybookError, RenderError
+from essaybook.pipeline import Pipeline
+from essaybook.renderers import remove_stale_temporaries
+from essaybook.renderers.epub import EpubResult
+from essaybook.renderers.pdf import PdfResult
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when it lies below it, for shorter messages."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build wrote."""
+
+    pdf: PdfResult | None
+    epub: EpubResult | None
+    seconds: float
+    warnings: int
+    pages: int = 0
+    """Printed pages (laid out even when no PDF is written)."""
+    laid_out: int | None = None
+    """Layout units (chapters, display pages) WeasyPrint laid out in this build; None for a one-document layout."""
+
+    def summary(self) -> str:
+        parts = []
+        if self.pdf:
+            parts.append(f"{_shown(self.pdf.path)} ({self.pdf.pages} pages)")
+        if self.epub:
+            parts.append(f"{_shown(self.epub.path)} ({self.epub.files} files)")
+        warned = f", {self.warnings} warning{'s' if self.warnings != 1 else ''}" if self.warnings else ""
+        return f"Wrote {' and '.join(parts) or 'nothing'} in {self.seconds:.1f} s{warned}"
+
+
+def _check_output(out_dir: Path) -> None:
+    """Fail before any work is done if ``out_dir`` cannot take files; create nothing."""
+    probe = out_dir.absolute()
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise RenderError(
+            f"the output folder cannot be created: {probe} is a file",
+            file=out_dir,
+            hint="choose another folder with -o",
+        )
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise RenderError(
+            "the output folder cannot be written: permission denied", file=out_dir, hint="choose another folder with -o"
+        )
+
+
+def build(
+    root: Path,
+    out_dir: Path | None = None,
+    pdf: bool = True,
+    epub: bool = True,
+    strict: bool = False,
+    jobs: int | None = None,
+    cache: bool | str = True,
+) -> BuildResult:
+    """Build the book project at ``root`` into ``out_dir`` (default ``root/dist``).
+
+    The print layout is computed even without ``pdf``: the EPUB's page list follows the printed pages (from
+    the layout cache when nothing changed). ``jobs``: worker processes for the layout (default: the
+    machine's cores); ``cache``: keep laid-out chapters in ``.essaybook-cache/`` between builds ("read": use
+    what is there but write nothing into the project).
+    """
+    start = time.perf_counter()
+    root = root.absolute()
+    total = 4 + pdf + epub
+    with Pipeline(root, cache=cache, jobs=jobs) as pipeline:
+        with log.step(1, total, f"Loading {_shown(root / 'manuscript')}"):
+            pipeline.load()
+            out = out_dir if out_dir is not None else root / "dist"
+            _check_output(out)
+            for stale in remove_stale_temporaries(out):
+                log.LOGGER.debug("        removed %s, left by an interrupted build", stale.name)
+        with log.step(2, total, "Converting Markdown"):
+            project = pipeline.convert()
+        chapters = len(project.book.chapters)
+        log.LOGGER.info("        %d chapter%s, %s layout", chapters, "s" * (chapters != 1), project.layout)
+        with log.step(3, total, "Composing HTML"):
+            pipeline.compose_print()
+        with log.step(4, total, "Laying out pages (WeasyPrint)"):
+            pipeline.check_fonts()
+            layout = pipeline.lay_out(pdf)
+        if epub:  # checked before anything is written, so --strict sees the stylesheets' warnings too
+            pipeline.epub_styles()
+        if strict and log.warnings_seen():
+            raise EssaybookError(f"{len(log.warnings_seen())} warning(s) with --strict; nothing was written")
+        slug = project.require_meta.slug
+        pdf_result = epub_result = None
+        if pdf:
+            with log.step(5, total, "Writing PDF"):
+                pdf_result = pipeline.write_pdf(out / f"{slug}.pdf")
+        if epub:
+            with log.step(5 + pdf, total, "Packaging EPUB (ebooklib)"):
+                epub_result = pipeline.package_epub(out / f"{slug}.epub")
+    result = BuildResult(
+        pdf=pdf_result,
+        epub=epub_result,
+        seconds=time.perf_counter() - start,
+        warnings=len(log.warnings_seen()),
+        pages=layout.pages,
+        laid_out=layout.laid_out,
+    )
+    log.LOGGER.info(result.summary())
+    return result
