@@ -230,3 +230,33 @@ def test_jobs_and_no_cache_are_command_line_options(tmp_path: Path) -> None:
         [sys.executable, "-m", "essaybook", "build", str(root), "-j", "0"], capture_output=True, text=True, check=False
     )
     assert bad.returncode == 2 and "-j" in bad.stderr
+
+
+def test_the_assembled_pages_look_exactly_like_the_one_document_layout(
+    cached: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pypdfium2
+    from PIL import ImageChops
+
+    from essaybook import pipeline
+    from essaybook.layout.book import Unsplittable
+
+    def unsplittable(*args: object, **kwargs: object) -> None:
+        raise Unsplittable("forced by the test")
+
+    monkeypatch.setattr(pipeline, "lay_out_book", unsplittable)
+    root = copy_project(BOOKS / "features", tmp_path)
+    whole = _build(root, "dist", epub=False, cache=False)
+    assert whole.laid_out is None and whole.pdf is not None
+    one = pypdfium2.PdfDocument(str(whole.pdf.path))
+    assembled = pypdfium2.PdfDocument(str(next((cached / "dist").glob("*.pdf"))))
+    try:
+        assert len(one) == len(assembled)
+        for index in range(len(one)):
+            a = one[index].render(scale=100 / 72, grayscale=True).to_pil()
+            b = assembled[index].render(scale=100 / 72, grayscale=True).to_pil()
+            assert ImageChops.difference(a, b).getbbox() is None, f"page {index + 1} differs"
+            assert one[index].get_textpage().get_text_range() == assembled[index].get_textpage().get_text_range()
+    finally:
+        one.close()
+        assembled.close()

@@ -16,6 +16,7 @@ import io
 import os
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,12 +73,12 @@ def _subset(original: Path, glyphs: set[int], cache: Path | None) -> bytes:
         layout_closure=False,
     )
     options.drop_tables += _DROP_TABLES
-    font = TTFont(original)
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(gids=sorted(glyphs))
-    subsetter.subset(font)
     buffer = io.BytesIO()
-    font.save(buffer)
+    with TTFont(original) as font:
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(gids=sorted(glyphs))
+        subsetter.subset(font)
+        font.save(buffer)
     data = buffer.getvalue()
     if stored is not None:
         stored.parent.mkdir(parents=True, exist_ok=True)
@@ -94,7 +95,8 @@ def share_fonts(out: pikepdf.Pdf, originals: Sequence[Path], cache: Path | None 
     known: dict[tuple[str, str, int, int], Path] = {}
     for path in originals:
         try:
-            known.setdefault(_identity(TTFont(path, lazy=True)), path)
+            with TTFont(path, lazy=True) as font:
+                known.setdefault(_identity(font), path)
         except (TTLibError, OSError, KeyError, ValueError, AssertionError):
             continue
     groups: dict[tuple[str, str, int, int], list[tuple[pikepdf.Object, str, set[int]]]] = {}
@@ -112,7 +114,8 @@ def share_fonts(out: pikepdf.Pdf, originals: Sequence[Path], cache: Path | None 
             if descriptor is None or key is None or "/W" not in cid_font:
                 continue
             try:
-                identity = _identity(TTFont(io.BytesIO(descriptor[key].read_bytes()), lazy=True))
+                with TTFont(io.BytesIO(descriptor[key].read_bytes()), lazy=True) as program:
+                    identity = _identity(program)
             except (TTLibError, KeyError, ValueError, AssertionError):
                 continue
             if identity in known:
@@ -133,14 +136,16 @@ def share_fonts(out: pikepdf.Pdf, originals: Sequence[Path], cache: Path | None 
         shared = out.make_indirect(stream)
         for descriptor, key, _ in members:
             descriptor[Name(key)] = shared
-        merged = _merged_font(out, fonts_of[identity])
-        if merged is not None:
-            replaced = {font.objgen for font in fonts_of[identity]}
-            for page in out.pages:
-                fonts = page.obj.get("/Resources", Dictionary()).get("/Font", Dictionary())
-                for name, font in list(fonts.items()):
-                    if font.objgen in replaced:
-                        fonts[Name(name)] = merged
+        replacement: dict[tuple[int, int], pikepdf.Object] = {}
+        for bucket in _buckets(fonts_of[identity]):
+            if len(bucket.fonts) > 1:
+                merged = _merged_font(out, bucket)
+                replacement.update((font.objgen, merged) for font in bucket.fonts)
+        for page in out.pages:
+            fonts = page.obj.get("/Resources", Dictionary()).get("/Font", Dictionary())
+            for name, font in list(fonts.items()):
+                if font.objgen in replacement:
+                    fonts[Name(name)] = replacement[font.objgen]
     return sum(len(m) > 1 for m in groups.values())
 
 
@@ -174,24 +179,49 @@ def _widths(cid_font: pikepdf.Object) -> dict[int, float]:
     return widths
 
 
-def _merged_font(out: pikepdf.Pdf, fonts: list[pikepdf.Object]) -> pikepdf.Object | None:
-    """One Type0 font for ``fonts`` (subsets of one program): union of widths and text mappings; None when
-    they disagree on a glyph (then each keeps its dictionary)."""
-    first = fonts[0]
-    if any(str(f.BaseFont) != str(first.BaseFont) or f.get("/Encoding") != first.get("/Encoding") for f in fonts):
-        return None
-    widths: dict[int, float] = {}
-    text: dict[int, str] = {}
+@dataclass
+class _Bucket:
+    """Font dictionaries of one program that agree on every glyph's width and text: one dictionary serves them."""
+
+    encoding: str
+    widths: dict[int, float] = field(default_factory=dict)
+    text: dict[int, str] = field(default_factory=dict)
+    fonts: list[pikepdf.Object] = field(default_factory=list)
+
+    def take(self, font: pikepdf.Object, encoding: str, widths: dict[int, float], text: dict[int, str]) -> bool:
+        if encoding != self.encoding or any(self.widths.get(g, w) != w for g, w in widths.items()):
+            return False
+        if any(self.text.get(g, t) != t for g, t in text.items()):
+            return False
+        self.widths.update(widths)
+        self.text.update(text)
+        self.fonts.append(font)
+        return True
+
+
+def _buckets(fonts: list[pikepdf.Object]) -> list[_Bucket]:
+    """``fonts`` in as few buckets as agree: a glyph may stand for different text in different chapters (the
+    box drawn for a missing character, "…" typed as three periods), and a font with its own encoding CMap
+    codes its glyphs differently; those keep a dictionary of their own."""
+    buckets: list[_Bucket] = []
     for font in fonts:
-        unicode = _to_unicode(font)
-        if unicode is None:
-            return None
-        for glyph, width in _widths(font.DescendantFonts[0]).items():
-            if widths.setdefault(glyph, width) != width:
-                return None
-        for glyph, value in unicode.items():
-            if text.setdefault(glyph, value) != value:
-                return None
+        encoding = font.get("/Encoding")
+        key = str(encoding) if isinstance(encoding, Name) else f"own {font.objgen}"
+        text = _to_unicode(font)
+        if text is None:
+            continue
+        widths = _widths(font.DescendantFonts[0])
+        if not any(bucket.take(font, key, widths, text) for bucket in buckets):
+            bucket = _Bucket(key)
+            bucket.take(font, key, widths, text)
+            buckets.append(bucket)
+    return buckets
+
+
+def _merged_font(out: pikepdf.Pdf, bucket: _Bucket) -> pikepdf.Object:
+    """One Type0 font for the bucket's dictionaries: the union of their widths and text mappings."""
+    first = bucket.fonts[0]
+    widths, text = bucket.widths, bucket.text
     w = pikepdf.Array()
     run: list[float] = []
     start = previous = -2
