@@ -260,3 +260,39 @@ def test_the_assembled_pages_look_exactly_like_the_one_document_layout(
     finally:
         one.close()
         assembled.close()
+
+
+def test_furniture_laid_out_in_parts_matches_the_whole(
+    cached: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long book's folios and running heads are laid out in parts side by side (here: parts of 4 pages)."""
+    import pypdfium2
+    from PIL import ImageChops
+
+    from essaybook.layout import book
+
+    monkeypatch.setattr(book, "CHUNK_PAGES", 4)
+    drawn: list[object] = []
+    original = book._furniture_pages
+
+    def spy(chunks: list[object], *args: object) -> object:
+        found = original(chunks, *args)  # type: ignore[arg-type]
+        drawn.append((len(chunks), found is not None))
+        return found
+
+    monkeypatch.setattr(book, "_furniture_pages", spy)
+    root = copy_project(BOOKS / "features", tmp_path)
+    parts = _build(root, "dist", epub=False, cache=False, jobs=2)
+    assert parts.pdf is not None
+    assert drawn and drawn[-1][0] >= 2 and drawn[-1][1], drawn  # in parts, none of which paginated differently
+    one = pypdfium2.PdfDocument(str(parts.pdf.path))
+    whole = pypdfium2.PdfDocument(str(next((cached / "dist").glob("*.pdf"))))
+    try:
+        assert len(one) == len(whole)
+        for index in range(len(one)):
+            a = one[index].render(scale=100 / 72, grayscale=True).to_pil()
+            b = whole[index].render(scale=100 / 72, grayscale=True).to_pil()
+            assert ImageChops.difference(a, b).getbbox() is None, f"page {index + 1} differs"
+    finally:
+        one.close()
+        whole.close()

@@ -55,18 +55,20 @@ def _outline(
 def assemble(
     units: Sequence[Path],
     plan: Sequence[Placed],
-    furniture: Path,
+    furniture: Sequence[tuple[Path, int]],
     labels: Sequence[tuple[int, str]],
     target: Path,
     fonts: Sequence[Path] = (),
     font_cache: Path | None = None,
 ) -> int:
-    """Write the book to ``target``: ``plan`` orders the units' pages (and blank pages), page ``i`` of
-    ``furniture`` is drawn over page ``i`` of the book as an artifact, ``labels`` are page-label ranges
-    (start, "/r" | "/D" | literal label). The units' subsets of the font files in ``fonts`` become one
-    per font (see fontshare.py; ``font_cache`` keeps them between builds). Returns the number of pages."""
+    """Write the book to ``target``: ``plan`` orders the units' pages (and blank pages); ``furniture[i]``
+    (a PDF and a page of it) is drawn over page ``i`` of the book as an artifact; ``labels`` are page-label
+    ranges (start, "/r" | "/D" | literal label). The units' subsets of the font files in ``fonts`` become one
+    per font (see fontshare.py; ``font_cache`` keeps them between builds). Returns the number of pages.
+    """
     sources = [pikepdf.open(path) for path in units]
-    skeleton = pikepdf.open(furniture)
+    skeletons = {path: pikepdf.open(path) for path in dict.fromkeys(path for path, _ in furniture)}
+    drawn = [(skeletons[path], skeletons[path].pages[page]) for path, page in furniture]
     out = pikepdf.new()
     try:
         base = sources[0]
@@ -75,7 +77,7 @@ def assemble(
         owner: list[int | None] = []
         for placed in plan:
             if placed.unit is None:
-                box = skeleton.pages[len(owner)]
+                box = drawn[len(owner)][1]
                 page = out.add_blank_page(page_size=(float(box.mediabox[2]), float(box.mediabox[3])))
                 page.obj.MediaBox = Array(box.obj.MediaBox)
                 for key in ("/TrimBox", "/BleedBox"):
@@ -93,7 +95,7 @@ def assemble(
         _merge_names(out, sources, copied)
         _merge_outline(out, sources, copied)
         share_fonts(out, fonts, font_cache)
-        _overlay(out, skeleton)
+        _overlay(out, drawn)
         for key in _CATALOG_KEYS:
             if key in base.Root:
                 value = base.Root[key]
@@ -112,7 +114,8 @@ def assemble(
         return len(out.pages)
     finally:
         out.close()
-        skeleton.close()
+        for skeleton in skeletons.values():
+            skeleton.close()
         for source in sources:
             source.close()
 
@@ -219,10 +222,10 @@ def _merge_outline(
             outline.root.extend(items)
 
 
-def _overlay(out: pikepdf.Pdf, skeleton: pikepdf.Pdf) -> None:
-    """Draw page ``i`` of the skeleton over page ``i`` of the book, marked as an artifact (PDF/UA 7.1)."""
-    for index, (page, furniture) in enumerate(zip(out.pages, skeleton.pages, strict=True)):
-        form = out.copy_foreign(_indirect(skeleton, furniture.as_form_xobject()))
+def _overlay(out: pikepdf.Pdf, drawn: Sequence[tuple[pikepdf.Pdf, pikepdf.Page]]) -> None:
+    """Draw ``drawn[i]`` (a page and its PDF) over page ``i`` of the book, marked as an artifact (PDF/UA 7.1)."""
+    for index, (page, (owner, furniture)) in enumerate(zip(out.pages, drawn, strict=True)):
+        form = out.copy_foreign(_indirect(owner, furniture.as_form_xobject()))
         name = Name(f"/EssaybookFurniture{index}")
         resources = page.obj.get("/Resources")
         if resources is None:

@@ -292,25 +292,38 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
         batch = list(again.values())
         if pdf:
             # Most often the printed contents keep their length: lay the furniture out meanwhile.
-            batch.append(_skeleton_task(settings, cache, frame, pages))
+            chunks = _chunks(frame, pages, plan, labels, reduced, runner.jobs)
+            batch.extend(_furniture_task(settings, cache, frame, pages, chunk) for chunk in chunks)
         done = runner.run(batch, "contents")
         for (index, task), result in zip(again.items(), done, strict=False):
             tasks[index], results[index] = task, result
     else:
         raise Unsplittable("page counts did not settle")
-    skeleton_task = _skeleton_task(settings, cache, frame, [r.pages for r in results])
-    skeleton: Result | None = None
+    pages = [r.pages for r in results]
+    furniture: list[tuple[Path, int]] = []
+    furniture_tasks: list[_Task] = []
+    furniture_results: list[Result] = []
     if pdf:
-        skeleton = runner.run([skeleton_task], "furniture")[0]
-        if _plan(frame, [r.pages for r in results], skeleton) != plan:
-            raise Unsplittable("the skeleton paginates differently from its reduced version")
+        chunks = _chunks(frame, pages, plan, labels, reduced, runner.jobs)
+        furniture_tasks = [_furniture_task(settings, cache, frame, pages, chunk) for chunk in chunks]
+        furniture_results = runner.run(furniture_tasks, "furniture")
+        parts = _furniture_pages(chunks, furniture_tasks, furniture_results, plan, cache)
+        if parts is not None:
+            furniture = parts
+        else:
+            # A part of the book did not paginate alone as it does in the whole: draw the whole at once.
+            whole = _skeleton_task(settings, cache, frame, pages)
+            skeleton = runner.run([whole], "furniture")[0]
+            if _plan(frame, pages, skeleton) != plan:
+                raise Unsplittable("the skeleton paginates differently from its reduced version")
+            furniture_tasks, furniture_results = [whole], [skeleton]
+            furniture = [(cache.path_of(whole.kind, whole.key), index) for index in range(len(plan))]
     unit_paths = [cache.path_of(t.kind, t.key) for t in tasks]
-    skeleton_path = cache.path_of(skeleton_task.kind, skeleton_task.key)
     starts = _page_starts(plan, results, label_list(labels, len(plan)))
-    final_key = key_of("book", [t.key for t in tasks], skeleton_task.key, labels)
+    final_key = key_of("book", [t.key for t in tasks], [t.key for t in furniture_tasks], labels)
 
     def write(target: Path) -> None:
-        if skeleton is None:
+        if not furniture:
             raise RuntimeError("lay_out_book() was told no PDF would be written")
         if cache.load("book", final_key) is not None:
             shutil.copyfile(cache.path_of("book", final_key), target)
@@ -320,12 +333,12 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
         temp = cached.with_name(f".{cached.name}.pid{os.getpid()}.tmp")
         try:
             fonts = sorted({Path(f) for r in results for f in r.loaded if f.lower().endswith(FONT_SUFFIXES)})
-            assemble.assemble(unit_paths, plan, skeleton_path, labels, temp, fonts, cache.folder / "fonts")
+            assemble.assemble(unit_paths, plan, furniture, labels, temp, fonts, cache.folder / "fonts")
             os.replace(temp, cached)
         finally:
             temp.unlink(missing_ok=True)
         # The units' keys do not cover the files they loaded (the cache checks those), so the book records them.
-        loaded = [f for r in [*results, skeleton] for f in r.loaded]
+        loaded = [f for r in [*results, *furniture_results] for f in r.loaded]
         cache.store("book", final_key, {"pages": len(plan)}, loaded)
         for old in cached.parent.iterdir():  # only the latest assembled book is worth keeping
             if not old.name.startswith((final_key, ".")):
@@ -339,7 +352,7 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
         displaced=[n for r in results for n in r.displaced],
         refused=[u for r in results for u in r.refused],
         failed=[u for r in results for u in r.failed],
-        messages=[m for r in [*results, *([skeleton] if skeleton else [])] for m in r.messages],
+        messages=[m for r in [*results, *furniture_results] for m in r.messages],
         write=write,
         laid_out=runner.laid_out,
     )
@@ -369,6 +382,104 @@ def _plan(frame: units.Frame, pages: list[int], skeleton: Result) -> list[assemb
         previous = (placed.unit, placed.page)
         plan.append(placed)
     return plan
+
+
+CHUNK_PAGES = 120
+"""The furniture of a book this many pages long or longer is laid out in parts."""
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """A run of units whose furniture is laid out as one document: ``units`` (after ``prefix`` pages of the
+    unit before them, which set the side and the running head), the book's pages ``first`` to ``last``
+    (exclusive) and the page counter at ``first``."""
+
+    units: range
+    prefix: int
+    first: int
+    last: int
+    counter: int
+
+
+def _chunks(
+    frame: units.Frame,
+    pages: list[int],
+    plan: list[assemble.Placed],
+    labels: list[tuple[int, str]],
+    reduced: Result,
+    jobs: int,
+) -> list[_Chunk]:
+    """The book's furniture in parts of about equal length, cut before body chapters (where the page counter
+    runs on from the body's first page), so that the parts are laid out side by side and a part is laid out
+    again only when its pages move. One part for a right-to-left book (its first page is a verso)."""
+    count = len(plan)
+    body = next((start for start, style in labels if style == "/D"), None)
+    parts = max(1, min(2 * jobs, count // CHUNK_PAGES))
+    if parts == 1 or body is None or not reduced.sides or reduced.sides[0] != "right":
+        return [_Chunk(range(len(frame.units)), 0, 0, count, 0)]
+    first_page = {p.unit: i for i, p in reversed(list(enumerate(plan))) if p.unit is not None}
+    last_page = {p.unit: i for i, p in enumerate(plan) if p.unit is not None}
+    starts = [0]
+    for unit in frame.units[1:]:
+        index = unit.index
+        previous = index - 1
+        if (
+            unit.chapter_id is None
+            or not pages[index]
+            or not pages[previous]
+            or first_page[index] <= body
+            or first_page[previous] <= body
+        ):
+            continue
+        begun = first_page[starts[-1]] if starts[-1] else 0
+        if first_page[index] - begun >= count / parts:
+            starts.append(index)
+    chunks = []
+    for number, start in enumerate(starts):
+        end = starts[number + 1] if number + 1 < len(starts) else len(frame.units)
+        last = last_page[starts[number + 1] - 1] + 1 if number + 1 < len(starts) else count
+        if start == 0:
+            chunks.append(_Chunk(range(0, end), 0, 0, last, 0))
+            continue
+        previous_last = last_page[start - 1]
+        # The prefix is one or two pages of the previous unit, so that its last page has its side in the book.
+        side = reduced.sides[reduced.anchors[units.page_anchor(start - 1, _reduced(pages)[start - 1] - 1)]]
+        prefix = 1 if side == "right" else 2
+        chunks.append(_Chunk(range(start, end), prefix, previous_last + 1, last, previous_last + 1 - body + 1))
+    return chunks
+
+
+def _furniture_task(
+    settings: Settings, cache: LayoutCache, frame: units.Frame, pages: list[int], chunk: _Chunk
+) -> _Task:
+    if chunk.first == 0:
+        counts = [pages[u.index] if u.index in chunk.units else 0 for u in frame.units]
+        keep = chunk.units if chunk.units.stop < len(frame.units) else None
+        return _task(settings, cache, "skeleton", units.skeleton_html(frame, counts, keep), "", [], furniture=True)
+    counts = [pages[u.index] if u.index in chunk.units else 0 for u in frame.units]
+    counts[chunk.units.start - 1] = chunk.prefix
+    html = units.skeleton_html(frame, counts, chunk.units, (chunk.prefix + 1, chunk.counter))
+    return _task(settings, cache, "skeleton", html, "", [], furniture=True)
+
+
+def _furniture_pages(
+    chunks: list[_Chunk], tasks: list[_Task], results: list[Result], plan: list[assemble.Placed], cache: LayoutCache
+) -> list[tuple[Path, int]] | None:
+    """(furniture PDF, page) for every page of the book, or None when a part did not paginate as the book."""
+    furniture: list[tuple[Path, int]] = []
+    for chunk, task, result in zip(chunks, tasks, results, strict=True):
+        if result.pages - chunk.prefix != chunk.last - chunk.first:
+            return None
+        where = {anchor: page for anchor, page in result.anchors.items() if anchor.startswith(units.PAGE_CLASS)}
+        for offset, placed in enumerate(plan[chunk.first : chunk.last]):
+            page = chunk.prefix + offset
+            if placed.unit is None:
+                if not result.blank[page]:
+                    return None
+            elif where.get(units.page_anchor(placed.unit, placed.page)) != page:
+                return None
+            furniture.append((cache.path_of(task.kind, task.key), page))
+    return furniture if len(furniture) == len(plan) else None
 
 
 def _labels(count: int, first_body: int | None, cover: bool) -> list[tuple[int, str]]:

@@ -275,9 +275,16 @@ def page_anchor(unit: int, page: int) -> str:
     return f"{PAGE_CLASS}-{unit}-{page}"
 
 
-def skeleton_html(frame: Frame, pages: list[int]) -> str:
+def skeleton_html(
+    frame: Frame, pages: list[int], keep: range | None = None, counter: tuple[int, int] | None = None
+) -> str:
     """The whole book with every unit's content replaced by ``pages[i]`` empty pages: laid out, it draws
-    folios and running heads exactly where the one-document layout would (same CSS, named pages, breaks)."""
+    folios and running heads exactly where the one-document layout would (same CSS, named pages, breaks).
+
+    ``keep``: only these units, and the one before them (the furniture of a part of the book; the units
+    left out are removed with the wrappers they leave empty). ``counter``: (page number in this document,
+    the page counter it has in the book), set with ``counter-reset``.
+    """
     html = copy.deepcopy(frame.html)
     head = html.find("head")
     assert head is not None
@@ -300,4 +307,17 @@ def skeleton_html(frame: Frame, pages: list[int]) -> str:
             title.text = frame.running.get(unit.chapter_id, "")
         for number in range(pages[unit.index]):
             ET.SubElement(element, "div", {"class": PAGE_CLASS, "id": page_anchor(unit.index, number)})
+    if keep is not None:
+        kept = set(keep) | ({keep.start - 1} if keep.start > 0 else set())
+        parents = {child: parent for parent in html.iter() for child in parent}
+        for element, unit in targets:
+            if unit.index not in kept:
+                parents[element].remove(element)
+        wrappers = {(w.tag, tuple(sorted(w.attrib.items()))) for u in frame.units for w in u.wrappers}
+        for element in reversed(list(html.iter())):  # innermost first
+            signature = (element.tag, tuple(sorted(element.attrib.items())))
+            if element in parents and not len(element) and signature in wrappers:
+                parents[element].remove(element)
+    if counter is not None:
+        style.text += f"@page :nth({counter[0]}) {{ counter-reset: page {counter[1]} !important; }}\n"
     return _document(html, {})
