@@ -101,7 +101,6 @@ class _Runner:
 
     def _run(self, tasks: Sequence[_Task], what: str) -> list[Result]:
         results: dict[int, Result] = {}
-        from essaybook.layout.worker import quiet_worker, run  # WeasyPrint only when there is work
 
         todo: list[tuple[int, _Task]] = []
         for number, task in enumerate(tasks):
@@ -110,6 +109,9 @@ class _Runner:
                 results[number] = Result(**data)
             else:
                 todo.append((number, task))
+        if not todo:
+            return [results[number] for number in range(len(tasks))]
+        from essaybook.layout.worker import quiet_worker, run  # imports WeasyPrint: only when there is work
         if len(todo) > 1 and self.jobs > 1:
             if self.pool is None:
                 # fork: the workers start with essaybook and WeasyPrint already imported.
