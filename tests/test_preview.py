@@ -267,11 +267,16 @@ def test_the_pdf_is_built_in_the_background_and_linked(book: Path) -> None:
         assert code == 200 and headers["Content-Type"] == "application/pdf"
         first = preview.hub.pdf.path
         assert first is not None and first.read_bytes().startswith(b"%PDF")
+        laid_out = set((book / ".essaybook-cache" / "units").glob("*.json"))  # the build's layout cache
+        assert len(laid_out) >= 2
         (book / "manuscript" / "01-one.md").write_text(CHAPTERS["01-one.md"] + "\nMore.\n")
         assert preview.poll()
         assert status(preview)["pdf"]["stale"]  # the older PDF stays linked while the new one is built
         wait_until(lambda: not status(preview)["pdf"]["stale"] and status(preview)["pdf"]["state"] == "ready", 60)
         assert not first.exists()
+        # Rebuilt through the same cache: the edited chapter again (and the contents, if its pages moved),
+        again = set((book / ".essaybook-cache" / "units").glob("*.json")) - laid_out
+        assert 1 <= len(again) <= 3  # and the first page, which carries the dates, when SOURCE_DATE_EPOCH is unset
         folder = first.parent.parent
     assert not folder.exists()  # the temporary folder goes with the preview
 
