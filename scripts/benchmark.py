@@ -116,7 +116,7 @@ def _child(
 
         log.setup(verbosity=-1)
         project = load_project(root)
-        env = environment(project.theme)  # as essaybook.build.build sets it up
+        env = environment(project.theme)  # as the pipeline sets it up
         meta = project.require_meta
         text = compose_print(
             project.book, meta, project.config, project.theme, env, project.layout, project.code_css

@@ -296,3 +296,28 @@ def test_furniture_laid_out_in_parts_matches_the_whole(
     finally:
         one.close()
         whole.close()
+
+
+def test_two_builds_at_once_share_the_cache_safely(tmp_path: Path, reference: tuple[bytes, bytes]) -> None:
+    root = copy_project(BOOKS / "features", tmp_path)
+    env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH)
+    builds = [
+        subprocess.Popen(
+            [sys.executable, "-m", "essaybook", "build", str(root), "-q", "-j", "1", "-o", str(root / name)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("one", "two")
+    ]
+    for process in builds:
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    for name in ("one", "two"):
+        assert {p.suffix: p.read_bytes() for p in (root / name).iterdir()} == {
+            ".pdf": reference[0],
+            ".epub": reference[1],
+        }
+    after = _build(root, "three")
+    assert after.laid_out == 0 and _outputs(after) == reference

@@ -112,6 +112,7 @@ class _Runner:
         if not todo:
             return [results[number] for number in range(len(tasks))]
         from essaybook.layout.worker import quiet_worker, run  # imports WeasyPrint: only when there is work
+
         if len(todo) > 1 and self.jobs > 1:
             if self.pool is None:
                 # fork: the workers start with essaybook and WeasyPrint already imported.
