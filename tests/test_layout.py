@@ -321,3 +321,23 @@ def test_two_builds_at_once_share_the_cache_safely(tmp_path: Path, reference: tu
         }
     after = _build(root, "three")
     assert after.laid_out == 0 and _outputs(after) == reference
+
+
+def test_a_layout_failure_names_the_chapter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from essaybook.errors import RenderError
+    from essaybook.layout import worker
+
+    original = worker.run
+
+    def failing(job: worker.Job) -> worker.Result:
+        if 'id="markdown-all-of-it"' in job.html:
+            raise AssertionError("WeasyPrint lost its way")
+        return original(job)
+
+    monkeypatch.setattr(worker, "run", failing)
+    root = copy_project(BOOKS / "features", tmp_path)
+    with pytest.raises(RenderError) as caught:
+        _build(root, "dist", jobs=1, cache=False)
+    assert caught.value.file == "manuscript/02-markdown.md"
+    assert "WeasyPrint lost its way" in str(caught.value) and "--debug" in str(caught.value)
+    assert not (root / "dist").exists()

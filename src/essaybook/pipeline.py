@@ -538,6 +538,7 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
             xmp=(meta.lang, meta.subjects),
             body_start=project.body_start,
             cover=cover,
+            sources={c.id: f"manuscript/{c.rel}" for c in book.chapters},
         )
         try:
             laid = lay_out_book(printed, settings, cache, jobs, pdf)

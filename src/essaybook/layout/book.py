@@ -14,18 +14,21 @@ book out as one document.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from essaybook import log
 from essaybook.compose import PrintDocument
+from essaybook.errors import EssaybookError, RenderError
 from essaybook.layout import assemble, units
 from essaybook.layout.cache import LayoutCache, key_of
 from essaybook.layout.fontshare import FONT_SUFFIXES
@@ -54,6 +57,8 @@ class Settings:
     xmp: tuple[str, tuple[str, ...]] | None
     body_start: str | None
     cover: bool
+    sources: dict[str, str] = field(default_factory=dict)
+    """Chapter id -> its file ("manuscript/ch.md"), for messages."""
 
 
 @dataclass
@@ -77,6 +82,8 @@ class _Task:
     kind: str
     key: str
     job: Job
+    source: str | None = None
+    """The chapter file the unit holds ("manuscript/ch.md"), for messages; None for the display pages."""
 
 
 class _Runner:
@@ -105,8 +112,9 @@ class _Runner:
         todo: list[tuple[int, _Task]] = []
         for number, task in enumerate(tasks):
             data = self.cache.load(task.kind, task.key)
-            if data is not None:
-                results[number] = Result(**data)
+            result = _result(data) if data is not None else None
+            if result is not None:
+                results[number] = result
             else:
                 todo.append((number, task))
         if not todo:
@@ -127,16 +135,44 @@ class _Runner:
             for _ in log.progress(range(len(todo)), what):
                 future = next(done)
                 number, task = futures[future]
-                results[number] = self._store(task, future.result())
+                results[number] = self._store(task, _named(task, future.result))
         else:
             for _, (number, task) in zip(log.progress(range(len(todo)), what), todo, strict=True):
-                results[number] = self._store(task, run(task.job))
+                results[number] = self._store(task, _named(task, functools.partial(run, task.job)))
         return [results[number] for number in range(len(tasks))]
 
     def _store(self, task: _Task, result: Result) -> Result:
         self.laid_out += 1
         self.cache.store(task.kind, task.key, result.as_json(), result.loaded)
         return result
+
+
+def _result(data: dict[str, Any]) -> Result | None:
+    """A cached record as a :class:`Result`; None when it has another shape (it is laid out again)."""
+    try:
+        return Result(**data)
+    except TypeError:
+        return None
+
+
+def _named(task: _Task, call: Callable[[], Result]) -> Result:
+    """``call()``, a failure of WeasyPrint or of a worker process reported as a :class:`RenderError` that
+    names the chapter (the traceback stays attached for ``--debug``)."""
+    what = task.source or ("the page furniture" if task.kind == "skeleton" else "the title and contents pages")
+    try:
+        return call()
+    except BrokenProcessPool:
+        raise RenderError(
+            f"a layout process stopped while laying out {what}", file=task.source, hint="out of memory? try -j 1"
+        ) from None
+    except Exception as exc:
+        if isinstance(exc, EssaybookError):
+            raise
+        raise RenderError(
+            f"WeasyPrint failed while laying out {what}: {type(exc).__name__}: {exc}",
+            file=task.source,
+            hint="run with --debug for the traceback; the CSS or the raw HTML there is the likely cause",
+        ) from exc
 
 
 def _task(
@@ -147,6 +183,7 @@ def _task(
     first: str,
     blocks: Sequence[str],
     ids: frozenset[str] = frozenset(),
+    source: str | None = None,
     **extra: Any,
 ) -> _Task:
     stops = settings.stops & ids
@@ -178,7 +215,7 @@ def _task(
         target=str(cache.pdf(kind, key)),
         **extra,
     )
-    return _Task(kind, key, job)
+    return _Task(kind, key, job, source)
 
 
 def _skeleton_task(settings: Settings, cache: LayoutCache, frame: units.Frame, pages: list[int]) -> _Task:
@@ -204,6 +241,7 @@ def _unit_task(
         unit.root_id,
         blocks,
         unit.ids,
+        settings.sources.get(unit.chapter_id or ""),
         numbered=unit.numbered,
         xmp=settings.xmp if base else None,
     )
