@@ -12,12 +12,14 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import markdown
 from lxml import etree, html
 
 from essaybook import log
+from essaybook.diagnostics import Diagnostic
 from essaybook.errors import ManuscriptError
 from essaybook.mdext import EssaybookExtension
 from essaybook.model import IMAGE_TYPES, Asset, Book, Chapter, Heading
@@ -241,6 +243,7 @@ class _Context:
         self.display = f"manuscript/{chapter.rel}"
         self.lines = chapter.markdown.split("\n")
         self.record = _Record()
+        self.warnings: list[Diagnostic] = []
 
     def line_of(self, needle: str) -> int | None:
         """Line of the first occurrence of ``needle`` in the chapter (case-blind for HTML tag names)."""
@@ -261,16 +264,32 @@ class _Context:
     ) -> None:
         """Warn about this chapter at ``line``, or else at the first line that holds ``near``."""
         line = line if line is not None else self.line_of(near)
-        log.warn(message, kind=kind, file=self.display, line=line, hint=hint)
+        diagnostic = Diagnostic("warning", kind, message, self.display, line, hint)
+        self.warnings.append(diagnostic)
+        log.warn(diagnostic)
 
     def unique_id(self, wanted: str) -> str:
         candidate, n = wanted, 1
-        while candidate in self.book.ids:
+        while self._taken(candidate):
             n += 1
             candidate = f"{wanted}-{n}"
         self.book.ids.add(candidate)
         self.record.ids.add(candidate)
         return candidate
+
+    def _taken(self, candidate: str) -> bool:
+        taken = candidate in self.book.ids
+        self.record.taken.setdefault(candidate, taken and candidate not in self.record.ids)
+        return taken
+
+    def first_report(self, tag: str) -> bool:
+        """True the first time the book meets raw HTML ``tag`` (the one time it is warned about)."""
+        reported = tag in self.book.replaced_tags
+        self.record.reported.setdefault(tag, reported and tag not in self.record.replaced)
+        if not reported:
+            self.book.replaced_tags.add(tag)
+            self.record.replaced.add(tag)
+        return not reported
 
 
 @dataclass
@@ -286,15 +305,43 @@ class _Record:
     """(chapter file, line) of each mdBook directive."""
     lookups: list[tuple[Path, str, str | None]] = field(default_factory=list)
     """Each internal link as (target chapter's resolved source, fragment, book-wide id it resolved to)."""
+    taken: dict[str, bool] = field(default_factory=dict)
+    """Each id the chapter asked whether it was free, and whether an earlier chapter had taken it."""
+    reported: dict[str, bool] = field(default_factory=dict)
+    """Each raw HTML tag the chapter replaced, and whether an earlier chapter had reported it."""
+    files: dict[str, tuple[bool, bool, str]] = field(default_factory=dict)
+    """Each image path the chapter looked at, and what it found there (see :func:`_file_state`)."""
+    assets: list[Asset] = field(default_factory=list)
+    """The asset of each image shown, as this chapter registers it when no earlier one did."""
+    blocks: list[str] = field(default_factory=list)
+    """Custom block elements (``<Listing>``) the chapters before it had registered with its parser."""
+    blocks_added: list[str] = field(default_factory=list)
+    """Those it registered; they stay block-level in the chapters after it."""
+    cacheable: bool = True
+    """False when the chapter read what no cache entry can vouch for (an image from the network)."""
 
 
-def convert_book(book: Book, code_style: str = "xcode", lang: str = "en") -> Conversion:
+class ChapterCache(Protocol):
+    """Keeps first passes between builds (see :mod:`essaybook.convert_cache`); ``inputs`` is what names one."""
+
+    def load(self, inputs: list[Any]) -> dict[str, Any] | None:
+        """The entry stored for ``inputs``, if any (JSON data, not yet checked)."""
+
+    def store(self, inputs: list[Any], entry: dict[str, Any]) -> None:
+        """Keep ``entry`` (JSON data) for ``inputs``."""
+
+
+def convert_book(
+    book: Book, code_style: str = "xcode", lang: str = "en", cache: ChapterCache | None = None
+) -> Conversion:
     """Convert every chapter in place: ``html``, ``headings``, ``anchors`` and the book's assets.
 
-    ``lang`` is the book's language; a chapter's own ``lang`` picks its quotation marks. The returned
-    :class:`Conversion` can re-convert single chapters later (:meth:`Pipeline.reconvert`, for the live preview).
+    ``lang`` is the book's language; a chapter's own ``lang`` picks its quotation marks. With ``cache``, a
+    chapter's first pass is taken from it when nothing the pass read changed, and the result is the same
+    as without. The returned :class:`Conversion` can re-convert single chapters later
+    (:meth:`Pipeline.reconvert`, for the live preview).
     """
-    conversion = Conversion(book, code_style, lang)
+    conversion = Conversion(book, code_style, lang, cache)
     conversion.convert_all()
     return conversion
 
@@ -307,18 +354,28 @@ class Conversion:
     ids are re-converted with it.
     """
 
-    def __init__(self, book: Book, code_style: str = "xcode", lang: str = "en") -> None:
+    def __init__(
+        self, book: Book, code_style: str = "xcode", lang: str = "en", cache: ChapterCache | None = None
+    ) -> None:
         self.book = book
         self.code_style = code_style
         self.lang = lang
-        self._parsers: dict[str, markdown.Markdown] = {}
+        self.cache = cache
+        self.first_passes = 0
+        """Chapters converted from their Markdown so far (the others came from :attr:`cache`)."""
+        self._parsers: dict[str, tuple[markdown.Markdown, int]] = {}
+        """Python-Markdown per language, with how many block-level elements it knows of itself."""
+        self._blocks: dict[str, list[str]] = {}
+        """Per language, the custom block elements chapters registered, in order (see :mod:`essaybook.mdext`)."""
         self._records: dict[Path, _Record] = {}
 
     def convert_all(self) -> None:
-        """Convert every chapter of a book that has not been converted yet."""
-        trees = [
-            self._first_pass(chapter, _Context(self.book, chapter)) for chapter in log.progress(self.book.chapters)
-        ]
+        """Convert every chapter of a book that has not been converted yet.
+
+        Each chapter's first pass (in reading order, against the ids and tags the chapters before it took) comes
+        from :attr:`cache` when an entry's every read still holds; the book-wide steps after it always run.
+        """
+        trees = [self._first_pass_cached(chapter) for chapter in log.progress(self.book.chapters)]
         _report_directives([where for _, _, ctx in trees for where in ctx.record.directives])
         by_path = self._by_path()
         for chapter, root, ctx in trees:
@@ -386,13 +443,54 @@ class Conversion:
     def _by_path(self) -> dict[Path, Chapter]:
         return {c.source.resolve(): c for c in self.book.chapters}
 
+    def _lang_of(self, chapter: Chapter) -> str:
+        return (chapter.lang or self.lang).split("-")[0].lower()
+
+    def _first_pass_cached(self, chapter: Chapter) -> tuple[Chapter, html.HtmlElement, _Context]:
+        """:meth:`_first_pass` from :attr:`cache` when it has a trusted entry, else run (and kept there)."""
+        ctx = _Context(self.book, chapter)
+        if self.cache is None:
+            return self._first_pass(chapter, ctx)
+        # What names an entry: all the pass reads but the book-wide state the entry records and _replay checks.
+        inputs = [
+            self.code_style,
+            self.lang,
+            self.book.allow_remote,
+            str(self.book.root),
+            chapter.rel,
+            str(chapter.source),
+            chapter.markdown,
+            chapter.body_line,
+            chapter.title,
+            chapter.title_given,
+            chapter.lang,
+        ]
+        entry = self.cache.load(inputs)
+        blocks = self._blocks.setdefault(self._lang_of(chapter), [])
+        root = _replay(entry, ctx, blocks) if entry is not None else None
+        if root is not None:
+            return chapter, root, ctx
+        result = self._first_pass(chapter, ctx)
+        entry = _entry(ctx, result[1])
+        if entry is not None:
+            self.cache.store(inputs, entry)
+        return result
+
     def _first_pass(self, chapter: Chapter, ctx: _Context) -> tuple[Chapter, html.HtmlElement, _Context]:
         """Everything but links (which need every chapter's ids): Markdown, ids, notes, images, figures."""
-        book, lang, code_style = self.book, self.lang, self.code_style
-        parsers = self._parsers
+        self.first_passes += 1
+        book = self.book
         images, without_alt = book.images, book.images_without_alt
-        chapter_lang = (chapter.lang or lang).split("-")[0].lower()
-        md = parsers.get(chapter_lang) or parsers.setdefault(chapter_lang, make_markdown(code_style, chapter_lang))
+        chapter_lang = self._lang_of(chapter)
+        if chapter_lang not in self._parsers:
+            md = make_markdown(self.code_style, chapter_lang)
+            self._parsers[chapter_lang] = md, len(md.block_level_elements)
+        md, builtin = self._parsers[chapter_lang]
+        # The parser is shared on purpose: a custom element one chapter registers stays block-level in the
+        # chapters after it (a <Listing> whose caption holds a '>' is only recognised as registered before).
+        blocks = self._blocks.setdefault(chapter_lang, [])
+        ctx.record.blocks = list(blocks)
+        md.block_level_elements[builtin:] = blocks
         source = chapter.markdown
         if _CONTROL_RE.search(source):
             line = next(i for i, text in enumerate(ctx.lines) if _CONTROL_RE.search(text)) + chapter.body_line
@@ -410,6 +508,9 @@ class Conversion:
             converted = md.convert(source)
         except RecursionError:
             raise ManuscriptError("nesting too deep to convert", file=ctx.display) from None
+        finally:
+            ctx.record.blocks_added = md.block_level_elements[builtin + len(blocks) :]
+            blocks.extend(ctx.record.blocks_added)
         root = _parse(converted)
         chapter.id = ctx.unique_id(slugify(chapter.title or Path(chapter.rel).stem, "chapter"))
         _check_paragraphs(root, ctx)
@@ -430,6 +531,132 @@ class Conversion:
         if root.text and root.text.strip():
             chapter.html = _escape(root.text) + chapter.html
         self._records[chapter.source.resolve()] = ctx.record
+
+
+def _entry(ctx: _Context, root: html.HtmlElement) -> dict[str, Any] | None:
+    """A first pass as JSON data for :func:`_replay`; None when it cannot be kept."""
+    record, chapter = ctx.record, ctx.chapter
+    tree = _tree_json(root)
+    if tree is None or not record.cacheable:
+        return None
+    return {
+        "id": chapter.id,
+        "title": chapter.title,
+        "has_title_heading": chapter.has_title_heading,
+        "headings": [[h.level, h.text, h.id] for h in chapter.headings],
+        "anchors": chapter.anchors,
+        "tree": tree,
+        "taken": record.taken,
+        "reported": record.reported,
+        "files": record.files,
+        "blocks": record.blocks,
+        "blocks_added": record.blocks_added,
+        "ids": sorted(record.ids),
+        "replaced": sorted(record.replaced),
+        "images": record.images,
+        "images_without_alt": record.images_without_alt,
+        "directives": record.directives,
+        "assets": [[str(a.source), a.href, a.media_type, a.used_at] for a in record.assets],
+        "warnings": [w.as_dict() for w in ctx.warnings],
+    }
+
+
+def _replay(entry: dict[str, Any], ctx: _Context, blocks: list[str]) -> html.HtmlElement | None:
+    """Do to ``ctx``'s chapter, its book and its parser's custom ``blocks`` what the first pass :func:`_entry`
+    kept did, and return its tree.
+
+    Only when every read it recorded gives the same answer now (each id it asked for is taken or free as then,
+    each raw HTML tag reported or not, each image path the same file, the same custom block elements known);
+    otherwise, or when ``entry`` is not what :func:`_entry` makes, None and nothing is changed.
+    """
+    book, chapter = ctx.book, ctx.chapter
+    try:
+        taken = {str(name): bool(was) for name, was in entry["taken"].items()}
+        reported = {str(tag): bool(was) for tag, was in entry["reported"].items()}
+        files = {str(path): (bool(a), bool(b), str(c)) for path, (a, b, c) in entry["files"].items()}
+        known, added = [str(tag) for tag in entry["blocks"]], [str(tag) for tag in entry["blocks_added"]]
+        if (
+            set(known) != set(blocks)
+            or any((name in book.ids) != was for name, was in taken.items())
+            or any((tag in book.replaced_tags) != was for tag, was in reported.items())
+            or any(_file_state(Path(path), book.root) != state for path, state in files.items())
+        ):
+            return None
+        record = _Record(
+            ids={str(name) for name in entry["ids"]},
+            replaced={str(tag) for tag in entry["replaced"]},
+            images=int(entry["images"]),
+            images_without_alt=int(entry["images_without_alt"]),
+            directives=[(str(file), int(line)) for file, line in entry["directives"]],
+            taken=taken,
+            reported=reported,
+            files=files,
+            blocks=known,
+            blocks_added=added,
+            assets=[Asset(Path(source), str(href), str(kind), str(at)) for source, href, kind, at in entry["assets"]],
+        )
+        headings = [Heading(int(level), str(text), str(id_)) for level, text, id_ in entry["headings"]]
+        anchors = {str(name): str(id_) for name, id_ in entry["anchors"].items()}
+        title = entry["title"]
+        warnings = [Diagnostic.from_dict(w) for w in entry["warnings"]]
+        root = _tree_of(entry["tree"])
+        chapter_id, has_title_heading = str(entry["id"]), bool(entry["has_title_heading"])
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return None
+    book.ids |= record.ids
+    book.replaced_tags |= record.replaced
+    book.images += record.images
+    book.images_without_alt += record.images_without_alt
+    for asset in record.assets:
+        book.assets.setdefault(asset.source, asset)
+    blocks.extend(added)
+    chapter.id, chapter.headings, chapter.anchors = chapter_id, headings, anchors
+    chapter.title = None if title is None else str(title)
+    chapter.has_title_heading = has_title_heading
+    ctx.record = record
+    for warning in warnings:
+        ctx.warnings.append(warning)
+        log.report(warning)
+    return root
+
+
+def _tree_json(root: html.HtmlElement) -> list[list[Any]] | None:
+    """``root``'s elements in document order as [parent's index, tag, attributes, text, tail], for :func:`_tree_of`.
+
+    None when the tree holds anything but elements (the first pass leaves no comments).
+    """
+    index: dict[etree._Element, int] = {}
+    nodes: list[list[Any]] = []
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            return None
+        parent = element.getparent()
+        index[element] = len(nodes)
+        nodes.append(
+            [
+                -1 if element is root or parent is None else index[parent],
+                element.tag,
+                list(element.attrib.items()),
+                element.text,
+                element.tail,
+            ]
+        )
+    return nodes
+
+
+def _tree_of(nodes: list[list[Any]]) -> html.HtmlElement:
+    """The tree :func:`_tree_json` wrote, attributes in their order."""
+    root = html.Element(nodes[0][1])
+    elements: list[etree._Element] = []
+    for parent, tag, attributes, text, tail in nodes:
+        if elements and not 0 <= parent < len(elements):
+            raise ValueError(f"no parent {parent} for element {len(elements)}")
+        element = etree.SubElement(elements[parent], tag) if elements else root
+        for name, value in attributes:
+            element.set(name, value)
+        element.text, element.tail = text, tail
+        elements.append(element)
+    return root
 
 
 def _report_directives(directives: list[tuple[str, int]]) -> None:
@@ -575,9 +802,7 @@ def _clean(root: html.HtmlElement, ctx: _Context) -> None:
                 element.insert(0, figcaption)
                 del element.attrib["caption"]
                 figcaption.tail, element.text = element.text, None
-            if tag not in ctx.book.replaced_tags:
-                ctx.book.replaced_tags.add(tag)
-                ctx.record.replaced.add(tag)
+            if ctx.first_report(tag):
                 ctx.warn(
                     f"raw HTML <{tag}> is not an XHTML element; kept its content as <{new}>",
                     kind="raw-html",
@@ -805,6 +1030,7 @@ def _images(root: html.HtmlElement, ctx: _Context) -> None:
             continue
         remote = src.lower().startswith(("http://", "https://"))
         if remote and book.allow_remote:
+            ctx.record.cacheable = False  # a download that failed may succeed next time
             try:
                 path, _ = fetch_image(src, book.root)
             except RemoteError as exc:
@@ -828,11 +1054,12 @@ def _images(root: html.HtmlElement, ctx: _Context) -> None:
             continue
         else:
             path = chapter.source.parent / unquote(urlsplit(src).path)
-        if not inside(path, book.root):
+        is_inside, is_file, resolved_name = ctx.record.files.setdefault(str(path), _file_state(path, book.root))
+        if not is_inside:
             ctx.warn(f"image {src!r} lies outside the book project; it is left out", kind="image-path", near=near)
             _drop_keep_tail(img)
             continue
-        if not path.is_file():
+        if not is_file:
             error = ManuscriptError(
                 f"image {src!r} not found (looked for {path})",
                 file=ctx.display,
@@ -853,18 +1080,26 @@ def _images(root: html.HtmlElement, ctx: _Context) -> None:
             log.recoverable(error, kind="image-type")
             _drop_keep_tail(img)
             continue
-        resolved = path.resolve()
-        asset = book.assets.get(resolved)
-        if asset is None:
-            rel = resolved.relative_to(book.root.resolve()).as_posix()
-            if rel.startswith("manuscript/"):
-                rel = rel[len("manuscript/") :]
-            elif rel.startswith(CACHE.as_posix()):
-                rel = "remote" + rel[len(CACHE.as_posix()) :]
-            href = "images/" + re.sub(r"[^A-Za-z0-9._/-]", "_", rel)
-            asset = Asset(source=resolved, href=href, media_type=media_type, used_at=where)
-            book.assets[resolved] = asset
-        img.set("src", asset.href)
+        resolved = Path(resolved_name)
+        rel = resolved.relative_to(book.root.resolve()).as_posix()
+        if rel.startswith("manuscript/"):
+            rel = rel[len("manuscript/") :]
+        elif rel.startswith(CACHE.as_posix()):
+            rel = "remote" + rel[len(CACHE.as_posix()) :]
+        href = "images/" + re.sub(r"[^A-Za-z0-9._/-]", "_", rel)
+        asset = Asset(source=resolved, href=href, media_type=media_type, used_at=where)
+        ctx.record.assets.append(asset)
+        book.assets.setdefault(resolved, asset)
+        img.set("src", href)
+
+
+def _file_state(path: Path, root: Path) -> tuple[bool, bool, str]:
+    """What an image path is: inside the project, a regular file (symlinks followed), and its resolved path."""
+    if not inside(path, root):
+        return False, False, ""
+    if not path.is_file():
+        return True, False, ""
+    return True, True, str(path.resolve())
 
 
 def _figures(root: html.HtmlElement) -> None:

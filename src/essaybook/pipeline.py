@@ -5,7 +5,8 @@ the result it needs and the stages before it run once:
 
 1. :meth:`~Pipeline.load`: ``manuscript/book.toml``, the theme and the chapter files -> :class:`Project`
 2. :meth:`~Pipeline.convert`: Markdown -> XHTML fragments, every chapter (the conversion cache in
-   ``.essaybook-cache/convert/`` answers for an unchanged book) or, with :meth:`~Pipeline.reconvert`, one
+   ``.essaybook-cache/convert/`` answers for each chapter whose first pass would read the same) or, with
+   :meth:`~Pipeline.reconvert`, one
 3. :meth:`~Pipeline.compose_print`, :meth:`~Pipeline.compose_epub`: Jinja2 -> the print HTML, the EPUB's
    XHTML documents and navigation (a chapter's document is composed again only when it was converted again)
 4. :meth:`~Pipeline.lay_out`: the printed pages, chapter by chapter from the layout cache in
@@ -250,8 +251,9 @@ class Pipeline:
     def convert(self) -> Project:
         """Convert every chapter to XHTML, then resolve the metadata that needs their titles.
 
-        With the cache on (``cache=True``), an unchanged book's conversion is read from
-        ``.essaybook-cache/convert/`` (its warnings logged again) and a new one is recorded there.
+        With the cache on, a chapter's first pass is read from ``.essaybook-cache/convert/`` (its warnings
+        logged again) when nothing it read changed, and a new one is recorded there (not with ``"read"``);
+        the result is the same as without the cache.
         """
         project = self.project or self.load()
         self.printed = self.layout = None
@@ -260,14 +262,17 @@ class Pipeline:
         if not book.chapters:  # only when tolerant: the problem is recorded already
             return project
         code_style, lang = config.theme.code_style, config.book.lang or "en"
-        folder = cache_folder(project.root) if self.cache is True else None
-        key = convert_cache.conversion_key(book, (code_style, config.book.lang, book.allow_remote)) if folder else None
+        store = None
+        if self.cache:
+            store = convert_cache.ChapterStore(cache_folder(project.root), project.root, read_only=self.cache == "read")
         try:
-            if folder is None or key is None or not convert_cache.load(folder, key, book):
-                with convert_cache.Recorder() as recorder:
-                    self._conversion = convert_book(book, code_style, lang)
-                if folder is not None and key is not None:
-                    convert_cache.store(folder, key, book, recorder)
+            self._conversion = convert_book(book, code_style, lang, store)
+            if store is not None:
+                log.LOGGER.debug(
+                    "        %d of the %d chapters converted, the others from the cache",
+                    self._conversion.first_passes,
+                    len(book.chapters),
+                )
         except ManuscriptError as error:  # input no book needs (nesting, runaway paragraphs): conversion stops
             self._recover(error, "manuscript")
         try:
