@@ -293,7 +293,7 @@ class Pipeline:
         was. :meth:`resolve_meta` is not run again: a chapter's title may be the book's.
         """
         if self._conversion is None:
-            raise RuntimeError("reconvert() needs a book converted in this process (a pipeline without cache)")
+            raise RuntimeError("reconvert() needs convert() to have run in this pipeline first")
         self.printed = self.layout = None
         return self._conversion.reconvert(read_chapter(chapter.source, self.root, chapter.index))
 

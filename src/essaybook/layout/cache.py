@@ -110,10 +110,11 @@ class LayoutCache:
         )
         if not trusted:
             return None
-        now = time.time()
-        for path in (pdf, record_path):
-            with contextlib.suppress(OSError):
-                os.utime(path, (now, now))
+        if folder == self.folder:  # kept fresh for prune(); a read-only cache (check) touches nothing
+            now = time.time()
+            for path in (pdf, record_path):
+                with contextlib.suppress(OSError):
+                    os.utime(path, (now, now))
         data = record.get("data")
         return data if isinstance(data, dict) else None
 
