@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.exceptions import SecurityError
 from lxml import etree
 from markupsafe import Markup
 
@@ -159,6 +160,31 @@ def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
         raise TemplateError(f"template {exc.name!r} not found", file=name) from None
     except jinja2.UndefinedError as exc:
         raise TemplateError(f"template uses an undefined value: {exc.message}", file=name) from None
+    except TemplateError:
+        raise
+    except SecurityError as exc:
+        file, line = _template_place(exc, name)
+        raise TemplateError(
+            f"the template reaches for what templates may not use: {exc}",
+            file=file,
+            line=line,
+            hint="a template may use the values it is given (meta, chapters, ...), not Python's internals",
+        ) from None
+    except Exception as exc:  # a runtime error in a template (a project's own, most often)
+        file, line = _template_place(exc, name)
+        raise TemplateError(f"the template failed: {type(exc).__name__}: {exc}", file=file, line=line) from None
+
+
+def _template_place(exc: BaseException, name: str) -> tuple[str, int | None]:
+    """The template file and line where ``exc`` was raised (Jinja maps template frames to template lines)."""
+    place: tuple[str, int | None] = (name, None)
+    trace = exc.__traceback__
+    while trace is not None:
+        filename = trace.tb_frame.f_code.co_filename
+        if filename.endswith((".html", ".xhtml", ".xml", ".ncx")) or "/templates/" in filename:
+            place = (filename, trace.tb_lineno)
+        trace = trace.tb_next
+    return place
 
 
 def _chapter_context(chapter: Chapter, matter: str, content: Markup) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from essaybook.errors import ConfigError, ConfigErrors
+from essaybook.paths import read_regular
 from essaybook.themes import available as available_themes
 
 PAGE_SIZES: dict[str, str] = {
@@ -219,7 +220,7 @@ def read_config(path: Path) -> tuple[Config, list[ConfigError]]:
     if not path.is_file():
         return Config(source=None), []
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not valid UTF-8 (byte {exc.start})", file=path) from None
     except OSError as exc:

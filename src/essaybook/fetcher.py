@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -9,7 +10,7 @@ from urllib.request import url2pathname
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from essaybook.paths import inside
+from essaybook.paths import OutsideFile, inside, read_regular
 
 ASSET_SCHEME = "essaybook"
 """Images are addressed as ``essaybook:<href>`` in the print HTML: WeasyPrint names image objects after a hash
@@ -36,12 +37,21 @@ class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
         if scheme == "data":
             return super().fetch(url, headers)
         if scheme == ASSET_SCHEME and parts.path in self.assets:
-            return URLFetcherResponse(url, body=self.assets[parts.path].read_bytes())
+            try:
+                return URLFetcherResponse(url, body=read_regular(self.assets[parts.path]))
+            except OSError:
+                self.failed.append(str(self.assets[parts.path]))
+                raise
         if scheme == "file":
             path = Path(url2pathname(parts.path))
             if any(inside(path, root) for root in self.roots):
                 try:
-                    return super().fetch(url, headers)
+                    # Read here, not by WeasyPrint: a named pipe in place of a stylesheet must not block.
+                    data = read_regular(path, within=self.roots)
+                    kind = mimetypes.guess_type(path.name)[0] or "text/plain"  # as urllib's file handler says
+                    return URLFetcherResponse(url, body=data, headers={"Content-Type": kind})
+                except OutsideFile:
+                    pass  # refused below, as any other URL outside the project
                 except OSError:
                     self.failed.append(str(path))
                     raise

@@ -17,7 +17,7 @@ from essaybook.config import Config, entry_line
 from essaybook.diagnostics import project_file
 from essaybook.errors import ConfigError, ManuscriptError
 from essaybook.model import ROLES, Asset, Book, Chapter, Meta
-from essaybook.paths import inside, natural_key
+from essaybook.paths import inside, natural_key, read_regular
 from essaybook.text import smarten
 
 _FRONT_KEYS = ("title", "author", "lang", "role")
@@ -26,7 +26,8 @@ _FRONT_KEYS = ("title", "author", "lang", "role")
 def markdown_files(root: Path) -> list[Path]:
     """Every ``.md`` file under ``root/manuscript`` (inside the project), in natural order."""
     manuscript = root / "manuscript"
-    found = [p for p in manuscript.rglob("*.md") if p.is_file() and inside(p, root)]
+    # Not only regular files: a named pipe called ch.md is read (and refused, named) rather than skipped.
+    found = [p for p in manuscript.rglob("*.md") if p.exists() and not p.is_dir() and inside(p, root)]
     found.sort(key=lambda p: natural_key(p.relative_to(manuscript).as_posix()))
     return found
 
@@ -71,7 +72,7 @@ def read_chapter(path: Path, root: Path, index: int) -> Chapter:
     rel = path.relative_to(root / "manuscript").as_posix()
     display = f"manuscript/{rel}"
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)
     except OSError as exc:
         raise ManuscriptError(f"cannot read: {exc.strerror}", file=display) from None
     try:

@@ -2,9 +2,51 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
+
+
+class NotRegularFile(OSError):
+    """A path the build would read is a FIFO, a device, a socket or a folder, not a file."""
+
+    def __init__(self, path: Path | str) -> None:
+        super().__init__(errno.EINVAL, "not a regular file (a named pipe, device or folder)", str(path))
+
+
+class OutsideFile(OSError):
+    """A path the build would read leads (through a symbolic link) outside the folders it may read."""
+
+    def __init__(self, path: Path | str) -> None:
+        super().__init__(errno.EACCES, "it leads outside the book project", str(path))
+
+
+def read_regular(path: Path | str, within: list[Path] | None = None) -> bytes:
+    """The bytes of ``path``, checked to be a regular file when it is opened, so that a named pipe or a
+    device put in place of a stylesheet, chapter or image is refused instead of blocking the build.
+
+    ``within``: the file opened must lie inside one of these folders, checked on what was opened, so a
+    symbolic link swapped in after an earlier check cannot lead elsewhere.
+    """
+    # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer; fstat checks what was opened.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(path)
+        if within is not None:
+            opened = Path(f"/proc/self/fd/{fd}")
+            real = Path(os.readlink(opened)) if opened.is_symlink() else Path(os.path.realpath(path))
+            if not any(inside(real, root) for root in within):
+                raise OutsideFile(path)
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def inside(path: Path, root: Path) -> bool:

@@ -42,6 +42,7 @@ from essaybook.layout.book import Settings, Unsplittable, lay_out_book
 from essaybook.layout.cache import LayoutCache, cache_folder
 from essaybook.manuscript import find_chapters, read_chapter, resolve_meta, slug_of
 from essaybook.model import Book, Chapter, Meta
+from essaybook.paths import read_regular
 from essaybook.renderers import atomic_output
 from essaybook.renderers.epub import EpubResult, render_epub
 from essaybook.renderers.pdf import PdfResult, lay_out, pdf_options, report_layout, write_pdf
@@ -115,7 +116,7 @@ class Layout:
 def epub_cover(meta: Meta, theme: Theme) -> tuple[str, str, bytes]:
     """The EPUB's cover image: ``cover-image`` when set, else a typographic cover in the theme's font."""
     if meta.cover_image is not None:
-        return meta.cover_image.href, meta.cover_image.media_type, meta.cover_image.source.read_bytes()
+        return meta.cover_image.href, meta.cover_image.media_type, read_regular(meta.cover_image.source)
     faces = theme.text_faces()
     if faces is None:
         raise RenderError(

@@ -16,8 +16,9 @@ from urllib.parse import unquote, urlsplit
 import tinycss2
 
 from essaybook import log
+from essaybook.errors import ConfigError
 from essaybook.model import FONT_TYPES, IMAGE_TYPES
-from essaybook.paths import inside
+from essaybook.paths import inside, read_regular
 from essaybook.themes import Theme
 
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -51,7 +52,12 @@ def _urls(tokens: list[Any]) -> list[str]:
 def clean_for_epub(path: Path, root: Path) -> EpubCss:
     """Parse ``path`` and keep only what an EPUB can carry without reaching outside ``root``."""
     display = path.relative_to(root).as_posix() if inside(path, root) else path.name
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = read_regular(path).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not valid UTF-8 (byte {exc.start})", file=display, hint="save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=display) from None
     files: list[Path] = []
 
     def allowed(url: str, line: int) -> bool:
@@ -158,7 +164,7 @@ def epub_styles(theme: Theme, root: Path, code_css: str, embed_fonts: bool) -> E
         if theme.project_styles is not None and inside(path, theme.project_styles):
             add_project_sheet(path)
         elif path.name != "fonts.css" or embed_fonts:
-            sheets.append((f"theme/{path.parent.parent.name}-{path.name}", path.read_bytes()))
+            sheets.append((f"theme/{path.parent.parent.name}-{path.name}", read_regular(path)))
     sheets.append(("theme/code.css", code_css.encode()))
     for path in theme.project_css("epub"):
         add_project_sheet(path)

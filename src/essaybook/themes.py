@@ -10,6 +10,7 @@ added after the theme's stylesheets.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -17,8 +18,11 @@ from urllib.parse import unquote, urlsplit
 
 import jinja2
 import tinycss2
+from jinja2.loaders import split_template_path
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from essaybook.errors import ConfigError
+from essaybook.errors import ConfigError, TemplateError
+from essaybook.paths import read_regular
 
 BASE_THEME = "classic"
 PROJECT_THEME_CSS = "theme"
@@ -49,7 +53,7 @@ class FontFace:
 def font_faces(fonts_css: Path) -> list[FontFace]:
     """The ``@font-face`` rules of ``fonts_css`` whose ``src`` is a file beside it, in order."""
     faces = []
-    rules = tinycss2.parse_stylesheet(fonts_css.read_text(encoding="utf-8"), skip_comments=True, skip_whitespace=True)
+    rules = tinycss2.parse_stylesheet(read_regular(fonts_css).decode("utf-8"), skip_comments=True, skip_whitespace=True)
     for rule in rules:
         if rule.type != "at-rule" or rule.lower_at_keyword != "font-face" or rule.content is None:
             continue
@@ -168,10 +172,38 @@ def load_theme(name: str, project: Path, config_file: Path | None) -> Theme:
     return Theme(name=name, dirs=tuple(folders), project_styles=styles if styles.is_dir() else None)
 
 
+class _Loader(jinja2.BaseLoader):
+    """Templates from one folder: regular files inside it only, never through a symbolic link.
+
+    Jinja's FileSystemLoader follows links and opens anything: a template in ``styles/templates/`` could
+    ``include`` a link to a file elsewhere, or a named pipe that blocks the build.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        pieces = split_template_path(template)
+        path = self.folder.joinpath(*pieces)
+        if not path.exists() and not path.is_symlink():
+            raise jinja2.TemplateNotFound(template)
+        shown = str(path)
+        if any(self.folder.joinpath(*pieces[: i + 1]).is_symlink() for i in range(len(pieces))):
+            raise TemplateError(
+                "a template may not be a symbolic link", file=shown, hint="copy the file into styles/templates/"
+            )
+        try:
+            source = read_regular(path, within=[self.folder]).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise TemplateError(f"not valid UTF-8 (byte {exc.start})", file=shown) from None
+        except OSError as exc:
+            raise TemplateError(f"cannot read the template: {exc.strerror}", file=shown) from None
+        mtime = path.stat().st_mtime
+        return source, shown, lambda: path.is_file() and path.stat().st_mtime == mtime
+
+
 def _chain(folders: tuple[Path, ...]) -> jinja2.BaseLoader:
-    return jinja2.ChoiceLoader(
-        [jinja2.FileSystemLoader(f / "templates") for f in folders if (f / "templates").is_dir()]
-    )
+    return jinja2.ChoiceLoader([_Loader(f / "templates") for f in folders if (f / "templates").is_dir()])
 
 
 def environment(theme: Theme) -> jinja2.Environment:
@@ -182,11 +214,13 @@ def environment(theme: Theme) -> jinja2.Environment:
     """
     loaders: list[jinja2.BaseLoader] = []
     if theme.project_styles is not None and (theme.project_styles / "templates").is_dir():
-        loaders.append(jinja2.FileSystemLoader(theme.project_styles / "templates"))
+        loaders.append(_Loader(theme.project_styles / "templates"))
     loaders.append(_chain(theme.dirs))
     prefixed = {f"!{folder.name}": _chain(theme.dirs[i:]) for i, folder in enumerate(theme.dirs)}
     loaders.append(jinja2.PrefixLoader(prefixed, delimiter="/"))
-    return jinja2.Environment(
+    # The sandbox: a project's templates are someone else's code; they may read the values given to them,
+    # not reach Python's internals (``cycler.__init__.__globals__.os``) to read files or run commands.
+    return ImmutableSandboxedEnvironment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=jinja2.select_autoescape(["html", "xhtml", "xml", "ncx"]),
         undefined=jinja2.StrictUndefined,

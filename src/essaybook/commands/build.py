@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from pathlib import Path
 from essaybook import log
 from essaybook.errors import EssaybookError, RenderError
 from essaybook.pipeline import Pipeline
-from essaybook.renderers import remove_stale_temporaries
+from essaybook.renderers import remove_stale_temporaries, staged
 from essaybook.renderers.epub import EpubResult
 from essaybook.renderers.pdf import PdfResult
 
@@ -104,12 +105,14 @@ def build(
             raise EssaybookError(f"{len(log.warnings_seen())} warning(s) with --strict; nothing was written")
         slug = project.require_meta.slug
         pdf_result = epub_result = None
-        if pdf:
-            with log.step(5, total, "Writing PDF"):
-                pdf_result = pipeline.write_pdf(out / f"{slug}.pdf")
-        if epub:
-            with log.step(5 + pdf, total, "Packaging EPUB (ebooklib)"):
-                epub_result = pipeline.package_epub(out / f"{slug}.epub")
+        targets = [out / f"{slug}.{suffix}" for suffix, wanted in (("pdf", pdf), ("epub", epub)) if wanted]
+        with staged(targets) as temps:  # dist/ changes only once every output is written
+            if pdf:
+                with log.step(5, total, "Writing PDF"):
+                    pdf_result = dataclasses.replace(pipeline.write_pdf(temps[0]), path=targets[0])
+            if epub:
+                with log.step(5 + pdf, total, "Packaging EPUB (ebooklib)"):
+                    epub_result = dataclasses.replace(pipeline.package_epub(temps[-1]), path=targets[-1])
     result = BuildResult(
         pdf=pdf_result,
         epub=epub_result,

@@ -37,6 +37,36 @@ def atomic_output(target: Path) -> Iterator[Path]:
         raise
 
 
+@contextlib.contextmanager
+def staged(targets: list[Path]) -> Iterator[list[Path]]:
+    """Temporary paths beside ``targets``, renamed over them together once the block succeeds.
+
+    Nothing in the output folder changes until every output is ready: a failure while writing the second
+    output leaves the previous build's files as they were, not a new PDF beside an old EPUB.
+    """
+    temps: list[Path] = []
+    try:
+        for target in targets:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f".{target.name}.pid{os.getpid()}.", suffix=".tmp", dir=target.parent)
+            os.close(fd)
+            temps.append(Path(name))
+    except OSError as exc:
+        for temp in temps:
+            temp.unlink(missing_ok=True)
+        raise RenderError(f"cannot write to the output folder: {exc.strerror}", file=targets[0].parent) from None
+    try:
+        yield temps
+        for temp in temps:
+            os.chmod(temp, 0o644)
+        for temp, target in zip(temps, targets, strict=True):
+            os.replace(temp, target)
+    except BaseException:
+        for temp in temps:
+            temp.unlink(missing_ok=True)
+        raise
+
+
 def remove_stale_temporaries(folder: Path) -> list[Path]:
     """Delete temporary files that builds killed outright (SIGKILL, power loss) left in ``folder``."""
     removed: list[Path] = []

@@ -17,6 +17,7 @@ from essaybook import __version__
 from essaybook.compose import ComposedEpub, TocEntry
 from essaybook.errors import RenderError
 from essaybook.model import FONT_TYPES, Asset, Meta
+from essaybook.paths import read_regular
 from essaybook.renderers import atomic_output
 from essaybook.stylesheets import MEDIA_TYPES, EpubStyles
 
@@ -102,14 +103,16 @@ def render_epub(
         book.add_item(epub.EpubItem(uid=_uid(name), file_name=name, media_type="text/css", content=content))
     for name, source in styles.files:
         media_type = MEDIA_TYPES[source.suffix.lower()]
-        book.add_item(epub.EpubItem(uid=_uid(name), file_name=name, media_type=media_type, content=source.read_bytes()))
+        book.add_item(
+            epub.EpubItem(uid=_uid(name), file_name=name, media_type=media_type, content=read_regular(source))
+        )
     for font in fonts:
         book.add_item(
             epub.EpubItem(
                 uid=_uid("fonts/" + font.name),
                 file_name="fonts/" + font.name,
                 media_type=FONT_TYPES[font.suffix.lower()],
-                content=font.read_bytes(),
+                content=read_regular(font),
             )
         )
     for asset in assets:
@@ -118,7 +121,7 @@ def render_epub(
                 uid=_uid(asset.href),
                 file_name=asset.href,
                 media_type=asset.media_type,
-                content=asset.source.read_bytes(),
+                content=read_regular(asset.source),
             )
         )
     href, media_type, data = cover
