@@ -100,11 +100,17 @@ class _Runner:
             self.pool.shutdown(cancel_futures=True)
 
     def run(self, tasks: Sequence[_Task], what: str = "units") -> list[Result]:
-        start = time.perf_counter()
+        start, before = time.perf_counter(), self.laid_out
         try:
             return self._run(tasks, what)
         finally:
-            log.LOGGER.debug("        %s: %d laid out in %.2f s", what, len(tasks), time.perf_counter() - start)
+            log.LOGGER.debug(
+                "        %s: %d of %d laid out in %.2f s",
+                what,
+                self.laid_out - before,
+                len(tasks),
+                time.perf_counter() - start,
+            )
 
     def _run(self, tasks: Sequence[_Task], what: str) -> list[Result]:
         results: dict[int, Result] = {}
@@ -218,8 +224,12 @@ def _task(
     return _Task(kind, key, job, source)
 
 
-def _skeleton_task(settings: Settings, cache: LayoutCache, frame: units.Frame, pages: list[int]) -> _Task:
-    return _task(settings, cache, "skeleton", units.skeleton_html(frame, pages), "", [], furniture=True)
+def _skeleton_task(
+    settings: Settings, cache: LayoutCache, frame: units.Frame, pages: list[int], kind: str = "skeleton"
+) -> _Task:
+    """The skeleton of the book; as ``kind`` "pagination", only measured (no PDF is written)."""
+    html = units.skeleton_html(frame, pages)
+    return _task(settings, cache, kind, html, "", [], furniture=True, measure=kind == "pagination")
 
 
 def _unit_task(
@@ -269,6 +279,44 @@ def lay_out_book(
         runner.close()
 
 
+def _guessed_plan(frame: units.Frame, pages: list[int]) -> list[assemble.Placed]:
+    """The pagination of a book whose chapters open on right-hand pages and whose other units follow on."""
+    plan: list[assemble.Placed] = []
+    for unit in frame.units:
+        if unit.chapter_id is not None and len(plan) % 2:
+            plan.append(assemble.Placed(None, 0))
+        plan.extend(assemble.Placed(unit.index, number) for number in range(pages[unit.index]))
+    return plan
+
+
+def _page_numbers(
+    frame: units.Frame,
+    settings: Settings,
+    results: list[Result],
+    plan: list[assemble.Placed],
+    owners: dict[str, units.Unit],
+) -> tuple[list[tuple[int, str]], dict[str, dict[str, str]]]:
+    """The page labels of ``plan`` and the printed number of every page the units link to."""
+    where = {(p.unit, p.page): index for index, p in enumerate(plan) if p.unit is not None}
+    body = owners.get(settings.body_start or "") if settings.body_start else None
+    first_body = None
+    if body is not None and settings.body_start in results[body.index].anchors:
+        first_body = where.get((body.index, results[body.index].anchors[settings.body_start or ""]))
+    labels = _labels(len(plan), first_body, settings.cover)
+    printed_labels = label_list(labels, len(plan))
+    numbers: dict[str, dict[str, str]] = {}
+    for unit in frame.units:
+        for target in unit.links:
+            owner = owners.get(target)
+            if owner is None or target not in results[owner.index].anchors:
+                continue
+            page = where[(owner.index, results[owner.index].anchors[target])]
+            start = max(start for start, _ in labels if start <= page)
+            if not printed_labels[page].startswith(("Cover", "Inside")):
+                numbers[target] = _numbers(page - start + 1)
+    return labels, numbers
+
+
 def _reduced(pages: list[int]) -> list[int]:
     """Page counts cut to 1 or 2 of the same parity: the same spreads, so the same blank pages between units."""
     return [count if count <= 2 else 2 - count % 2 for count in pages]
@@ -294,10 +342,16 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
         pages = [r.pages for r in results]
         # Where blank pages fall and which side each unit starts on depend only on the parity of the units
         # before it: a skeleton of one or two pages a unit finds them in a fraction of the time.
-        reduced_task = _skeleton_task(settings, cache, frame, _reduced(pages))
-        reduced = runner.run([reduced_task], "pagination")[0]
+        reduced_task = _skeleton_task(settings, cache, frame, _reduced(pages), kind="pagination")
+        guesses: list[_Task] = []
+        if _attempt == 0:
+            # Meanwhile, the printed contents with the page numbers a book whose chapters open on rectos would
+            # have: most often right, and then laid out already when the real numbers are known.
+            guessed = _guessed_plan(frame, pages)
+            _, guess = _page_numbers(frame, settings, results, guessed, owners)
+            guesses = [_unit_task(settings, cache, frame, u, lead[u.index], guess) for u in frame.units if u.numbered]
+        reduced = runner.run([reduced_task, *guesses], "pagination")[0]
         plan = _expand(pages, _plan(frame, _reduced(pages), reduced))
-        where = {(p.unit, p.page): index for index, p in enumerate(plan) if p.unit is not None}
         # A unit must begin on the side of the spread the one-document layout gives it.
         redo = []
         for unit in frame.units:
@@ -306,22 +360,7 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
                 if results[unit.index].sides[0] != wanted:
                     lead[unit.index] = not lead[unit.index]
                     redo.append(unit)
-        body = owners.get(settings.body_start or "") if settings.body_start else None
-        first_body = None
-        if body is not None and settings.body_start in results[body.index].anchors:
-            first_body = where.get((body.index, results[body.index].anchors[settings.body_start or ""]))
-        labels = _labels(len(plan), first_body, settings.cover)
-        printed_labels = label_list(labels, len(plan))
-        numbers: dict[str, dict[str, str]] = {}
-        for unit in frame.units:
-            for target in unit.links:
-                owner = owners.get(target)
-                if owner is None or target not in results[owner.index].anchors:
-                    continue
-                page = where[(owner.index, results[owner.index].anchors[target])]
-                start = max(start for start, _ in labels if start <= page)
-                if not printed_labels[page].startswith(("Cover", "Inside")):
-                    numbers[target] = _numbers(page - start + 1)
+        labels, numbers = _page_numbers(frame, settings, results, plan, owners)
         again = {u.index: _unit_task(settings, cache, frame, u, lead[u.index], numbers) for u in redo}
         for unit in frame.units:
             if unit.numbered and unit.index not in again:

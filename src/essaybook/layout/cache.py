@@ -131,6 +131,7 @@ class LayoutCache:
         target = pdf.with_suffix(".json")
         temp = target.with_name(f".{target.name}.pid{os.getpid()}.tmp")
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)  # a measured-only entry has no PDF that made it
             temp.write_text(json.dumps(record), encoding="utf-8")
             os.replace(temp, target)
         except OSError:

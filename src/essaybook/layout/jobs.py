@@ -30,6 +30,8 @@ class Job:
     """(language, subjects) to add to the XMP metadata: set for the unit whose metadata the book keeps."""
     furniture: bool = False
     """The skeleton (page furniture only): report every page's side and its page anchors, write untagged."""
+    measure: bool = False
+    """Only measure the pages (count, sides, anchors): write no PDF."""
 
 
 @dataclass

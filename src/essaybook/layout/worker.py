@@ -84,20 +84,21 @@ def run(job: Job) -> Result:
             page_type = page._page_box.page_type  # WeasyPrint keeps the side only on the page box
             sides.append(str(page_type.side))
             blank.append(bool(page_type.blank))
-        options = dict(job.options)
-        if job.xmp is not None:
-            _add_xmp(rendered, *job.xmp)
-        os.makedirs(os.path.dirname(job.target), exist_ok=True)
-        temp = f"{job.target}.pid{os.getpid()}.tmp"
-        try:
-            document = rendered.copy(kept) if start else rendered
-            document.write_pdf(
-                temp, finisher=_finisher(job.xmp is not None and not options.get("pdf_variant")), **options
-            )
-            os.replace(temp, job.target)
-        finally:
-            if os.path.exists(temp):
-                os.unlink(temp)
+        if not job.measure:  # a pagination skeleton: only its measurements are wanted
+            options = dict(job.options)
+            if job.xmp is not None:
+                _add_xmp(rendered, *job.xmp)
+            os.makedirs(os.path.dirname(job.target), exist_ok=True)
+            temp = f"{job.target}.pid{os.getpid()}.tmp"
+            try:
+                document = rendered.copy(kept) if start else rendered
+                document.write_pdf(
+                    temp, finisher=_finisher(job.xmp is not None and not options.get("pdf_variant")), **options
+                )
+                os.replace(temp, job.target)
+            finally:
+                if os.path.exists(temp):
+                    os.unlink(temp)
     finally:
         weasy_log.removeHandler(collect)
     return Result(
