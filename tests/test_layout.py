@@ -23,6 +23,25 @@ from essaybook.layout.cache import FOLDER
 from conftest import BOOKS, EPOCH, copy_project
 
 
+def _assert_same_pages(first: Path, second: Path, text: bool = False) -> None:
+    """Both PDFs render pixel for pixel alike at 100 dpi (and, with ``text``, hold the same text per page)."""
+    import pypdfium2
+    from PIL import ImageChops
+
+    one, other = pypdfium2.PdfDocument(str(first)), pypdfium2.PdfDocument(str(second))
+    try:
+        assert len(one) == len(other)
+        for index in range(len(one)):
+            a = one[index].render(scale=100 / 72, grayscale=True).to_pil()
+            b = other[index].render(scale=100 / 72, grayscale=True).to_pil()
+            assert ImageChops.difference(a, b).getbbox() is None, f"page {index + 1} differs"
+            if text:
+                assert one[index].get_textpage().get_text_range() == other[index].get_textpage().get_text_range()
+    finally:
+        one.close()
+        other.close()
+
+
 def _build(root: Path, out: str, **options: object) -> BuildResult:
     os.environ["SOURCE_DATE_EPOCH"] = EPOCH
     log.setup(verbosity=-1)
@@ -235,8 +254,6 @@ def test_jobs_and_no_cache_are_command_line_options(tmp_path: Path) -> None:
 def test_the_assembled_pages_look_exactly_like_the_one_document_layout(
     cached: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pypdfium2
-    from PIL import ImageChops
 
     from essaybook import pipeline
     from essaybook.layout.book import Unsplittable
@@ -248,26 +265,13 @@ def test_the_assembled_pages_look_exactly_like_the_one_document_layout(
     root = copy_project(BOOKS / "features", tmp_path)
     whole = _build(root, "dist", epub=False, cache=False)
     assert whole.laid_out is None and whole.pdf is not None
-    one = pypdfium2.PdfDocument(str(whole.pdf.path))
-    assembled = pypdfium2.PdfDocument(str(next((cached / "dist").glob("*.pdf"))))
-    try:
-        assert len(one) == len(assembled)
-        for index in range(len(one)):
-            a = one[index].render(scale=100 / 72, grayscale=True).to_pil()
-            b = assembled[index].render(scale=100 / 72, grayscale=True).to_pil()
-            assert ImageChops.difference(a, b).getbbox() is None, f"page {index + 1} differs"
-            assert one[index].get_textpage().get_text_range() == assembled[index].get_textpage().get_text_range()
-    finally:
-        one.close()
-        assembled.close()
+    _assert_same_pages(whole.pdf.path, next((cached / "dist").glob("*.pdf")), text=True)
 
 
 def test_furniture_laid_out_in_parts_matches_the_whole(
     cached: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A long book's folios and running heads are laid out in parts side by side (here: parts of 4 pages)."""
-    import pypdfium2
-    from PIL import ImageChops
 
     from essaybook.layout import book
 
@@ -285,17 +289,7 @@ def test_furniture_laid_out_in_parts_matches_the_whole(
     parts = _build(root, "dist", epub=False, cache=False, jobs=2)
     assert parts.pdf is not None
     assert drawn and drawn[-1][0] >= 2 and drawn[-1][1], drawn  # in parts, none of which paginated differently
-    one = pypdfium2.PdfDocument(str(parts.pdf.path))
-    whole = pypdfium2.PdfDocument(str(next((cached / "dist").glob("*.pdf"))))
-    try:
-        assert len(one) == len(whole)
-        for index in range(len(one)):
-            a = one[index].render(scale=100 / 72, grayscale=True).to_pil()
-            b = whole[index].render(scale=100 / 72, grayscale=True).to_pil()
-            assert ImageChops.difference(a, b).getbbox() is None, f"page {index + 1} differs"
-    finally:
-        one.close()
-        whole.close()
+    _assert_same_pages(parts.pdf.path, next((cached / "dist").glob("*.pdf")))
 
 
 def test_two_builds_at_once_share_the_cache_safely(tmp_path: Path, reference: tuple[bytes, bytes]) -> None:

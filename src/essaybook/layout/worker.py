@@ -18,15 +18,7 @@ from weasyprint.urls import URLFetcherResponse
 from essaybook.fetcher import ASSET_SCHEME, RestrictedFetcher
 from essaybook.layout.jobs import Job, Result
 from essaybook.layout.units import rewrite_target_counters
-
-
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+from essaybook.renderers.pdf import MessageCollector
 
 
 class _Fetcher(RestrictedFetcher):
@@ -62,7 +54,7 @@ def run(job: Job) -> Result:
     from essaybook.renderers.pdf import _layout  # WeasyPrint's layout ladder for displaced notes
 
     fetcher = _Fetcher([Path(r) for r in job.roots], {h: Path(p) for h, p in job.assets}, job.numbered)
-    collect = _Collect()
+    collect = MessageCollector()
     weasy_log = logging.getLogger("weasyprint")
     weasy_log.addHandler(collect)
     try:

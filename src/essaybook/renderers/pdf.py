@@ -32,7 +32,9 @@ class PdfResult:
     pages: int
 
 
-class _Collect(logging.Handler):
+class MessageCollector(logging.Handler):
+    """Keeps WeasyPrint's warnings (attached to its logger) for :func:`report_layout`."""
+
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.messages: list[str] = []
@@ -214,7 +216,7 @@ def lay_out(
     chapter blocks in document order (see :func:`page_starts`). ``cover``: the first page is the cover.
     ``uses`` maps image hrefs to where the manuscript uses them, for messages.
     """
-    collect = _Collect()
+    collect = MessageCollector()
     weasy_log = logging.getLogger("weasyprint")
     weasy_log.addHandler(collect)
     try:
