@@ -82,3 +82,24 @@ def test_a_failure_while_packaging_the_epub_leaves_the_earlier_pdf(
     result = timed(lambda: build(root))
     assert_user_error(result, root, "the disk is full")
     assert_dist_untouched(root)  # the new PDF was written, but not put in place beside the old EPUB
+
+
+def test_a_yaml_alias_bomb_in_front_matter_is_refused_with_its_line(tmp_path: Path) -> None:
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, 9):
+        previous = chr(ord("a") + level - 1)
+        name = chr(ord("a") + level)
+        lines.append(f"{name}: &{name} [{', '.join(f'*{previous}' for _ in range(9))}]")
+    lines.append("title: *i")
+    bomb = "---\n" + "\n".join(lines) + "\n---\n\n# Bomb\n\nText.\n"
+    root = make_project(tmp_path, {**CHAPTERS, "manuscript/02-b.md": bomb})
+    result = timed(lambda: build(root, "--no-pdf"))
+    assert_user_error(result, root, "02-b.md", "aliases expand to more than")
+    assert_dist_untouched(root)
+
+
+def test_front_matter_may_still_use_a_few_aliases(tmp_path: Path) -> None:
+    chapter = "---\nauthor: &who Ada Example\ntitle: *who\n---\n\nText.\n"
+    root = make_project(tmp_path, {**CHAPTERS, "manuscript/02-b.md": chapter})
+    result = timed(lambda: build(root, "--no-pdf"))
+    assert result.exit_code == 0, result.output

@@ -111,7 +111,7 @@ def _split_front_matter(text: str, display: str) -> tuple[dict[str, Any], str, i
     body = text[4 + end.end() :].lstrip("\n")
     body_line = text[: len(text) - len(body)].count("\n") + 1
     try:
-        meta = yaml.safe_load(block) or {}
+        meta = yaml.load(block, Loader=_BoundedLoader) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
@@ -124,6 +124,47 @@ def _split_front_matter(text: str, display: str) -> tuple[dict[str, Any], str, i
         log.recoverable(error, kind="front-matter")
         return {}, body, body_line
     return meta, body, body_line
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing front matter whose aliases would expand past :attr:`LIMIT` nodes.
+
+    Aliases share the node they name, so "billion laughs" loads quickly, but every step after loading (the
+    title's text, the author list) walks it expanded: gigabytes from a few lines.
+    """
+
+    LIMIT = 10_000
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._sizes: dict[int, int] = {}
+        self._expanded = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            node = self.anchors.get(event.anchor)
+            if node is not None:
+                self._expanded += self._size(node)
+                if self._expanded > self.LIMIT:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"its aliases expand to more than {self.LIMIT} values", event.start_mark
+                    )
+        return super().compose_node(parent, index)
+
+    def _size(self, node: yaml.Node) -> int:
+        """Values in ``node`` with every alias expanded (shared nodes measured once)."""
+        known = self._sizes.get(id(node))
+        if known is not None:
+            return known
+        if isinstance(node, yaml.SequenceNode):
+            size = 1 + sum(self._size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            size = 1 + sum(self._size(key) + self._size(value) for key, value in node.value)
+        else:
+            size = 1
+        self._sizes[id(node)] = size
+        return size
 
 
 def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str) -> None:
