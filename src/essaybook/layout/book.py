@@ -127,11 +127,12 @@ class _Runner:
             return [results[number] for number in range(len(tasks))]
         from essaybook.layout.worker import quiet_worker, run  # imports WeasyPrint: only when there is work
 
-        if len(todo) > 1 and self.jobs > 1:
-            if self.pool is None:
-                # fork: the workers start with essaybook and WeasyPrint already imported.
-                context = multiprocessing.get_context("fork")
-                self.pool = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=quiet_worker)
+        if len(todo) > 1 and self.jobs > 1 and self.pool is None and "fork" in multiprocessing.get_all_start_methods():
+            # fork: the workers start with essaybook and WeasyPrint already imported (where there is no fork,
+            # as on Windows, the chapters are laid out one after the other in this process).
+            context = multiprocessing.get_context("fork")
+            self.pool = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=quiet_worker)
+        if len(todo) > 1 and self.pool is not None:
             # The longest first, so that no long chapter is left to run alone at the end.
             todo.sort(key=lambda item: -len(item[1].job.html))
             futures: dict[Future[Result], tuple[int, _Task]] = {
