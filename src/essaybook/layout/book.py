@@ -95,9 +95,15 @@ class _Runner:
         self.pool: ProcessPoolExecutor | None = None
         self.laid_out = 0
 
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+    def close(self, interrupted: bool = False) -> None:
+        """Stop the workers: after their current unit, or at once when the build was ``interrupted`` (Ctrl-C,
+        ``kill``, an error), so that nothing goes on writing after the build has stopped."""
+        if self.pool is None:
+            return
+        if interrupted:
+            for process in list(getattr(self.pool, "_processes", {}).values()):  # no public way to stop them
+                process.terminate()
+        self.pool.shutdown(wait=not interrupted, cancel_futures=True)
 
     def run(self, tasks: Sequence[_Task], what: str = "units") -> list[Result]:
         start, before = time.perf_counter(), self.laid_out
@@ -275,9 +281,12 @@ def lay_out_book(
         raise Unsplittable("the print document has fewer than two units")
     runner = _Runner(cache, jobs)
     try:
-        return _lay_out(frame, settings, cache, runner, pdf)
-    finally:
-        runner.close()
+        laid = _lay_out(frame, settings, cache, runner, pdf)
+    except BaseException:
+        runner.close(interrupted=True)
+        raise
+    runner.close()
+    return laid
 
 
 def _guessed_plan(frame: units.Frame, pages: list[int]) -> list[assemble.Placed]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -340,4 +341,10 @@ def write_pdf(layout: Layout, meta: Meta, config: Config, target: Path) -> PdfRe
             layout.rendered.write_pdf(str(temp), finisher=finisher, **options)
     except OSError as exc:
         raise RenderError(f"cannot write the PDF: {exc.strerror or exc}", file=target) from None
+    finally:
+        # WeasyPrint removes its copies of the @font-face fonts only when the FontConfiguration is collected,
+        # which the end of the process does not wait for (see layout/worker.py).
+        folder = getattr(getattr(layout.rendered, "font_config", None), "_folder", None)
+        if folder is not None and Path(folder).name.startswith("weasyprint-"):
+            shutil.rmtree(folder, ignore_errors=True)
     return PdfResult(path=target, pages=len(layout.rendered.pages))
