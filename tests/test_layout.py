@@ -335,3 +335,21 @@ def test_a_layout_failure_names_the_chapter(tmp_path: Path, monkeypatch: pytest.
     assert caught.value.file == "manuscript/02-markdown.md"
     assert "WeasyPrint lost its way" in str(caught.value) and "--debug" in str(caught.value)
     assert not (root / "dist").exists()
+
+
+def test_a_build_leaves_no_temporary_files(tmp_path: Path) -> None:
+    """WeasyPrint copies the theme's fonts into a temporary folder for every chapter; none may stay."""
+    root = copy_project(BOOKS / "features", tmp_path / "book")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH, TMPDIR=str(temp))
+    for options in (["-j", "2"], ["-j", "1", "--no-cache"]):
+        run = subprocess.run(
+            [sys.executable, "-m", "essaybook", "build", str(root), "-q", *options],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr
+        assert list(temp.iterdir()) == []
