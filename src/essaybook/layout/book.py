@@ -2,15 +2,17 @@
 
 1. Every unit (each chapter, each display page) is laid out as its own WeasyPrint document, in a pool of
    worker processes, without folios or running heads; a unit already in the cache is not laid out again.
-2. The skeleton (the book with each unit reduced to its number of empty pages) is laid out: it places
-   the blank versos, and draws folios and running heads with the theme's own CSS.
-3. The printed contents, which print other units' page numbers, are laid out once those are known.
+2. A pagination skeleton (the book with each unit cut to one or two empty pages of the same parity) finds
+   the blank versos and the side each unit starts on; meanwhile the printed contents, which print other
+   units' page numbers, are laid out with the numbers a book of recto-opening chapters would have.
+3. The contents are laid out again if those numbers were wrong, and the furniture skeletons (the book with
+   each unit reduced to its number of empty pages, in parts) draw folios and running heads with the
+   theme's own CSS.
 4. The units' pages, blank pages and furniture are assembled into one PDF (layout/assemble.py).
 
 Any step whose result disagrees with the one-document layout (a unit that does not begin a page, which a
 theme without page breaks between chapters gives) raises :class:`Unsplittable`; the build then lays the
-book out as one document.
-"""
+book out as one document."""
 
 from __future__ import annotations
 
