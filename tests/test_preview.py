@@ -337,3 +337,33 @@ def test_chromium_reloads_the_page_after_an_edit(running: Preview, book: Path, t
         except subprocess.TimeoutExpired:
             os.killpg(browser.pid, signal.SIGKILL)
             browser.wait()
+
+
+def test_only_requests_for_this_machine_are_answered(running: Preview) -> None:
+    """DNS rebinding: a page on another site whose name resolves to 127.0.0.1 must not read the book."""
+    for host, expected in (
+        (f"evil.example:{running.port}", 403),
+        ("127.0.0.1", 403),
+        (f"localhost:{running.port}", 302),
+    ):
+        connection = http.client.HTTPConnection("127.0.0.1", running.port, timeout=10)
+        try:
+            connection.putrequest("GET", "/", skip_host=True)
+            connection.putheader("Host", host)
+            connection.endheaders()
+            response = connection.getresponse()
+            assert response.status == expected, host
+            response.read()
+        finally:
+            connection.close()
+
+
+def test_an_image_swapped_for_a_link_outside_is_not_served(running: Preview, book: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"TOP SECRET")
+    assert get(running, "/images/images/dot.png")[0] == 200
+    image = book / "manuscript" / "images" / "dot.png"
+    image.unlink()
+    image.symlink_to(secret)  # while the preview runs, before it notices
+    code, _, body = get(running, "/images/images/dot.png")
+    assert code == 404 and "TOP SECRET" not in body

@@ -31,7 +31,9 @@ from essaybook.commands.preview.pdf import PdfStatus, PdfWorker
 from essaybook.diagnostics import Diagnostic
 from essaybook.errors import EssaybookError
 from essaybook.model import FONT_TYPES, IMAGE_TYPES
+from essaybook.paths import read_regular
 from essaybook.pipeline import project_root
+from essaybook.themes import themes_dir
 
 DEFAULT_PORT = 8000
 PORT_TRIES = 100
@@ -193,6 +195,8 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], hub: Hub) -> None:
         self.hub = hub
+        self.roots: list[Path] = [themes_dir()]
+        """Folders a served file must lie in when it is read (the project is added once it is known)."""
         super().__init__(address, _Handler)
 
 
@@ -208,6 +212,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._get()
 
     def _get(self) -> None:
+        if not self._local_host():
+            # DNS rebinding: a page on another site whose name now points at 127.0.0.1 must not read the book.
+            self._send(HTTPStatus.FORBIDDEN, b"the preview answers only to 127.0.0.1 and localhost\n", "text/plain")
+            return
         parts = urlsplit(self.path)
         path = unquote(parts.path)
         hub = self.server.hub
@@ -223,6 +231,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._file(path[1:], site)
 
+    def _local_host(self) -> bool:
+        """Whether the request's Host names this machine's loopback address and this server's port."""
+        host = self.headers.get("Host")
+        if host is None:  # HTTP/1.0 without a Host: not a browser, so not a rebinding attack
+            return True
+        port = self.server.server_address[1]
+        return host.strip().lower() in {f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]")}
+
     def _file(self, name: str, site: Site) -> None:
         """Only files of the EPUB being previewed: the lookup is by exact name, so no URL reaches elsewhere."""
         body = site.files.get(name)
@@ -237,7 +253,8 @@ class _Handler(BaseHTTPRequestHandler):
             data = _page(body, site).encode("utf-8")
         elif isinstance(body, Path):
             try:
-                data = body.read_bytes()
+                # Checked on the file opened: an image swapped for a link to a file elsewhere is not served.
+                data = read_regular(body, within=self.server.roots)
             except OSError:
                 self._send(HTTPStatus.NOT_FOUND, b"the file is gone\n", "text/plain; charset=utf-8")
                 return
@@ -348,6 +365,7 @@ class Preview:
         assert site is not None
         self.hub = Hub(site)
         self.server = _bind(port, self.hub)
+        self.server.roots.append(root)
         self.port: int = self.server.server_address[1]
         self._folder = Path(tempfile.mkdtemp(prefix="essaybook-preview-"))
         self._pdf: PdfWorker | None = None
