@@ -140,9 +140,29 @@ def test_missing_script_fonts_are_named(monkeypatch: pytest.MonkeyPatch) -> None
     boxes = fonts.check_coverage([], [("manuscript/a.md", "# 中文\n\n这是中文。"), ("manuscript/b.md", "Ελληνικά")])
     assert boxes == ["CJK"]
     assert log.warnings_seen() == [
-        "manuscript/a.md: no font can draw Chinese, Japanese and Korean characters such as '中' (U+4E2D); the PDF "
-        "would show empty boxes. Install fonts-noto-cjk or add a font with @font-face in styles/"
+        "manuscript/a.md: no font can draw Chinese, Japanese and Korean characters such as '中' (U+4E2D) and 4 "
+        "others; the PDF would show empty boxes. Install fonts-noto-cjk or add a font with @font-face in styles/"
     ]
+
+
+def test_every_character_is_looked_up_not_only_the_first_of_its_script(monkeypatch: pytest.MonkeyPatch) -> None:
+    from essaybook import fonts
+
+    # A machine font draws the check mark, none the siren: the siren must not hide behind the check mark.
+    monkeypatch.setattr(fonts, "_system_covers", lambda code: "Some Symbols" if code == 0x2713 else None)
+    log.setup(verbosity=-1)
+    text = "Done \u2713 and done again \u2713.\n\nAlarm \U0001f6a8!"
+    assert fonts.check_coverage([], [("manuscript/a.md", text)], {"manuscript/a.md": 1}) == ["EMOJI"]
+    (warning,) = log.diagnostics_seen()
+    assert "'\U0001f6a8' (U+1F6A8)" in warning.message and warning.line == 3 and "others" not in warning.message
+
+
+def test_the_machine_fonts_are_read_once() -> None:
+    from essaybook import fonts
+
+    fonts._system_fonts.cache_clear()
+    first = fonts._system_fonts()
+    assert fonts._system_fonts() is first  # one fc-list for the whole book, not one per character
 
 
 def test_theme_fonts_cover_latin_greek_and_cyrillic() -> None:
