@@ -436,6 +436,8 @@ class PrintDocument:
     frame: str = ""
     fragments: dict[str, str] = field(default_factory=dict)
     running: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Chapter id -> the ids in its content (what links from other chapters can reach)."""
 
 
 def compose_print(
@@ -458,7 +460,8 @@ def compose_print(
     blocks: list[tuple[int, int, str]] = []
     fragments: dict[str, str] = {}
     running: dict[str, str] = {}
-    elsewhere = frozenset(i for c in book.chapters for i in [c.id, *_ids(c)]) if split else frozenset()
+    ids = {c.id: frozenset(_ids(c)) for c in book.chapters} if split else {}
+    elsewhere = frozenset(i for c in book.chapters for i in [c.id, *ids[c.id]]) if split else frozenset()
     for chapter in log.progress(book.chapters):
         anchors: list[str] = []
         content = print_fragment(chapter, config.pdf.notes, book, anchors, note_capacity(config), elsewhere)
@@ -484,7 +487,7 @@ def compose_print(
     html = _PLACEHOLDER_RE.sub(lambda m: fragments.get(m.group(1), m.group(0)), frame)
     if not split:
         return PrintDocument(html=html, blocks=blocks)
-    return PrintDocument(html=html, blocks=blocks, frame=frame, fragments=fragments, running=running)
+    return PrintDocument(html=html, blocks=blocks, frame=frame, fragments=fragments, running=running, ids=ids)
 
 
 _PLACEHOLDER_RE = re.compile(r"<!--" + re.escape(PLACEHOLDER) + r"([^>]*?)-->")

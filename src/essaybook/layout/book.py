@@ -35,7 +35,7 @@ from essaybook.layout import assemble, units
 from essaybook.layout.cache import LayoutCache, key_of
 from essaybook.layout.fontshare import FONT_SUFFIXES
 from essaybook.layout.jobs import Job, Result
-from essaybook.renderers.pdf import label_list, roman
+from essaybook.renderers.pdf import label_list, label_ranges, roman, starts_of
 
 
 class Unsplittable(Exception):
@@ -52,7 +52,7 @@ class Settings:
     roots: tuple[str, ...]
     assets: tuple[tuple[str, str], ...]
     stops: frozenset[str]
-    """Heading ids (see renderers.pdf._layout)."""
+    """Heading ids (see renderers.pdf.layout_with_notes)."""
     blocks: dict[str, list[str]]
     """Chapter id -> anchors of its blocks in order."""
     options: dict[str, Any]
@@ -276,7 +276,7 @@ def lay_out_book(
     """Lay the book out unit by unit (see the module docstring); without ``pdf``, only as far as the EPUB's
     page list needs (no furniture, and :attr:`BookLayout.write` must not be called)."""
     try:
-        frame = units.split(printed.frame, printed.fragments, printed.running)
+        frame = units.split(printed.frame, printed.fragments, printed.running, printed.ids)
     except ValueError as exc:
         raise Unsplittable(str(exc)) from None
     if len(frame.units) < 2:
@@ -314,7 +314,7 @@ def _page_numbers(
     first_body = None
     if body is not None and settings.body_start in results[body.index].anchors:
         first_body = where.get((body.index, results[body.index].anchors[settings.body_start or ""]))
-    labels = _labels(len(plan), first_body, settings.cover)
+    labels = label_ranges(first_body, settings.cover)
     printed_labels = label_list(labels, len(plan))
     numbers: dict[str, dict[str, str]] = {}
     for unit in frame.units:
@@ -574,32 +574,10 @@ def _furniture_pages(
     return furniture if len(furniture) == len(plan) else None
 
 
-def _labels(count: int, first_body: int | None, cover: bool) -> list[tuple[int, str]]:
-    """Page-label ranges as renderers.pdf.page_labels gives them for the one-document layout."""
-    ranges: list[tuple[int, str]] = [(0, "Cover"), (1, "Inside cover")] if cover else []
-    first = 2 if cover else 0
-    body = first_body if first_body is not None else first
-    if body > first:
-        ranges.append((first, "/r"))
-    ranges.append((body, "/D"))
-    return ranges
-
-
 def _page_starts(plan: list[assemble.Placed], results: list[Result], labels: list[str]) -> list[tuple[str, str]]:
     """renderers.pdf.page_starts over the assembled pages."""
-    starts: list[tuple[str, str]] = []
-    pending: list[str] = []
-    for index, placed in enumerate(plan):
-        top, marked = None, False
-        if placed.unit is not None:
-            result = results[placed.unit]
-            top, marked = result.tops[placed.page], result.marked[placed.page]
-        if top is None:
-            if marked:
-                pending = []
-            elif starts:
-                pending.append(labels[index])
-            continue
-        starts.extend((label, top) for label in [*pending, labels[index]])
-        pending = []
-    return starts
+    tops = [
+        (results[p.unit].tops[p.page], results[p.unit].marked[p.page]) if p.unit is not None else (None, False)
+        for p in plan
+    ]
+    return starts_of(tops, labels)

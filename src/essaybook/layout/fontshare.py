@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,8 @@ from typing import Any
 
 import pikepdf
 from pikepdf import Dictionary, Name
+
+from essaybook.renderers import atomic_output
 
 FONT_SUFFIXES = (".otf", ".ttf")
 _DROP_TABLES = ["BASE", "DSIG", "EBDT", "EBLC", "EBSC", "GPOS", "GSUB", "JSTF", "LTSH", "PCLT", "SVG "]
@@ -81,10 +82,8 @@ def _subset(original: Path, glyphs: set[int], cache: Path | None) -> bytes:
         font.save(buffer)
     data = buffer.getvalue()
     if stored is not None:
-        stored.parent.mkdir(parents=True, exist_ok=True)
-        temp = stored.with_name(f".{stored.name}.pid{os.getpid()}.tmp")
-        temp.write_bytes(data)
-        os.replace(temp, stored)
+        with atomic_output(stored) as temp:
+            temp.write_bytes(data)
     return data
 
 

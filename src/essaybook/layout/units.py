@@ -147,11 +147,11 @@ class Frame:
     running: dict[str, str]
 
 
-_FRAGMENT_IDS = re.compile(r"""\sid=(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
-
-
-def split(frame_html: str, fragments: dict[str, str], running: dict[str, str]) -> Frame:
-    """Parse the frame and find its units (see the module docstring)."""
+def split(
+    frame_html: str, fragments: dict[str, str], running: dict[str, str], chapter_ids: dict[str, frozenset[str]]
+) -> Frame:
+    """Parse the frame and find its units (see the module docstring); ``chapter_ids`` are the ids in each
+    chapter's content (compose.PrintDocument.ids)."""
     html = tinyhtml5.parse(frame_html, namespace_html_elements=False)
     head, body = html.find("head"), html.find("body")
     if head is None or body is None:
@@ -174,11 +174,7 @@ def split(frame_html: str, fragments: dict[str, str], running: dict[str, str]) -
         if not root.get("id"):
             root.set("id", f"{_UNIT_ID}{index}")
         frame_ids = {e.get("id", "") for e in root.iter() if isinstance(e.tag, str) and e.get("id")}
-        content_ids: set[str] = set()
-        if chapter is not None:
-            content_ids = {
-                next(g for g in m.groups() if g is not None) for m in _FRAGMENT_IDS.finditer(fragments[chapter])
-            }
+        content_ids = chapter_ids.get(chapter, frozenset()) if chapter is not None else frozenset()
         units.append(Unit(index, root, wrappers, chapter, root.get("id", ""), frozenset(frame_ids | content_ids)))
     owner = {i: unit for unit in units for i in unit.ids}
     for unit in units:

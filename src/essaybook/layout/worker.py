@@ -23,7 +23,8 @@ from weasyprint.urls import URLFetcherResponse
 from essaybook.fetcher import ASSET_SCHEME, RestrictedFetcher
 from essaybook.layout.jobs import Job, Result
 from essaybook.layout.units import rewrite_target_counters
-from essaybook.renderers.pdf import MessageCollector
+from essaybook.renderers import atomic_output
+from essaybook.renderers.pdf import MessageCollector, add_xmp_language, layout_with_notes, metadata_finisher
 
 
 class _Fetcher(RestrictedFetcher):
@@ -69,14 +70,15 @@ def run(job: Job) -> Result:
 
 
 def _run(job: Job) -> Result:
-    from essaybook.renderers.pdf import _layout  # WeasyPrint's layout ladder for displaced notes
 
     fetcher = _Fetcher([Path(r) for r in job.roots], {h: Path(p) for h, p in job.assets}, job.numbered)
     collect = MessageCollector()
     weasy_log = logging.getLogger("weasyprint")
     weasy_log.addHandler(collect)
     try:
-        rendered, displaced = _layout(job.html, job.base_url, fetcher, job.stops, passes=1 if job.furniture else 5)
+        rendered, displaced = layout_with_notes(
+            job.html, job.base_url, fetcher, job.stops, passes=1 if job.furniture else 5
+        )
         start = next((i for i, page in enumerate(rendered.pages) if job.first in page.anchors), 0)
         kept = rendered.pages[start:]
         order = {anchor: i for i, anchor in enumerate(job.blocks)}
@@ -97,18 +99,10 @@ def _run(job: Job) -> Result:
         if not job.measure:  # a pagination skeleton: only its measurements are wanted
             options = dict(job.options)
             if job.xmp is not None:
-                _add_xmp(rendered, *job.xmp)
-            os.makedirs(os.path.dirname(job.target), exist_ok=True)
-            temp = f"{job.target}.pid{os.getpid()}.tmp"
-            try:
-                document = rendered.copy(kept) if start else rendered
-                document.write_pdf(
-                    temp, finisher=_finisher(job.xmp is not None and not options.get("pdf_variant")), **options
-                )
-                os.replace(temp, job.target)
-            finally:
-                if os.path.exists(temp):
-                    os.unlink(temp)
+                add_xmp_language(rendered, *job.xmp)
+            finisher = metadata_finisher(xmp=job.xmp is not None and not options.get("pdf_variant"))
+            with atomic_output(Path(job.target)) as temp:
+                (rendered.copy(kept) if start else rendered).write_pdf(str(temp), finisher=finisher, **options)
     finally:
         weasy_log.removeHandler(collect)
     return Result(
@@ -124,32 +118,6 @@ def _run(job: Job) -> Result:
         messages=collect.messages,
         loaded=sorted(set(fetcher.loaded)),
     )
-
-
-def _add_xmp(rendered: Any, lang: str, subjects: tuple[str, ...]) -> None:
-    from lxml import etree
-
-    from essaybook.renderers.pdf import xmp_extra
-
-    metadata = rendered.metadata
-    generate = metadata.generate_rdf_metadata
-
-    def generate_with_language(variant: str, version: int | None, conformance: str | None) -> bytes:
-        # WeasyPrint's XMP has no dc:language or dc:subject; add them to the same rdf:RDF.
-        rdf = etree.fromstring(generate(variant, version, conformance))
-        rdf.append(xmp_extra(lang, subjects))
-        return bytes(etree.tostring(rdf, encoding="utf-8"))
-
-    metadata.generate_rdf_metadata = generate_with_language
-
-
-def _finisher(xmp: bool) -> Any:
-    def finisher(document: Any, pdf: Any) -> None:
-        if xmp:
-            # WeasyPrint writes XMP only for PDF/A and PDF/UA; archives and catalogues read it on every PDF.
-            document.metadata.include_in_pdf(pdf, "", None, None, compress=True)
-
-    return finisher
 
 
 def quiet_worker() -> None:

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,6 @@ from essaybook.config import Config
 from essaybook.errors import RenderError
 
 if TYPE_CHECKING:  # WeasyPrint is imported where a page is laid out: a build served from the cache skips it
-    import pydyf
     from weasyprint.document import Document
 
     from essaybook.fetcher import RestrictedFetcher
@@ -67,7 +67,7 @@ def _css_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _layout(
+def layout_with_notes(
     document: str, base_url: str, fetcher: RestrictedFetcher, stops: frozenset[str], passes: int = 5
 ) -> tuple[Document, list[str]]:
     """Lay out, then re-lay out while footnotes land a page after their call.
@@ -120,14 +120,20 @@ def _layout(
 def page_labels(rendered: Document, body_start: str | None, cover: bool = False) -> list[tuple[int, str]]:
     """PDF page-label ranges matching the printed folios: "Cover" and its blank "Inside cover", then roman
     numerals until ``body_start`` (when there is front matter), then arabic numerals from 1."""
+    first_body = None
+    if body_start is not None:
+        first_body = next((i for i, page in enumerate(rendered.pages) if body_start in page.anchors), None)
+    return label_ranges(first_body, cover)
+
+
+def label_ranges(first_body: int | None, cover: bool = False) -> list[tuple[int, str]]:
+    """Page-label ranges when the body opens on page index ``first_body`` (None: no front matter)."""
     ranges: list[tuple[int, str]] = [(0, "Cover"), (1, "Inside cover")] if cover else []
     first = 2 if cover else 0
-    first_body = first
-    if body_start is not None:
-        first_body = next((i for i, page in enumerate(rendered.pages) if body_start in page.anchors), first)
-    if first_body > first:
+    body = first_body if first_body is not None else first
+    if body > first:
         ranges.append((first, "/r"))
-    ranges.append((first_body, "/D"))
+    ranges.append((body, "/D"))
     return ranges
 
 
@@ -173,17 +179,24 @@ def page_starts(rendered: Document, blocks: list[str], labels: list[str]) -> lis
     no chapter text (the printed contents, a title page) have no place in the EPUB and are left out.
     """
     order = {anchor: i for i, anchor in enumerate(blocks)}
+    tops: list[tuple[str | None, bool]] = []
+    for page in rendered.pages:
+        on_page = [(box[1], order[anchor]) for anchor, box in page.anchors.items() if anchor in order]
+        tops.append((blocks[min(on_page)[1]] if on_page else None, bool(page.anchors)))
+    return starts_of(tops, labels)
+
+
+def starts_of(tops: list[tuple[str | None, bool]], labels: list[str]) -> list[tuple[str, str]]:
+    """:func:`page_starts` from each page's (block at its top or None, whether anything with an id is on it)."""
     result: list[tuple[str, str]] = []
     pending: list[str] = []
-    for index, page in enumerate(rendered.pages):
-        on_page = [(box[1], order[anchor]) for anchor, box in page.anchors.items() if anchor in order]
-        if not on_page:
-            if page.anchors:  # the printed contents or another page the EPUB has no text for
+    for index, (top, marked) in enumerate(tops):
+        if top is None:
+            if marked:  # the printed contents or another page the EPUB has no text for
                 pending = []
             elif result:
                 pending.append(labels[index])  # a blank verso or a page of notes: marked at the next block
             continue
-        top = blocks[min(on_page)[1]]
         result.extend((label, top) for label in [*pending, labels[index]])
         pending = []
     return result
@@ -221,7 +234,7 @@ def lay_out(
     weasy_log = logging.getLogger("weasyprint")
     weasy_log.addHandler(collect)
     try:
-        rendered, displaced = _layout(document, base.resolve().as_uri() + "/", fetcher, heading_ids)
+        rendered, displaced = layout_with_notes(document, base.resolve().as_uri() + "/", fetcher, heading_ids)
     finally:
         weasy_log.removeHandler(collect)
     report_layout(displaced, fetcher.refused, fetcher.failed, collect.messages, uses or {}, fetcher.assets)
@@ -296,6 +309,40 @@ def _load_failure(unreadable: list[str], failed: list[str], uses: dict[str, str]
     return what + (f" (and {count - 1} more)" if count > 1 else "")
 
 
+def add_xmp_language(rendered: Document, lang: str, subjects: tuple[str, ...]) -> None:
+    """Make ``rendered``'s XMP carry the language and subjects (WeasyPrint's has no dc:language, dc:subject)."""
+    metadata = rendered.metadata
+    generate = metadata.generate_rdf_metadata
+
+    def generate_with_language(variant: str, version: int | None, conformance: str | None) -> bytes:
+        rdf = etree.fromstring(generate(variant, version, conformance))
+        rdf.append(xmp_extra(lang, subjects))
+        return bytes(etree.tostring(rdf, encoding="utf-8"))
+
+    metadata.generate_rdf_metadata = generate_with_language
+
+
+def metadata_finisher(xmp: bool, labels: list[tuple[int, str]] | None = None) -> Callable[[Document, Any], None]:
+    """A WeasyPrint ``finisher`` that writes the XMP (``xmp``: WeasyPrint writes it only for PDF/A and PDF/UA)
+    and the page labels (see :func:`label_ranges`; WeasyPrint writes none)."""
+
+    def finisher(document: Document, pdf: Any) -> None:
+        import pydyf
+
+        if xmp:
+            # Archives and catalogues read the XMP of every PDF.
+            document.metadata.include_in_pdf(pdf, "", None, None, compress=True)
+        if labels is not None:
+            # Without /PageLabels a viewer's page box disagrees with the folios.
+            nums = pydyf.Array()
+            for start, style in labels:
+                label = {"S": style} if style.startswith("/") else {"P": pydyf.String(style)}
+                nums.extend([start, pydyf.Dictionary(label)])
+            pdf.catalog["PageLabels"] = pydyf.Dictionary({"Nums": nums})
+
+    return finisher
+
+
 def pdf_options(meta: Meta, config: Config) -> dict[str, Any]:
     """WeasyPrint's write_pdf options for the book's settings."""
     options: dict[str, Any] = {
@@ -311,30 +358,8 @@ def pdf_options(meta: Meta, config: Config) -> dict[str, Any]:
 def write_pdf(layout: Layout, meta: Meta, config: Config, target: Path) -> PdfResult:
     """Write the laid-out book to ``target`` atomically, with page labels and a stable identifier."""
 
-    metadata = layout.rendered.metadata
-    generate = metadata.generate_rdf_metadata
-
-    def generate_with_language(variant: str, version: int | None, conformance: str | None) -> bytes:
-        # WeasyPrint's XMP has no dc:language or dc:subject; add them to the same rdf:RDF.
-        rdf = etree.fromstring(generate(variant, version, conformance))
-        rdf.append(xmp_extra(meta.lang, meta.subjects))
-        return bytes(etree.tostring(rdf, encoding="utf-8"))
-
-    metadata.generate_rdf_metadata = generate_with_language
-
-    import pydyf
-
-    def finisher(document: Document, pdf: pydyf.PDF) -> None:
-        if not config.pdf.variant:
-            # WeasyPrint writes XMP only for PDF/A and PDF/UA; archives and catalogues read it on every PDF.
-            document.metadata.include_in_pdf(pdf, "", None, None, compress=True)
-        # WeasyPrint writes no /PageLabels; without them a viewer's page box disagrees with the folios.
-        nums = pydyf.Array()
-        for start, style in layout.labels:
-            label = {"S": style} if style.startswith("/") else {"P": pydyf.String(style)}
-            nums.extend([start, pydyf.Dictionary(label)])
-        pdf.catalog["PageLabels"] = pydyf.Dictionary({"Nums": nums})
-
+    add_xmp_language(layout.rendered, meta.lang, meta.subjects)
+    finisher = metadata_finisher(xmp=not config.pdf.variant, labels=layout.labels)
     options = pdf_options(meta, config)
     try:
         with atomic_output(target) as temp:
