@@ -353,3 +353,35 @@ def test_a_build_leaves_no_temporary_files(tmp_path: Path) -> None:
         )
         assert run.returncode == 0, run.stderr
         assert list(temp.iterdir()) == []
+
+
+def test_units_hand_their_stylesheets_to_the_layout_in_document_order() -> None:
+    """Each unit's stylesheets are parsed once per layout process (layout/styles.py): the unit's HTML loses
+    exactly those WeasyPrint would apply, in order, and keeps the ones it ignores and the text around them."""
+    import xml.etree.ElementTree as ET
+
+    import tinyhtml5
+
+    from essaybook.layout import units
+
+    page = (
+        '<html><head><link rel="stylesheet" href="a.css">'
+        '<style media="screen">.screen {}</style><style media="print, screen">.print {}</style>'
+        '<link rel="alternate stylesheet" href="alt.css"><link rel="Stylesheet" href="b.css">'
+        '<style type="text/less">.less {}</style><link rel="stylesheet" href="">'
+        "</head><body><p>x</p><style>.body {}</style> tail</body></html>"
+    )
+    root = tinyhtml5.parse(page)
+    document = units._document(root, {})
+    assert document.sheets == (
+        ("link", "a.css"),
+        ("style", ".print {}"),
+        ("link", "b.css"),
+        ("style", ".body {}"),
+    )
+    kept = ET.tostring(tinyhtml5.parse(document.html), encoding="unicode")
+    for ignored in (".screen {}", "alt.css", ".less {}"):
+        assert ignored in kept
+    for taken in ("a.css", ".print {}", "b.css", ".body {}"):
+        assert taken not in kept
+    assert "<html:p>x</html:p> tail" in kept

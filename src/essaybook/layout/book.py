@@ -20,6 +20,7 @@ import functools
 import multiprocessing
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -31,7 +32,7 @@ from typing import Any
 from essaybook import log
 from essaybook.compose import PrintDocument
 from essaybook.errors import EssaybookError, RenderError
-from essaybook.layout import assemble, units
+from essaybook.layout import assemble, styles, units
 from essaybook.layout.cache import LayoutCache, key_of
 from essaybook.layout.fontshare import FONT_SUFFIXES
 from essaybook.layout.jobs import Job, Result
@@ -96,16 +97,21 @@ class _Runner:
         self.jobs = max(1, jobs)
         self.pool: ProcessPoolExecutor | None = None
         self.laid_out = 0
+        self.folder: str | None = None
+        """Where this build's layout processes keep the fonts of their parsed stylesheets (layout/styles.py)."""
 
     def close(self, interrupted: bool = False) -> None:
         """Stop the workers: after their current unit, or at once when the build was ``interrupted`` (Ctrl-C,
         ``kill``, an error), so that nothing goes on writing after the build has stopped."""
-        if self.pool is None:
-            return
-        if interrupted:
-            for process in list(getattr(self.pool, "_processes", {}).values()):  # no public way to stop them
-                process.terminate()
-        self.pool.shutdown(wait=not interrupted, cancel_futures=True)
+        if self.pool is not None:
+            if interrupted:
+                for process in list(getattr(self.pool, "_processes", {}).values()):  # no public way to stop them
+                    process.terminate()
+            self.pool.shutdown(wait=not interrupted, cancel_futures=True)
+        if self.folder is not None:
+            styles.end()
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
 
     def run(self, tasks: Sequence[_Task], what: str = "units") -> list[Result]:
         start, before = time.perf_counter(), self.laid_out
@@ -135,6 +141,9 @@ class _Runner:
             return [results[number] for number in range(len(tasks))]
         from essaybook.layout.worker import quiet_worker, run  # imports WeasyPrint: only when there is work
 
+        if self.folder is None:  # before the workers are forked: they start with this build's empty state
+            self.folder = tempfile.mkdtemp(prefix="essaybook-layout-")
+            styles.begin(self.folder)
         if len(todo) > 1 and self.jobs > 1 and self.pool is None and "fork" in multiprocessing.get_all_start_methods():
             # fork: the workers start with essaybook and WeasyPrint already imported (where there is no fork,
             # as on Windows, the chapters are laid out one after the other in this process).
@@ -194,7 +203,7 @@ def _task(
     settings: Settings,
     cache: LayoutCache,
     kind: str,
-    html: str,
+    document: units.Document,
     first: str,
     blocks: Sequence[str],
     ids: frozenset[str] = frozenset(),
@@ -209,7 +218,8 @@ def _task(
     printable = [(k, v.decode() if isinstance(v, bytes) else v) for k, v in options]
     key = key_of(
         kind,
-        html,
+        document.html,
+        [list(sheet) for sheet in document.sheets],
         settings.identity,
         settings.base_url,
         printable,
@@ -219,7 +229,8 @@ def _task(
         repr(sorted(extra.items())),
     )
     job = Job(
-        html=html,
+        html=document.html,
+        sheets=document.sheets,
         base_url=settings.base_url,
         roots=settings.roots,
         assets=settings.assets,
@@ -237,8 +248,8 @@ def _skeleton_task(
     settings: Settings, cache: LayoutCache, frame: units.Frame, pages: list[int], kind: str = "skeleton"
 ) -> _Task:
     """The skeleton of the book; as ``kind`` "pagination", only measured (no PDF is written)."""
-    html = units.skeleton_html(frame, pages)
-    return _task(settings, cache, kind, html, "", [], furniture=True, measure=kind == "pagination")
+    document = units.skeleton_html(frame, pages)
+    return _task(settings, cache, kind, document, "", [], furniture=True, measure=kind == "pagination")
 
 
 def _unit_task(
@@ -250,13 +261,13 @@ def _unit_task(
     numbers: dict[str, dict[str, str]] | None,
 ) -> _Task:
     base = unit.index == 0
-    html = units.unit_html(frame, unit, numbers, base=base, lead=lead)
+    document = units.unit_html(frame, unit, numbers, base=base, lead=lead)
     blocks = settings.blocks.get(unit.chapter_id or "", [])
     return _task(
         settings,
         cache,
         "units",
-        html,
+        document,
         unit.root_id,
         blocks,
         unit.ids,
@@ -550,8 +561,8 @@ def _furniture_task(
         return _task(settings, cache, "skeleton", units.skeleton_html(frame, counts, keep), "", [], furniture=True)
     counts = [pages[u.index] if u.index in chunk.units else 0 for u in frame.units]
     counts[chunk.units.start - 1] = chunk.prefix
-    html = units.skeleton_html(frame, counts, chunk.units, (chunk.prefix + 1, chunk.counter))
-    return _task(settings, cache, "skeleton", html, "", [], furniture=True)
+    document = units.skeleton_html(frame, counts, chunk.units, (chunk.prefix + 1, chunk.counter))
+    return _task(settings, cache, "skeleton", document, "", [], furniture=True)
 
 
 def _furniture_pages(

@@ -11,6 +11,8 @@ class Job:
     """What a worker needs to lay out one unit and write its pages to ``target``."""
 
     html: str
+    sheets: tuple[tuple[str, str], ...]
+    """The stylesheets taken out of ``html``, in document order (layout/units.py's ``Sheet``)."""
     base_url: str
     roots: tuple[str, ...]
     assets: tuple[tuple[str, str], ...]

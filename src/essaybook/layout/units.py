@@ -213,18 +213,70 @@ def _shell(frame: Frame, unit: Unit, keep_meta: bool, extra_css: str) -> tuple[E
     return html, parent
 
 
-def _document(html: ET.Element, fragments: dict[str, str]) -> str:
+Sheet = tuple[str, str]
+"""A stylesheet taken out of a unit's document: ("link", its href as written) or ("style", its text)."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """A unit's HTML, and the stylesheets taken out of it, in document order (see layout/styles.py)."""
+
+    html: str
+    sheets: tuple[Sheet, ...]
+
+
+_TOKENS = re.compile(r"[^\t\n\f\r ]+")
+
+
+def _lift(html: ET.Element) -> tuple[Sheet, ...]:
+    """Take out of ``html`` the stylesheets WeasyPrint would apply to it, in document order; the ones it
+    ignores stay. The tests are weasyprint.css.find_stylesheets' own (type, media, rel, href)."""
+    found: list[tuple[ET.Element, Sheet]] = []
+    for element in html.iter():
+        if not isinstance(element.tag, str) or _name(element.tag) not in ("style", "link"):
+            continue
+        if element.get("type", "text/css").split(";", 1)[0].strip() != "text/css":
+            continue
+        media = [query.strip() for query in (element.get("media", "").strip() or "all").split(",")]
+        if "all" not in media and "print" not in media:
+            continue
+        if _name(element.tag) == "style":
+            found.append((element, ("style", (element.text or "") + "".join(c.tail or "" for c in element))))
+            continue
+        rel = [token.translate(_ASCII_LOWER) for token in _TOKENS.findall(element.get("rel", ""))]
+        if element.get("href") and "stylesheet" in rel and "alternate" not in rel:
+            found.append((element, ("link", element.get("href", ""))))
+    parents = {child: parent for parent in html.iter() for child in parent}
+    for element, _ in found:
+        parent = parents[element]
+        if element.tail:  # the text after it stays where it was
+            index = list(parent).index(element)
+            if index:
+                previous = parent[index - 1]
+                previous.tail = (previous.tail or "") + element.tail
+            else:
+                parent.text = (parent.text or "") + element.tail
+        parent.remove(element)
+    return tuple(sheet for _, sheet in found)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _document(html: ET.Element, fragments: dict[str, str]) -> Document:
+    sheets = _lift(html)
     out = ["<!DOCTYPE html>\n"]
     serialize(html, out)
     text = "".join(out)
-    return re.sub(
+    text = re.sub(
         r"<!--" + re.escape(PLACEHOLDER) + r"([^>]*?)-->", lambda m: fragments.get(m.group(1), m.group(0)), text
     )
+    return Document(text, sheets)
 
 
 def unit_html(
     frame: Frame, unit: Unit, numbers: dict[str, dict[str, str]] | None = None, base: bool = False, lead: bool = False
-) -> str:
+) -> Document:
     """The complete HTML document of one unit.
 
     ``numbers`` gives, for each id the unit links to, its page number by counter style ("decimal",
@@ -273,7 +325,7 @@ def page_anchor(unit: int, page: int) -> str:
 
 def skeleton_html(
     frame: Frame, pages: list[int], keep: range | None = None, counter: tuple[int, int] | None = None
-) -> str:
+) -> Document:
     """The whole book with every unit's content replaced by ``pages[i]`` empty pages: laid out, it draws
     folios and running heads exactly where the one-document layout would (same CSS, named pages, breaks).
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from urllib.request import url2pathname
 from weasyprint.urls import URLFetcherResponse
 
 from essaybook.fetcher import ASSET_SCHEME, RestrictedFetcher
+from essaybook.layout import styles
 from essaybook.layout.jobs import Job, Result
 from essaybook.layout.units import rewrite_target_counters
 from essaybook.renderers import atomic_output
@@ -57,27 +59,45 @@ class _Fetcher(RestrictedFetcher):
 
 def run(job: Job) -> Result:
     """Lay out ``job`` and write its pages to ``job.target`` (created atomically)."""
+    parsed = None
+    if job.sheets:  # parsed once per build and process (before the job's own folder: they outlive it)
+        parsed = styles.styles_for(job.sheets, job.base_url, job.numbered, lambda: _fetcher(job), _collecting)
     # WeasyPrint copies the @font-face fonts into a temporary folder per document and removes it only when
     # its FontConfiguration is collected, which a worker's exit does not wait for: 1.8 MB left in /tmp per
     # chapter. Everything it makes in a temporary folder during the job goes into one removed afterwards.
     folder = tempfile.mkdtemp(prefix="essaybook-job-")
     saved, tempfile.tempdir = tempfile.tempdir, folder
     try:
-        return _run(job)
+        return _run(job, parsed)
     finally:
         tempfile.tempdir = saved
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run(job: Job) -> Result:
+def _fetcher(job: Job) -> _Fetcher:
+    return _Fetcher([Path(r) for r in job.roots], {h: Path(p) for h, p in job.assets}, job.numbered)
 
-    fetcher = _Fetcher([Path(r) for r in job.roots], {h: Path(p) for h, p in job.assets}, job.numbered)
+
+@contextlib.contextmanager
+def _collecting() -> Iterator[list[str]]:
+    """WeasyPrint's messages while the block runs, in the list yielded."""
+    collect = MessageCollector()
+    weasy_log = logging.getLogger("weasyprint")
+    weasy_log.addHandler(collect)
+    try:
+        yield collect.messages
+    finally:
+        weasy_log.removeHandler(collect)
+
+
+def _run(job: Job, parsed: styles.Styles | None) -> Result:
+    fetcher = _fetcher(job)
     collect = MessageCollector()
     weasy_log = logging.getLogger("weasyprint")
     weasy_log.addHandler(collect)
     try:
         rendered, displaced = layout_with_notes(
-            job.html, job.base_url, fetcher, job.stops, passes=1 if job.furniture else 5
+            job.html, job.base_url, fetcher, job.stops, passes=1 if job.furniture else 5, styles=parsed
         )
         start = next((i for i, page in enumerate(rendered.pages) if job.first in page.anchors), 0)
         kept = rendered.pages[start:]
@@ -105,6 +125,7 @@ def _run(job: Job) -> Result:
                 (rendered.copy(kept) if start else rendered).write_pdf(str(temp), finisher=finisher, **options)
     finally:
         weasy_log.removeHandler(collect)
+    sheets = parsed.report() if parsed is not None else styles.Parsed(None, {})
     return Result(
         pages=len(kept),
         anchors=anchors,
@@ -113,10 +134,10 @@ def _run(job: Job) -> Result:
         sides=sides,
         blank=blank,
         displaced=displaced,
-        refused=list(fetcher.refused),
-        failed=list(fetcher.failed),
-        messages=collect.messages,
-        loaded=sorted(set(fetcher.loaded)),
+        refused=sheets.refused + list(fetcher.refused),
+        failed=sheets.failed + list(fetcher.failed),
+        messages=sheets.messages + collect.messages,
+        loaded=sorted(set(sheets.loaded + fetcher.loaded)),
     )
 
 

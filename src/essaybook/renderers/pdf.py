@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # WeasyPrint is imported where a page is laid out: a build se
     from weasyprint.document import Document
 
     from essaybook.fetcher import RestrictedFetcher
+    from essaybook.layout.styles import Styles
 from essaybook.model import Meta
 from essaybook.renderers import atomic_output
 
@@ -68,9 +69,17 @@ def _css_string(value: str) -> str:
 
 
 def layout_with_notes(
-    document: str, base_url: str, fetcher: RestrictedFetcher, stops: frozenset[str], passes: int = 5
+    document: str,
+    base_url: str,
+    fetcher: RestrictedFetcher,
+    stops: frozenset[str],
+    passes: int = 5,
+    styles: Styles | None = None,
 ) -> tuple[Document, list[str]]:
     """Lay out, then re-lay out while footnotes land a page after their call.
+
+    ``styles``: the document's stylesheets, taken out of it and parsed already (layout/styles.py); the
+    rules added for displaced notes then come after them as one more sheet of the same origin.
 
     WeasyPrint drops a footnote to the next page when widow/orphan rules make it push lines back
     (Kozea/WeasyPrint#2432, #1924). Each displaced note climbs a ladder, one step per pass: relax widows
@@ -83,10 +92,13 @@ def layout_with_notes(
 
     level: dict[str, int] = {}
     html = document
+    extra: list[str] = []
     while True:
-        rendered = HTML(string=html, base_url=base_url, url_fetcher=fetcher, media_type="print").render(
-            font_config=FontConfiguration()
-        )
+        page = HTML(string=html, base_url=base_url, url_fetcher=fetcher, media_type="print")
+        if styles is None:
+            rendered = page.render(font_config=FontConfiguration())
+        else:
+            rendered = styles.render(page, "\n".join(extra), base_url, fetcher)
         displaced = displaced_notes(rendered)
         passes -= 1
         if not displaced or passes == 0:
@@ -114,7 +126,10 @@ def layout_with_notes(
                 )
         # Let the pages of this pass go before the next one is laid out: a long book's layout is over 1 GB.
         del rendered, pages, order
-        html = document.replace("</head>", "<style>\n" + "\n".join(rules) + "\n</style>\n</head>", 1)
+        if styles is None:
+            html = document.replace("</head>", "<style>\n" + "\n".join(rules) + "\n</style>\n</head>", 1)
+        else:
+            extra = rules
 
 
 def page_labels(rendered: Document, body_start: str | None, cover: bool = False) -> list[tuple[int, str]]:
