@@ -385,3 +385,30 @@ def test_units_hand_their_stylesheets_to_the_layout_in_document_order() -> None:
     for taken in ("a.css", ".print {}", "b.css", ".body {}"):
         assert taken not in kept
     assert "<html:p>x</html:p> tail" in kept
+
+
+def test_shared_fonts_are_subset_with_harfbuzz_or_else_fonttools(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The assembled book's one program per font keeps the glyph ids the units address, whichever library
+    cuts it (HarfBuzz where it loads, fontTools where not), and draws the glyphs asked for."""
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    from essaybook.layout import fontshare, hbsubset
+
+    original = next(Path(fontshare.__file__).parents[1].glob("themes/*/fonts/*.otf"))
+    glyphs = {5, 40, 41, 300}
+    with TTFont(original) as font:
+        order = font.getGlyphOrder()
+        wanted = {order[g] for g in glyphs}
+    cuts = {"harfbuzz": fontshare._subset(original, glyphs, None)}
+    assert hbsubset._libraries() is not None, "libharfbuzz-subset is installed here (see .ci/run)"
+    monkeypatch.setattr(hbsubset, "_libraries", lambda: None)
+    cuts["fonttools"] = fontshare._subset(original, glyphs, None)
+    for library, data in cuts.items():
+        with TTFont(io.BytesIO(data)) as cut:
+            assert cut["maxp"].numGlyphs == 301, library  # ids kept: the last one used is 300
+            charstrings = cut["CFF "].cff.topDictIndex[0].CharStrings
+            kept = {name for name in cut.getGlyphOrder() if len(charstrings[name].bytecode or b"") > 1}
+            assert wanted <= kept and len(kept) <= len(wanted) + 1, library  # .notdef drawn too
+            assert len(data) < original.stat().st_size / 4, library

@@ -22,6 +22,7 @@ from typing import Any
 import pikepdf
 from pikepdf import Dictionary, Name
 
+from essaybook.layout import hbsubset
 from essaybook.renderers import atomic_output
 
 FONT_SUFFIXES = (".otf", ".ttf")
@@ -56,14 +57,25 @@ def _used(widths: Iterable[Any]) -> set[int]:
 
 
 def _subset(original: Path, glyphs: set[int], cache: Path | None) -> bytes:
-    """The original font cut to ``glyphs``, ids kept (as WeasyPrint subsets); cached by file and glyph set."""
-    from fontTools import subset
-    from fontTools.ttLib import TTFont
-
+    """The original font cut to ``glyphs``, ids kept (as WeasyPrint subsets), with HarfBuzz where it can be
+    loaded and fontTools where not; cached by file and glyph set."""
     key = hashlib.sha256(original.read_bytes() + repr(sorted(glyphs)).encode()).hexdigest()[:40]
     stored = cache / f"{key}.bin" if cache is not None else None
     if stored is not None and stored.is_file():
         return stored.read_bytes()
+    data = hbsubset.subset(original.read_bytes(), glyphs, _DROP_TABLES)
+    if data is None:
+        data = _fonttools_subset(original, glyphs)
+    if stored is not None:
+        with atomic_output(stored) as temp:
+            temp.write_bytes(data)
+    return data
+
+
+def _fonttools_subset(original: Path, glyphs: set[int]) -> bytes:
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
     options = subset.Options(
         retain_gids=True,
         passthrough_tables=True,
@@ -80,11 +92,7 @@ def _subset(original: Path, glyphs: set[int], cache: Path | None) -> bytes:
         subsetter.populate(gids=sorted(glyphs))
         subsetter.subset(font)
         font.save(buffer)
-    data = buffer.getvalue()
-    if stored is not None:
-        with atomic_output(stored) as temp:
-            temp.write_bytes(data)
-    return data
+    return buffer.getvalue()
 
 
 def share_fonts(out: pikepdf.Pdf, originals: Sequence[Path], cache: Path | None = None) -> int:
