@@ -340,6 +340,25 @@ def _page_numbers(
     return labels, numbers
 
 
+def _ltr_sides(frame: units.Frame, pages: list[int], reduced: Result) -> Callable[[int], str] | None:
+    """:func:`_sides_of`, or None for a book whose first page is a verso (right to left)."""
+    if not reduced.sides or reduced.sides[0] != "right":
+        return None
+    return _sides_of(frame, pages, reduced)
+
+
+def _guessed_sides(frame: units.Frame, pages: list[int], plan: list[assemble.Placed]) -> Callable[[int], str] | None:
+    """Unit index -> the side of its last page in ``plan``, for a book declared left to right (else None)."""
+    if frame.html.get("dir", "").strip().lower() != "ltr":
+        return None
+    last = {p.unit: index for index, p in enumerate(plan) if p.unit is not None}
+
+    def side_of(unit: int) -> str:
+        return "right" if last[unit] % 2 == 0 else "left"
+
+    return side_of
+
+
 def _reduced(pages: list[int]) -> list[int]:
     """Page counts cut to 1 or 2 of the same parity: the same spreads, so the same blank pages between units."""
     return [count if count <= 2 else 2 - count % 2 for count in pages]
@@ -371,8 +390,15 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
             # Meanwhile, the printed contents with the page numbers a book whose chapters open on rectos would
             # have: most often right, and then laid out already when the real numbers are known.
             guessed = _guessed_plan(frame, pages)
-            _, guess = _page_numbers(frame, settings, results, guessed, owners)
+            guessed_labels, guess = _page_numbers(frame, settings, results, guessed, owners)
             guesses = [_unit_task(settings, cache, frame, u, lead[u.index], guess) for u in frame.units if u.numbered]
+            if pdf:
+                # And the furniture of the body's parts as that pagination gives it, on the worker the
+                # skeleton leaves free: where the front matter is paginated otherwise (a title page on a
+                # recto), the body's parts still come out the same, and are then found in the cache.
+                guessed_sides = _guessed_sides(frame, pages, guessed)
+                body_parts = _chunks(frame, pages, guessed, guessed_labels, guessed_sides, runner.jobs)[1:]
+                guesses.extend(_furniture_task(settings, cache, frame, pages, chunk) for chunk in body_parts)
         reduced = runner.run([reduced_task, *guesses], "pagination")[0]
         plan = _expand(pages, _plan(frame, _reduced(pages), reduced))
         # A unit must begin on the side of the spread the one-document layout gives it.
@@ -395,7 +421,7 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
         batch = list(again.values())
         if pdf:
             # Most often the printed contents keep their length: lay the furniture out meanwhile.
-            chunks = _chunks(frame, pages, plan, labels, reduced, runner.jobs)
+            chunks = _chunks(frame, pages, plan, labels, _ltr_sides(frame, pages, reduced), runner.jobs)
             batch.extend(_furniture_task(settings, cache, frame, pages, chunk) for chunk in chunks)
         done = runner.run(batch, "contents")
         for (index, task), result in zip(again.items(), done, strict=False):
@@ -407,7 +433,7 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
     furniture_tasks: list[_Task] = []
     furniture_results: list[Result] = []
     if pdf:
-        chunks = _chunks(frame, pages, plan, labels, reduced, runner.jobs)
+        chunks = _chunks(frame, pages, plan, labels, _ltr_sides(frame, pages, reduced), runner.jobs)
         furniture_tasks = [_furniture_task(settings, cache, frame, pages, chunk) for chunk in chunks]
         furniture_results = runner.run(furniture_tasks, "furniture")
         parts = _furniture_pages(chunks, furniture_tasks, furniture_results, plan, cache)
@@ -504,21 +530,32 @@ class _Chunk:
     counter: int
 
 
+def _sides_of(frame: units.Frame, pages: list[int], reduced: Result) -> Callable[[int], str]:
+    """Unit index -> the side of the spread its last page is on, as the reduced skeleton laid it out."""
+    reduced_pages = _reduced(pages)
+
+    def side_of(unit: int) -> str:
+        return reduced.sides[reduced.anchors[units.page_anchor(unit, reduced_pages[unit] - 1)]]
+
+    return side_of
+
+
 def _chunks(
     frame: units.Frame,
     pages: list[int],
     plan: list[assemble.Placed],
     labels: list[tuple[int, str]],
-    reduced: Result,
+    side_of: Callable[[int], str] | None,
     jobs: int,
 ) -> list[_Chunk]:
     """The book's furniture in parts of about equal length, cut before body chapters (where the page counter
     runs on from the body's first page), so that the parts are laid out side by side and a part is laid out
-    again only when its pages move. One part for a right-to-left book (its first page is a verso)."""
+    again only when its pages move. One part for a right-to-left book (its first page is a verso), which
+    ``side_of`` (see :func:`_sides_of`) is None for."""
     count = len(plan)
     body = next((start for start, style in labels if style == "/D"), None)
     parts = max(1, min(2 * jobs, count // CHUNK_PAGES))
-    if parts == 1 or body is None or not reduced.sides or reduced.sides[0] != "right":
+    if parts == 1 or body is None or side_of is None:
         return [_Chunk(range(len(frame.units)), 0, 0, count, 0)]
     first_page = {p.unit: i for i, p in reversed(list(enumerate(plan))) if p.unit is not None}
     last_page = {p.unit: i for i, p in enumerate(plan) if p.unit is not None}
@@ -546,8 +583,7 @@ def _chunks(
             continue
         previous_last = last_page[start - 1]
         # The prefix is one or two pages of the previous unit, so that its last page has its side in the book.
-        side = reduced.sides[reduced.anchors[units.page_anchor(start - 1, _reduced(pages)[start - 1] - 1)]]
-        prefix = 1 if side == "right" else 2
+        prefix = 1 if side_of(start - 1) == "right" else 2
         chunks.append(_Chunk(range(start, end), prefix, previous_last + 1, last, previous_last + 1 - body + 1))
     return chunks
 
