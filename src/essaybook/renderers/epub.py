@@ -102,7 +102,7 @@ def render_epub(
     for name, content in styles.sheets:
         book.add_item(epub.EpubItem(uid=_uid(name), file_name=name, media_type="text/css", content=content))
     for name, source in styles.files:
-        media_type = MEDIA_TYPES[source.suffix.lower()]
+        media_type = styles.media_types.get(name) or MEDIA_TYPES[source.suffix.lower()]
         book.add_item(
             epub.EpubItem(uid=_uid(name), file_name=name, media_type=media_type, content=read_regular(source))
         )
