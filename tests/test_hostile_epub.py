@@ -92,6 +92,8 @@ IMAGES = """# Images and styles
 
 Styled by an attribute list
 {: style="border-image: url(https://evil.example/b.png) 30" }
+
+![A path written on Windows](img\\real.png)
 """
 
 LANDMARKS = """# Landmarks and tables
@@ -146,7 +148,7 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Book:
         "manuscript/02-images.md": IMAGES,
         "manuscript/03-landmarks.md": LANDMARKS,
         "manuscript/04-はじめに.md": "# Getting started\n\nSee [the links](01-links.md#links-and-attributes), "
-        "[the Greek one](05-omega.md) and [the café](06-café.md).\n",
+        "[the Greek one](05-omega.md) and [the café](06-café.md).\n\n[Windows](.\\\\01-links.md)\n",
         "manuscript/05-omega.md": '---\ntitle: "Ωμέγα"\n---\n\nA chapter whose title has no Latin letter.\n',
         "manuscript/06-café.md": "# Café\n\nAccented.\n",
         "manuscript/07-cafe.md": '---\ntitle: "Chapter 06 Cafe"\n---\n\nIts name would be the café\'s.\n',
@@ -338,6 +340,13 @@ def test_chapter_files_have_ascii_names(book: Book) -> None:
     start = book.texts["EPUB/text/chapter-04.xhtml"]
     assert 'href="chapter-01-links.xhtml#links-and-attributes"' in start
     assert 'href="ch-005.xhtml#' in start and 'href="chapter-06-cafe.xhtml#' in start
+
+
+def test_backslashes_in_paths_are_slashes(book: Book) -> None:
+    """Case 39: an image and a link written with Windows paths (img\\real.png, .\\01-links.md)."""
+    assert book.document("Images and styles").count('src="../images/img/real.png"') == 2
+    assert '<a href="chapter-01-links.xhtml#' in book.document(">Windows</a>")
+    assert not [w for w in warnings_of(book.result) if "real.png" in w or "01-links.md'" in w]
 
 
 def test_chapter_file_names_are_stable(book: Book) -> None:

@@ -1241,14 +1241,15 @@ def _images(root: html.HtmlElement, ctx: _Context) -> None:
             )
             _drop_keep_tail(img)
             continue
-        elif unquote(urlsplit(src).path).startswith("/"):
+        elif unquote(urlsplit(src.replace("\\", "/")).path).startswith("/"):
             ctx.warn(
                 f"image {src!r} is an absolute path; use a path relative to the chapter", kind="image-path", near=near
             )
             _drop_keep_tail(img)
             continue
         else:
-            path = chapter.source.parent / unquote(urlsplit(src).path)
+            # A backslash is a slash in a URL (WHATWG), and in paths written on Windows.
+            path = chapter.source.parent / unquote(urlsplit(src.replace("\\", "/")).path)
         href = _asset(ctx, path, src, near, where)
         if href is None:
             _drop_keep_tail(img)
@@ -1366,7 +1367,7 @@ def _links(root: html.HtmlElement, ctx: _Context, by_path: dict[Path, Chapter]) 
             ctx.warn(f"link {href!r} removed (not a web or mail link)", kind="link-scheme", near=href)
             _unwrap(a)
             continue
-        parts = urlsplit(href)
+        parts = urlsplit(href.replace("\\", "/"))
         target = chapter
         if parts.path:
             path = (chapter.source.parent / unquote(parts.path)).resolve()
