@@ -19,6 +19,7 @@ import pytest
 from click.testing import Result
 from lxml import etree
 from PIL import Image
+from pypdf import PdfReader
 
 from test_bad_input import SLUG, TITLE, TOML, assert_user_error, build, describe, make_project
 from test_hostile import assert_success, assert_warned, timed, warnings_of
@@ -94,6 +95,21 @@ Styled by an attribute list
 {: style="border-image: url(https://evil.example/b.png) 30" }
 
 ![A path written on Windows](img\\real.png)
+
+![A drawing with a past](img/drawing.svg)
+"""
+
+DRAWING = """<?xml version="1.0"?>
+<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"
+     xmlns:inkscape="http://www.inkscape.org/namespaces/inkscape" width="10" height="10"
+     inkscape:export-filename="/home/jane/secret/plan.png" onload="alert(1)">
+  <script>alert(2)</script>
+  <image href="file:///etc/passwd" width="5" height="5"/>
+  <image xlink:href="http://evil.example/x.png" width="5" height="5"/>
+  <rect width="4" height="4" style="fill: url(http://evil.example/p.svg#g); stroke: navy"/>
+  <linearGradient id="local"><stop offset="0" stop-color="navy"/></linearGradient>
+  <a href="javascript:alert(3)"><rect width="2" height="2" fill="url(#local)" stroke="url(#nowhere)"/></a>
+</svg>
 """
 
 LANDMARKS = """# Landmarks and tables
@@ -159,6 +175,7 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Book:
         "manuscript/img/svg-named.png": SVG,
         "manuscript/img/real.png": image("PNG"),
         "manuscript/img/cover.jpg": image("PNG"),
+        "manuscript/img/drawing.svg": DRAWING,
         "styles/custom.css": CSS,
         "outside.png": image("PNG"),
     }
@@ -179,9 +196,19 @@ def test_the_hostile_book_passes_epubcheck(book: Book) -> None:
 
 
 def test_the_pdf_loads_only_what_the_book_holds(book: Book) -> None:
-    """The print path gets the same cleaned fragments: nothing refused, the style's packed image loaded."""
-    assert (book.root / "dist" / f"{SLUG}.pdf").stat().st_size > 0
+    """The print path gets the same cleaned fragments: nothing refused, the style's packed image loaded, and
+    its web links are the EPUB's valid URLs."""
     assert not [w for w in warnings_of(book.result) if "refused" in w or "outside.png" in w.split(":")[0]]
+    reader = PdfReader(book.root / "dist" / f"{SLUG}.pdf")
+    uris = set()
+    for page in reader.pages:
+        for annotation in page.get("/Annots") or []:
+            action = annotation.get_object().get("/A") or {}
+            if "/URI" in action:
+                uris.add(str(action["/URI"]))
+    assert "https://example.com/#/docs/USING_ADVANCED.md%23options" in uris
+    assert "https://example.com/a%20b/c%20d.html" in uris
+    assert all(uri.isascii() and " " not in uri and uri.startswith(("https://", "mailto:")) for uri in uris), uris
 
 
 # ------------------------------------------------------------------------------------- media types
@@ -349,6 +376,24 @@ def test_backslashes_in_paths_are_slashes(book: Book) -> None:
     assert not [w for w in warnings_of(book.result) if "real.png" in w or "01-links.md'" in w]
 
 
+def test_svg_images_carry_no_scripts_outside_references_or_local_paths(book: Book) -> None:
+    """Case 40: an SVG from a drawing program with a script, an event handler, a file: and a web image, a
+    remote fill and the author's export path: all left out of the packed image (EPUB and PDF), with a warning."""
+    with zipfile.ZipFile(book.root / "dist" / f"{SLUG}.epub") as z:
+        packed = z.read("EPUB/images/img/drawing.svg").decode("utf-8")
+    gone_too = ("#nowhere", "/home/jane", "inkscape")
+    for gone in ("script", "alert", "onload", "file:", "/etc/passwd", "evil.example", *gone_too):
+        assert gone not in packed, gone
+    assert 'fill="url(#local)"' in packed and "stroke: navy" in packed and packed.count("<image") == 2
+    assert_warned(
+        book.result,
+        f"manuscript/02-images.md:{line_of(IMAGES, 'drawing.svg')}",
+        "'img/drawing.svg'",
+        "scripts",
+        "references outside the image",
+    )
+
+
 def test_chapter_file_names_are_stable(book: Book) -> None:
     again = build(book.root, "--no-pdf")
     assert_success(again)
@@ -427,3 +472,14 @@ def test_cover_that_is_no_png_or_jpeg_is_refused(tmp_path: Path) -> None:
     root = make_project(tmp_path, files)
     result = build(root, "--no-pdf")
     assert_user_error(result, root, "book.cover-image", "PNG or JPEG", "GIF"), describe(result)
+
+
+def test_an_svg_that_is_not_xml_names_chapter_and_line(tmp_path: Path) -> None:
+    """Case 41: an SVG that is not well-formed XML (an unclosed group) stops the build at the line that shows it."""
+    files = {
+        "manuscript/book.toml": TOML,
+        "manuscript/01-one.md": f"# {TITLE}\n\n![a broken drawing](broken.svg)\n",
+        "manuscript/broken.svg": '<svg xmlns="http://www.w3.org/2000/svg"><g></svg>\n',
+    }
+    root = make_project(tmp_path, files)
+    assert_user_error(build(root, "--no-pdf"), root, "manuscript/01-one.md:3", "'broken.svg'", "not well-formed XML")

@@ -12,6 +12,7 @@ from PIL import Image
 
 from essaybook.langtag import is_language_tag
 from essaybook.media import sniff, suffix_fits
+from essaybook.svg import BadSvg, clean_svg
 from essaybook.urls import BadUrl, normalise
 
 # A valid URL string as the WHATWG URL standard writes it, in ASCII: URL code points and %XX escapes, at most
@@ -125,3 +126,27 @@ def test_file_type_comes_from_the_bytes(data: bytes, kind: str | None) -> None:
 def test_names_that_fit_their_type() -> None:
     assert suffix_fits("a.JPEG", "image/jpeg") and suffix_fits("a.jpg", "image/jpeg")
     assert not suffix_fits("a.png", "image/jpeg") and not suffix_fits("a", "image/png")
+
+
+def test_svg_entities_are_not_expanded() -> None:
+    """Entity references are removed, never expanded; a 'billion laughs' SVG is refused unread."""
+    from test_hostile import BILLION_LAUGHS
+
+    with pytest.raises(BadSvg, match="too large"):
+        clean_svg(BILLION_LAUGHS.encode())
+    small = b'<!DOCTYPE svg [<!ENTITY a "lol">]><svg xmlns="http://www.w3.org/2000/svg"><text>x&a;y</text></svg>'
+    cleaned = clean_svg(small)
+    assert cleaned.removed == ["entity references"]
+    assert b"<text>xy</text>" in cleaned.data and b"ENTITY" not in cleaned.data
+
+
+def test_svg_references_to_fragments_it_does_not_define_are_removed() -> None:
+    data = b'<svg xmlns="http://www.w3.org/2000/svg"><g id="a"/><rect fill="url(#a)"/><rect fill="url(#b)"/></svg>'
+    cleaned = clean_svg(data)
+    assert b'fill="url(#a)"' in cleaned.data and b"#b" not in cleaned.data
+
+
+def test_a_clean_svg_is_left_as_it_is() -> None:
+    data = b'<svg xmlns="http://www.w3.org/2000/svg"><g id="a"/><use href="#a"/>'
+    data += b'<image href="data:image/png;base64,AA"/></svg>'
+    assert clean_svg(data).data == data

@@ -26,9 +26,10 @@ from essaybook.langtag import is_language_tag
 from essaybook.mdext import EssaybookExtension
 from essaybook.media import IMAGE_SUFFIX, NAMES, sniff_file, suffix_fits
 from essaybook.model import IMAGE_TYPES, ROLES, Asset, Book, Chapter, Heading
-from essaybook.paths import inside
+from essaybook.paths import inside, read_regular
 from essaybook.remote import CACHE, RemoteError, fetch_image
 from essaybook.stylesheets import map_style
+from essaybook.svg import BadSvg, clean_svg
 from essaybook.text import QUOTES
 from essaybook.urls import BadUrl, is_web, normalise
 
@@ -314,7 +315,7 @@ class _Record:
     """Each id the chapter asked whether it was free, and whether an earlier chapter had taken it."""
     reported: dict[str, bool] = field(default_factory=dict)
     """Each raw HTML tag the chapter replaced, and whether an earlier chapter had reported it."""
-    files: dict[str, tuple[bool, bool, str, str]] = field(default_factory=dict)
+    files: dict[str, tuple[bool, bool, str, str, str]] = field(default_factory=dict)
     """Each image path the chapter looked at, and what it found there (see :func:`_file_state`)."""
     assets: list[Asset] = field(default_factory=list)
     """The asset of each image shown, as this chapter registers it when no earlier one did."""
@@ -607,7 +608,9 @@ def _replay(entry: dict[str, Any], ctx: _Context, blocks: list[str]) -> html.Htm
     try:
         taken = {str(name): bool(was) for name, was in entry["taken"].items()}
         reported = {str(tag): bool(was) for tag, was in entry["reported"].items()}
-        files = {str(path): (bool(a), bool(b), str(c), str(d)) for path, (a, b, c, d) in entry["files"].items()}
+        files = {
+            str(path): (bool(a), bool(b), str(c), str(d), str(e)) for path, (a, b, c, d, e) in entry["files"].items()
+        }
         known, added = [str(tag) for tag in entry["blocks"]], [str(tag) for tag in entry["blocks_added"]]
         if (
             set(known) != set(blocks)
@@ -1266,7 +1269,9 @@ def _asset(ctx: _Context, path: Path, src: str, near: str, where: str, image: bo
     """
     book = ctx.book
     what = "image" if image else "url()"
-    is_inside, is_file, resolved_name, media_type = ctx.record.files.setdefault(str(path), _file_state(path, book.root))
+    is_inside, is_file, resolved_name, media_type, _ = ctx.record.files.setdefault(
+        str(path), _file_state(path, book.root)
+    )
     if not is_inside:
         ctx.warn(f"{what} {src!r} lies outside the book project; it is left out", kind="image-path", near=near)
         return None
@@ -1282,6 +1287,8 @@ def _asset(ctx: _Context, path: Path, src: str, near: str, where: str, image: bo
             log.recoverable(ManuscriptError(message, file=ctx.display, line=ctx.line_of(src), hint=hint), kind=kind)
         else:
             ctx.warn(f"{message}; the declaration is left out", kind=kind, near=near, hint=hint)
+        return None
+    if media_type == "image/svg+xml" and not _svg_fits(ctx, Path(resolved_name), src, near, what, image):
         return None
     resolved = Path(resolved_name)
     rel = resolved.relative_to(book.root.resolve()).as_posix()
@@ -1310,18 +1317,43 @@ def _asset(ctx: _Context, path: Path, src: str, near: str, where: str, image: bo
     return href
 
 
-def _file_state(path: Path, root: Path) -> tuple[bool, bool, str, str]:
-    """What an image path is: inside the project, a regular file (symlinks followed), its resolved path and
-    the media type its bytes show ('' when none an EPUB carries)."""
+def _svg_fits(ctx: _Context, path: Path, src: str, near: str, what: str, image: bool) -> bool:
+    """Whether the SVG at ``path`` can be packed (it is well-formed XML); names what :func:`clean_svg` will take
+    out of it (scripts, outside references, local paths) in a warning."""
+    try:
+        cleaned = clean_svg(read_regular(path))
+    except (BadSvg, OSError) as exc:
+        message = f"{what} {src!r} cannot be used: {exc}"
+        if image:
+            log.recoverable(ManuscriptError(message, file=ctx.display, line=ctx.line_of(src)), kind="image-type")
+        else:
+            ctx.warn(message, kind="image-type", near=near)
+        return False
+    if cleaned.removed:
+        ctx.warn(
+            f"{what} {src!r}: {', '.join(cleaned.removed)} left out of the image (an e-book's images may not "
+            "load anything from outside the book or run scripts)",
+            kind="svg-content",
+            near=near,
+        )
+    return True
+
+
+def _file_state(path: Path, root: Path) -> tuple[bool, bool, str, str, str]:
+    """What an image path is: inside the project, a regular file (symlinks followed), its resolved path, the
+    media type its bytes show ('' when none an EPUB carries) and, for an SVG (whose content the conversion
+    reports on), its size and modification time."""
     if not inside(path, root):
-        return False, False, "", ""
+        return False, False, "", "", ""
     if not path.is_file():
-        return True, False, "", ""
+        return True, False, "", "", ""
     try:
         media_type = sniff_file(path) or ""
+        stat = path.stat()
     except OSError:
-        return True, False, "", ""
-    return True, True, str(path.resolve()), media_type
+        return True, False, "", "", ""
+    stamp = f"{stat.st_size}:{stat.st_mtime_ns}" if media_type == "image/svg+xml" else ""
+    return True, True, str(path.resolve()), media_type, stamp
 
 
 def _figures(root: html.HtmlElement) -> None:
