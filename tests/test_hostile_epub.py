@@ -29,9 +29,9 @@ from conftest import epubcheck_messages
 OPF = {"opf": "http://www.idpf.org/2007/opf"}
 
 
-def image(kind: str) -> bytes:
+def image(kind: str, colour: str = "navy") -> bytes:
     buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), "navy").save(buffer, kind)
+    Image.new("RGB", (8, 8), colour).save(buffer, kind)
     return buffer.getvalue()
 
 
@@ -97,6 +97,10 @@ Styled by an attribute list
 ![A path written on Windows](img\\real.png)
 
 ![A drawing with a past](img/drawing.svg)
+
+![A photo](img/写真.png)
+
+![A picture](img/画像.png)
 """
 
 DRAWING = """<?xml version="1.0"?>
@@ -176,6 +180,8 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Book:
         "manuscript/img/real.png": image("PNG"),
         "manuscript/img/cover.jpg": image("PNG"),
         "manuscript/img/drawing.svg": DRAWING,
+        "manuscript/img/写真.png": image("PNG"),
+        "manuscript/img/画像.png": image("PNG", "orange"),
         "styles/custom.css": CSS,
         "outside.png": image("PNG"),
     }
@@ -392,6 +398,16 @@ def test_svg_images_carry_no_scripts_outside_references_or_local_paths(book: Boo
         "scripts",
         "references outside the image",
     )
+
+
+def test_images_named_in_other_scripts_stay_apart(book: Book) -> None:
+    """Case 42: 写真.png and 画像.png both became images/img/__.png, one image lost; now each has its own ASCII
+    name (the ASCII rule's underscores and a hash of the name)."""
+    chapter = book.document("Images and styles")
+    srcs = [src for src in re.findall(r'src="\.\./(images/img/__[^"]*)"', chapter)]
+    assert len(srcs) == 2 and len(set(srcs)) == 2 and all(src.isascii() for src in srcs), srcs
+    with zipfile.ZipFile(book.root / "dist" / f"{SLUG}.epub") as z:
+        assert z.read(f"EPUB/{srcs[0]}") != z.read(f"EPUB/{srcs[1]}")
 
 
 def test_chapter_file_names_are_stable(book: Book) -> None:

@@ -1298,9 +1298,10 @@ def _asset(ctx: _Context, path: Path, src: str, near: str, where: str, image: bo
         rel = "remote" + rel[len(CACHE.as_posix()) :]
     safe = re.sub(r"[^A-Za-z0-9._/-]", "_", rel)
     if safe != rel:  # 写真.png and 画像.png would both be __.png
-        stem, dot, suffix = safe.rpartition(".")
+        folder, slash, base = safe.rpartition("/")
+        stem, dot, suffix = base.rpartition(".")
         tag = hashlib.sha1(rel.encode("utf-8")).hexdigest()[:8]
-        safe = f"{stem}-{tag}.{suffix}" if dot else f"{safe}-{tag}"
+        safe = folder + slash + (f"{stem}-{tag}.{suffix}" if dot and stem else f"{base}-{tag}")
     if not suffix_fits(rel, media_type):
         ctx.warn(
             f"{what} {src!r} is {NAMES[media_type]} file, but its name says otherwise; "

@@ -93,6 +93,4 @@ def normalise(href: str) -> str:
         host, colon, port = authority.rpartition(":")
     if colon and not (_PORT_RE.fullmatch(port) and (not port or int(port) <= 65535)):
         raise BadUrl(f"its port {port!r} is not a number up to 65535")
-    if not rest.startswith("/"):
-        rest = "/" + rest
     return f"{scheme}://{_host(host)}{colon if port else ''}{port}{_tail(rest)}"
