@@ -67,6 +67,9 @@ LINKS = """# Links and attributes
 <blockquote cite="https://example.com/a quote"><p>Quoted.</p></blockquote>
 
 <p><a id="odd%id#1">Anchor</a> and <a href="#odd%id#1">a link to it</a>.</p>
+
+A paragraph in Canadian French, written the POSIX way
+{: lang="fr_CA" }
 """
 
 IMAGES = """# Images and styles
@@ -310,9 +313,13 @@ def test_ids_hold_no_characters_a_fragment_cannot(book: Book) -> None:
 # ---------------------------------------------------------------------------------- language tags
 
 
-@pytest.mark.parametrize(("attribute", "value", "line"), [("lang", "en\n", "<p lang="), ("hreflang", "../../etc", "")])
+@pytest.mark.parametrize(
+    ("attribute", "value", "line"),
+    [("lang", "en\n", "<p lang="), ("hreflang", "../../etc", ""), ("lang", "fr_CA", "")],
+)
 def test_attribute_language_tags_are_checked(book: Book, attribute: str, value: str, line: str) -> None:
-    """Cases 17-18: a lang with a newline, an hreflang with a path: left out with a warning at their line."""
+    """Cases 17-18, 43: a lang with a newline, an hreflang with a path, {: lang="fr_CA" }: left out with a
+    warning at their line."""
     chapter = book.document("Links and attributes")
     assert f"{attribute}=" not in chapter.split("<section", 1)[1].split(">", 1)[1]
     where = line_of(LINKS, line or f'{attribute}="{value}"')
