@@ -22,6 +22,7 @@ from essaybook.config import Config
 from essaybook.errors import TemplateError
 from essaybook.manuscript import direction_of
 from essaybook.model import BACK_ROLES, FRONT_ROLES, ROLES, Book, Chapter, Meta
+from essaybook.stylesheets import map_style
 from essaybook.themes import Theme
 
 EPUB_NS = "http://www.idpf.org/2007/ops"
@@ -253,6 +254,7 @@ def print_fragment(
     for img in root.iter("img"):
         if img.get("src", "").startswith("images/"):
             img.set("src", "essaybook:" + img.get("src", ""))
+    _style_urls(root, "essaybook:")
     if notes == "footnotes":
         section = root.find("section[@class='footnotes']")
         notes_by_id = {a.get("id"): a for a in section.iter("aside")} if section is not None else {}
@@ -526,7 +528,20 @@ def epub_fragment(chapter: Chapter, id_to_file: dict[str, str], breaks: dict[int
         src = img.get("src", "")
         if src.startswith("images/"):
             img.set("src", "../" + src)
+    _style_urls(root, "../")
     return _inner(root, "xml")
+
+
+def _style_urls(root: etree._Element, prefix: str) -> None:
+    """Address the images ``style`` attributes use (``url(images/…)``, see :func:`convert._style`) from the
+    output's document: ``prefix`` goes before each."""
+    for element in root.iter():
+        style = element.get("style")
+        if style and "images/" in style:
+            element.set(
+                "style",
+                map_style(style, lambda url, _line: prefix + url if url.startswith("images/") else url, lambda _: None),
+            )
 
 
 def compose_epub(

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from essaybook.errors import ConfigError, ConfigErrors
+from essaybook.langtag import is_language_tag
 from essaybook.paths import read_regular
 from essaybook.themes import available as available_themes
 
@@ -38,7 +39,6 @@ NOTES = ("footnotes", "endnotes")
 _LENGTH = r"(?:\d+(?:\.\d+)?|\.\d+)(?:mm|cm|in|pt|pc|px)"
 _LENGTH_RE = re.compile(rf"^{_LENGTH}$")
 _SIZE_RE = re.compile(rf"^({_LENGTH})\s+({_LENGTH})$")
-_LANG_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 _DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
@@ -289,7 +289,7 @@ def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
             checker.problem("book", key, "is blank", "give it text or leave the key out")
     if any(not " ".join(name.split()) for name in book.author):
         checker.problem("book", "author", "a name is blank", "give every author a name or leave the key out")
-    if book.lang is not None and not _LANG_RE.match(book.lang):
+    if book.lang is not None and not is_language_tag(book.lang):
         checker.problem("book", "lang", f"expected a BCP 47 language tag such as 'en' or 'de-CH', found {book.lang!r}")
     if book.date is not None and not _DATE_RE.match(book.date):
         checker.problem("book", "date", f"expected YYYY, YYYY-MM or YYYY-MM-DD, found {book.date!r}")

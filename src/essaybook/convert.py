@@ -8,6 +8,7 @@ place that sees Markdown and raw HTML alike (ids, links, images, notes, XHTML re
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -21,11 +22,16 @@ from lxml import etree, html
 from essaybook import log
 from essaybook.diagnostics import Diagnostic
 from essaybook.errors import ManuscriptError
+from essaybook.langtag import is_language_tag
 from essaybook.mdext import EssaybookExtension
-from essaybook.model import IMAGE_TYPES, Asset, Book, Chapter, Heading
-from essaybook.paths import inside
+from essaybook.media import IMAGE_SUFFIX, NAMES, sniff_file, suffix_fits
+from essaybook.model import IMAGE_TYPES, ROLES, Asset, Book, Chapter, Heading
+from essaybook.paths import inside, read_regular
 from essaybook.remote import CACHE, RemoteError, fetch_image
+from essaybook.stylesheets import map_style
+from essaybook.svg import BadSvg, clean_svg
 from essaybook.text import QUOTES
+from essaybook.urls import BadUrl, is_web, normalise
 
 _DATA_URI_RE = re.compile(r"data:[^\s)\"'>]{1024,}")
 _DIRECTIVE_RE = re.compile(r"\{\{#(?:include|rustdoc_include|playground|title)\b")
@@ -309,7 +315,7 @@ class _Record:
     """Each id the chapter asked whether it was free, and whether an earlier chapter had taken it."""
     reported: dict[str, bool] = field(default_factory=dict)
     """Each raw HTML tag the chapter replaced, and whether an earlier chapter had reported it."""
-    files: dict[str, tuple[bool, bool, str]] = field(default_factory=dict)
+    files: dict[str, tuple[bool, bool, str, str, str]] = field(default_factory=dict)
     """Each image path the chapter looked at, and what it found there (see :func:`_file_state`)."""
     assets: list[Asset] = field(default_factory=list)
     """The asset of each image shown, as this chapter registers it when no earlier one did."""
@@ -380,6 +386,7 @@ class Conversion:
         by_path = self._by_path()
         for chapter, root, ctx in trees:
             self._finish(chapter, root, ctx, by_path)
+        name_files(self.book)
 
     def reconvert(self, chapter: Chapter) -> list[Chapter]:
         """Put ``chapter`` (read again from its file) in place of the book's chapter at ``chapter.index``.
@@ -409,6 +416,7 @@ class Conversion:
                 )
                 self._replace(fresh)
                 converted.append(fresh)
+        name_files(self.book)
         return converted
 
     def _replace(self, chapter: Chapter) -> None:
@@ -517,6 +525,8 @@ class Conversion:
         _clean(root, ctx)
         _assign_ids(root, ctx)
         _notes(root, ctx)
+        _landmarks(root, ctx)
+        _table_headers(root)
         try:
             _images(root, ctx)
         finally:
@@ -531,6 +541,31 @@ class Conversion:
         if root.text and root.text.strip():
             chapter.html = _escape(root.text) + chapter.html
         self._records[chapter.source.resolve()] = ctx.record
+
+
+_RESERVED_STEMS = frozenset({"cover", "titlepage"})
+"""Names of the EPUB's own documents in text/, which no chapter may take."""
+
+
+def name_files(book: Book) -> None:
+    """Give every chapter its EPUB file name (:attr:`Chapter.file_stem`): ASCII, unique, stable across builds.
+
+    Some reading systems and store pipelines mishandle non-ASCII names inside the zip, so the chapter's id is
+    transliterated (``chapter-03-café`` -> ``chapter-03-cafe``, letters of other scripts left out); an id
+    with nothing left becomes ``ch-<its place>`` (``ch-002``). Collisions are numbered in reading order.
+    """
+    taken = set(_RESERVED_STEMS)
+    for chapter in book.chapters:
+        ascii_id = unicodedata.normalize("NFKD", chapter.id).encode("ascii", "ignore").decode()
+        stem = re.sub(r"[^A-Za-z0-9_]+", "-", ascii_id).strip("-_")[:60].strip("-_")
+        if not re.search("[A-Za-z]", stem):
+            stem = f"ch-{chapter.index + 1:03d}" + (f"-{stem}" if stem else "")
+        unique, n = stem, 1
+        while unique.lower() in taken:
+            n += 1
+            unique = f"{stem}-{n}"
+        taken.add(unique.lower())
+        chapter.file_stem = unique
 
 
 def _entry(ctx: _Context, root: html.HtmlElement) -> dict[str, Any] | None:
@@ -573,7 +608,9 @@ def _replay(entry: dict[str, Any], ctx: _Context, blocks: list[str]) -> html.Htm
     try:
         taken = {str(name): bool(was) for name, was in entry["taken"].items()}
         reported = {str(tag): bool(was) for tag, was in entry["reported"].items()}
-        files = {str(path): (bool(a), bool(b), str(c)) for path, (a, b, c) in entry["files"].items()}
+        files = {
+            str(path): (bool(a), bool(b), str(c), str(d), str(e)) for path, (a, b, c, d, e) in entry["files"].items()
+        }
         known, added = [str(tag) for tag in entry["blocks"]], [str(tag) for tag in entry["blocks_added"]]
         if (
             set(known) != set(blocks)
@@ -828,6 +865,18 @@ def _clean(root: html.HtmlElement, ctx: _Context) -> None:
             ):
                 ctx.warn("script link removed", kind="unsafe-html", near=element.attrib[name][:30])
                 del element.attrib[name]
+            elif lower in ("lang", "hreflang") and element.attrib[name] and not is_language_tag(element.attrib[name]):
+                value = element.attrib.pop(name)
+                ctx.warn(
+                    f"{lower}={value!r} is not a BCP 47 language tag; the attribute is left out",
+                    kind="lang",
+                    line=_attribute_line(ctx, lower, value),
+                    hint="write a tag such as 'en', 'de-CH' or 'zh-Hant'",
+                )
+            elif lower == "cite":
+                _cite(element, name, ctx)
+            elif lower == "style":
+                _style(element, name, ctx)
     # An unclosed inline tag in raw HTML (<em> never closed) swallows the blocks after it, which XHTML forbids:
     # keep its content, drop the tag.
     for element in list(root.iter()):
@@ -840,6 +889,67 @@ def _clean(root: html.HtmlElement, ctx: _Context) -> None:
                 near="<" + element.tag,
             )
             element.drop_tag()
+
+
+def _attribute_line(ctx: _Context, name: str, value: str) -> int | None:
+    """The line where an attribute ``name`` with ``value`` is written (raw HTML or ``{: name=value }``)."""
+    first = value.split("\n")[0]
+    for needle in (f'{name}="{first}', f"{name}='{first}", f"{name}={first}", f"{name}="):
+        line = ctx.line_of(needle)
+        if line is not None:
+            return line
+    return None
+
+
+def _cite(element: etree._Element, name: str, ctx: _Context) -> None:
+    """A ``cite`` URL (of a quotation or an edit) made valid, or left out when it is no web link."""
+    value = element.attrib[name]
+    try:
+        element.attrib[name] = normalise(value)
+    except BadUrl as exc:
+        del element.attrib[name]
+        ctx.warn(f"cite={value!r} is left out: {exc}", kind="bad-url", line=_attribute_line(ctx, "cite", value))
+
+
+_DATA_IMAGE_RE = re.compile(r"data:image/(?:png|jpeg|gif|webp|svg\+xml)[;,]", re.IGNORECASE)
+
+
+def _style(element: etree._Element, name: str, ctx: _Context) -> None:
+    """A ``style`` attribute under the policy stylesheets follow: each ``url()`` is a file in the book project
+    (packed into the EPUB like an image), a data: image or a fragment; a declaration whose URL leads to the
+    network, to ``file:`` or outside the project is left out with a warning, so no local path reaches the EPUB.
+    """
+    value = element.attrib[name]
+    line = _attribute_line(ctx, "style", value)
+    warned = False
+
+    def change(url: str, _line: int) -> str | None:
+        nonlocal warned
+        if _DATA_IMAGE_RE.match(url) or url.startswith("#"):
+            return url
+        path = unquote(urlsplit(url).path)
+        if _SCHEME_RE.match(url) or url.startswith(("/", "\\")) or "\\" in url or not path:
+            warned = True
+            ctx.warn(
+                f"style: url({url}) is not a file in the book project; the declaration is left out",
+                kind="css-url",
+                line=line,
+                hint="put images next to the chapter and refer to them by relative path",
+            )
+            return None
+        href = _asset(ctx, ctx.chapter.source.parent / path, url, url, ctx.where(url), image=False)
+        warned = warned or href is None
+        return href
+
+    def refused(declaration: str) -> None:
+        if not warned:
+            ctx.warn(f"style: {declaration!r} does not parse; it is left out", kind="css-url", line=line)
+
+    cleaned = map_style(value, change, refused)
+    if cleaned:
+        element.attrib[name] = cleaned
+    else:
+        del element.attrib[name]
 
 
 def _css_name(tag: str) -> str:
@@ -917,10 +1027,98 @@ def _assign_ids(root: html.HtmlElement, ctx: _Context) -> None:
 
 
 def _safe_id(value: str) -> str:
-    value = re.sub(r"\s+", "-", value.strip())
+    """``value`` as an id a link can name without escapes: no space, and none of the characters a URL
+    fragment cannot hold as they are (``#``, ``%``, quotes, brackets)."""
+    value = re.sub(r"[\s#%\"<>`{}|\\^\[\]]+", "-", value.strip())
     if not value or not (value[0].isalpha() or value[0] == "_"):
         value = f"id-{value}"
     return value
+
+
+_LANDMARK_ROLES = {
+    "banner": "Banner",
+    "complementary": "Aside",
+    "contentinfo": "Content information",
+    "form": "Form",
+    "main": "Main",
+    "navigation": "Navigation",
+    "region": "Region",
+    "search": "Search",
+    "doc-acknowledgments": "Acknowledgments",
+    "doc-afterword": "Afterword",
+    "doc-appendix": "Appendix",
+    "doc-bibliography": "Bibliography",
+    "doc-chapter": "Chapter",
+    "doc-conclusion": "Conclusion",
+    "doc-credits": "Credits",
+    "doc-endnotes": "Notes",
+    "doc-epilogue": "Epilogue",
+    "doc-errata": "Errata",
+    "doc-foreword": "Foreword",
+    "doc-glossary": "Glossary",
+    "doc-index": "Index",
+    "doc-introduction": "Introduction",
+    "doc-pagelist": "Page list",
+    "doc-part": "Part",
+    "doc-preface": "Preface",
+    "doc-prologue": "Prologue",
+    "doc-toc": "Contents",
+}
+"""ARIA and DPUB-ARIA landmark roles, with the word a label made for one starts with."""
+_IMPLICIT_ROLES = {"aside": "complementary", "nav": "navigation", "main": "main"}
+"""Elements that are landmarks without a role attribute (header and footer are not inside a chapter's section)."""
+
+
+def _landmark_role(element: etree._Element) -> str | None:
+    roles = (element.get("role") or "").split()
+    if roles:
+        return roles[0] if roles[0] in _LANDMARK_ROLES else None
+    if element.tag == "section" and (
+        element.get("aria-label") or element.get("aria-labelledby") or element.get("title")
+    ):
+        return "region"
+    return _IMPLICIT_ROLES.get(str(element.tag))
+
+
+def _landmarks(root: html.HtmlElement, ctx: _Context) -> None:
+    """Label landmarks that share a role in the chapter, so each role and label pair is unique (Ace's
+    ``landmark-unique``): a reader's list of landmarks must tell them apart. The chapter's own section (made by
+    the template, with its role) counts as the first of its role; a label is the landmark's first heading,
+    else its role and number ("Aside 2")."""
+    chapter_role = ROLES[ctx.chapter.role][1]
+    seen: dict[tuple[str, str], int] = {(chapter_role, ""): 1}
+    count: dict[str, int] = {chapter_role: 1}
+    for element in root.iter():
+        if not isinstance(element.tag, str) or element is root:
+            continue
+        role = _landmark_role(element)
+        if role is None:
+            continue
+        count[role] = count.get(role, 0) + 1
+        name = " ".join((element.get("aria-label") or element.get("title") or "").split())
+        if element.get("aria-labelledby") and not element.get("aria-label"):
+            name = "#" + element.get("aria-labelledby", "")
+        if (role, name) in seen:
+            heading = next(element.iter(*_HEADINGS), None)
+            wanted = " ".join(heading.text_content().split()) if heading is not None else ""
+            wanted = wanted or f"{_LANDMARK_ROLES[role]} {count[role]}"
+            name, n = wanted, 1
+            while (role, name) in seen:
+                n += 1
+                name = f"{wanted} ({n})"
+            element.set("aria-label", name)
+        seen[(role, name)] = 1
+
+
+def _table_headers(root: html.HtmlElement) -> None:
+    """A header cell with no text is a data cell (Ace's ``empty-table-header``): a screen reader would announce
+    an empty header for every cell of its column or row. A Markdown table's blank corner cell is the usual case."""
+    for th in list(root.iter("th")):
+        named = th.get("aria-label") or th.get("title") or any(img.get("alt") for img in th.iter("img"))
+        if not th.text_content().strip() and not named:
+            th.tag = "td"
+            for name in ("scope", "abbr"):
+                th.attrib.pop(name, None)
 
 
 def _notes(root: html.HtmlElement, ctx: _Context) -> None:
@@ -1046,60 +1244,117 @@ def _images(root: html.HtmlElement, ctx: _Context) -> None:
             )
             _drop_keep_tail(img)
             continue
-        elif unquote(urlsplit(src).path).startswith("/"):
+        elif unquote(urlsplit(src.replace("\\", "/")).path).startswith("/"):
             ctx.warn(
                 f"image {src!r} is an absolute path; use a path relative to the chapter", kind="image-path", near=near
             )
             _drop_keep_tail(img)
             continue
         else:
-            path = chapter.source.parent / unquote(urlsplit(src).path)
-        is_inside, is_file, resolved_name = ctx.record.files.setdefault(str(path), _file_state(path, book.root))
-        if not is_inside:
-            ctx.warn(f"image {src!r} lies outside the book project; it is left out", kind="image-path", near=near)
+            # A backslash is a slash in a URL (WHATWG), and in paths written on Windows.
+            path = chapter.source.parent / unquote(urlsplit(src.replace("\\", "/")).path)
+        href = _asset(ctx, path, src, near, where)
+        if href is None:
             _drop_keep_tail(img)
             continue
-        if not is_file:
-            error = ManuscriptError(
-                f"image {src!r} not found (looked for {path})",
-                file=ctx.display,
-                line=ctx.line_of(src),
-                hint="paths are relative to the chapter file",
-            )
-            log.recoverable(error, kind="missing-image")
-            _drop_keep_tail(img)
-            continue
-        media_type = IMAGE_TYPES.get(path.suffix.lower())
-        if media_type is None:
-            error = ManuscriptError(
-                f"image {src!r} has an unsupported type",
-                file=ctx.display,
-                line=ctx.line_of(src),
-                hint="use " + ", ".join(sorted({k[1:] for k in IMAGE_TYPES})),
-            )
-            log.recoverable(error, kind="image-type")
-            _drop_keep_tail(img)
-            continue
-        resolved = Path(resolved_name)
-        rel = resolved.relative_to(book.root.resolve()).as_posix()
-        if rel.startswith("manuscript/"):
-            rel = rel[len("manuscript/") :]
-        elif rel.startswith(CACHE.as_posix()):
-            rel = "remote" + rel[len(CACHE.as_posix()) :]
-        href = "images/" + re.sub(r"[^A-Za-z0-9._/-]", "_", rel)
-        asset = Asset(source=resolved, href=href, media_type=media_type, used_at=where)
-        ctx.record.assets.append(asset)
-        book.assets.setdefault(resolved, asset)
         img.set("src", href)
 
 
-def _file_state(path: Path, root: Path) -> tuple[bool, bool, str]:
-    """What an image path is: inside the project, a regular file (symlinks followed), and its resolved path."""
+def _asset(ctx: _Context, path: Path, src: str, near: str, where: str, image: bool = True) -> str | None:
+    """Register the file at ``path`` (written ``src`` in the chapter) as an EPUB asset; its href, or None when
+    it cannot be one (reported: an error for a missing or unreadable ``image``, else a warning).
+
+    The media type comes from the file's bytes, not its name: a PNG saved as ``.jpg`` is packed as
+    ``….jpg.png`` with a warning (EPUBCheck wants the name to match the type, PKG-022).
+    """
+    book = ctx.book
+    what = "image" if image else "url()"
+    is_inside, is_file, resolved_name, media_type, _ = ctx.record.files.setdefault(
+        str(path), _file_state(path, book.root)
+    )
+    if not is_inside:
+        ctx.warn(f"{what} {src!r} lies outside the book project; it is left out", kind="image-path", near=near)
+        return None
+    if not is_file or not media_type.startswith("image/"):
+        if not is_file:
+            message, kind = f"{what} {src!r} not found (looked for {path})", "missing-image"
+            hint = "paths are relative to the chapter file"
+        else:
+            kind = "image-type"
+            message = f"{what} {src!r} has an unsupported type: its bytes are no PNG, JPEG, GIF, WebP or SVG image"
+            hint = "save it as " + ", ".join(sorted({k[1:] for k in IMAGE_TYPES}))
+        if image:
+            log.recoverable(ManuscriptError(message, file=ctx.display, line=ctx.line_of(src), hint=hint), kind=kind)
+        else:
+            ctx.warn(f"{message}; the declaration is left out", kind=kind, near=near, hint=hint)
+        return None
+    if media_type == "image/svg+xml" and not _svg_fits(ctx, Path(resolved_name), src, near, what, image):
+        return None
+    resolved = Path(resolved_name)
+    rel = resolved.relative_to(book.root.resolve()).as_posix()
+    if rel.startswith("manuscript/"):
+        rel = rel[len("manuscript/") :]
+    elif rel.startswith(CACHE.as_posix()):
+        rel = "remote" + rel[len(CACHE.as_posix()) :]
+    safe = re.sub(r"[^A-Za-z0-9._/-]", "_", rel)
+    if safe != rel:  # 写真.png and 画像.png would both be __.png
+        folder, slash, base = safe.rpartition("/")
+        stem, dot, suffix = base.rpartition(".")
+        tag = hashlib.sha1(rel.encode("utf-8")).hexdigest()[:8]
+        safe = folder + slash + (f"{stem}-{tag}.{suffix}" if dot and stem else f"{base}-{tag}")
+    if not suffix_fits(rel, media_type):
+        ctx.warn(
+            f"{what} {src!r} is {NAMES[media_type]} file, but its name says otherwise; "
+            f"the EPUB carries it as {media_type}",
+            kind="image-type",
+            near=near,
+            hint=f"rename it to end in {IMAGE_SUFFIX[media_type]}",
+        )
+        safe += IMAGE_SUFFIX[media_type]
+    href = "images/" + safe
+    asset = Asset(source=resolved, href=href, media_type=media_type, used_at=where)
+    ctx.record.assets.append(asset)
+    book.assets.setdefault(resolved, asset)
+    return href
+
+
+def _svg_fits(ctx: _Context, path: Path, src: str, near: str, what: str, image: bool) -> bool:
+    """Whether the SVG at ``path`` can be packed (it is well-formed XML); names what :func:`clean_svg` will take
+    out of it (scripts, outside references, local paths) in a warning."""
+    try:
+        cleaned = clean_svg(read_regular(path))
+    except (BadSvg, OSError) as exc:
+        message = f"{what} {src!r} cannot be used: {exc}"
+        if image:
+            log.recoverable(ManuscriptError(message, file=ctx.display, line=ctx.line_of(src)), kind="image-type")
+        else:
+            ctx.warn(message, kind="image-type", near=near)
+        return False
+    if cleaned.removed:
+        ctx.warn(
+            f"{what} {src!r}: {', '.join(cleaned.removed)} left out of the image (an e-book's images may not "
+            "load anything from outside the book or run scripts)",
+            kind="svg-content",
+            near=near,
+        )
+    return True
+
+
+def _file_state(path: Path, root: Path) -> tuple[bool, bool, str, str, str]:
+    """What an image path is: inside the project, a regular file (symlinks followed), its resolved path, the
+    media type its bytes show ('' when none an EPUB carries) and, for an SVG (whose content the conversion
+    reports on), its size and modification time."""
     if not inside(path, root):
-        return False, False, ""
+        return False, False, "", "", ""
     if not path.is_file():
-        return True, False, ""
-    return True, True, str(path.resolve())
+        return True, False, "", "", ""
+    try:
+        media_type = sniff_file(path) or ""
+        stat = path.stat()
+    except OSError:
+        return True, False, "", "", ""
+    stamp = f"{stat.st_size}:{stat.st_mtime_ns}" if media_type == "image/svg+xml" else ""
+    return True, True, str(path.resolve()), media_type, stamp
 
 
 def _figures(root: html.HtmlElement) -> None:
@@ -1134,13 +1389,18 @@ def _links(root: html.HtmlElement, ctx: _Context, by_path: dict[Path, Chapter]) 
         if href is None or a.get("class") in ("noteref", "backlink"):
             continue
         href = href.strip()
-        if href.startswith("mailto:") or re.match(r"^https?://", href, re.IGNORECASE):
+        if is_web(href):
+            try:
+                a.set("href", normalise(href))
+            except BadUrl as exc:
+                ctx.warn(f"link {href!r} is kept as plain text: {exc}", kind="bad-url", near=href)
+                _unwrap(a)
             continue
         if _SCHEME_RE.match(href) or href.startswith("//"):
             ctx.warn(f"link {href!r} removed (not a web or mail link)", kind="link-scheme", near=href)
             _unwrap(a)
             continue
-        parts = urlsplit(href)
+        parts = urlsplit(href.replace("\\", "/"))
         target = chapter
         if parts.path:
             path = (chapter.source.parent / unquote(parts.path)).resolve()

@@ -24,7 +24,7 @@ from typing import Any
 from essaybook import __version__
 
 _KIND = "convert"
-_FORMAT = "chapter-1"
+_FORMAT = "chapter-2"  # 2: image media types by their bytes, landmarks labelled, empty th made td
 _VERSIONS = [__version__, *(version(name) for name in ("markdown", "pygments", "lxml"))]
 
 

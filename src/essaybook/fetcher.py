@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import mimetypes
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,9 @@ from urllib.request import url2pathname
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from essaybook.media import sniff
 from essaybook.paths import OutsideFile, inside, read_regular
+from essaybook.svg import BadSvg, clean_svg
 
 ASSET_SCHEME = "essaybook"
 """Images are addressed as ``essaybook:<href>`` in the print HTML: WeasyPrint names image objects after a hash
@@ -38,10 +41,15 @@ class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
             return super().fetch(url, headers)
         if scheme == ASSET_SCHEME and parts.path in self.assets:
             try:
-                return URLFetcherResponse(url, body=read_regular(self.assets[parts.path]))
+                body = read_regular(self.assets[parts.path])
             except OSError:
                 self.failed.append(str(self.assets[parts.path]))
                 raise
+            if sniff(body) == "image/svg+xml":
+                # The EPUB's copy, no other: nothing the SVG refers to outside itself is loaded (see svg.py).
+                with contextlib.suppress(BadSvg):
+                    body = clean_svg(body).data
+            return URLFetcherResponse(url, body=body)
         if scheme == "file":
             path = Path(url2pathname(parts.path))
             if any(inside(path, root) for root in self.roots):

@@ -16,6 +16,8 @@ from essaybook import log
 from essaybook.config import Config, entry_line
 from essaybook.diagnostics import project_file
 from essaybook.errors import ConfigError, ManuscriptError
+from essaybook.langtag import is_language_tag
+from essaybook.media import IMAGE_SUFFIX, NAMES, sniff_file, suffix_fits
 from essaybook.model import ROLES, Asset, Book, Chapter, Meta
 from essaybook.paths import inside, natural_key, read_regular
 from essaybook.text import smarten
@@ -90,7 +92,7 @@ def read_chapter(path: Path, root: Path, index: int) -> Chapter:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     meta, body, body_line = _split_front_matter(text, display)
     chapter = Chapter(source=path, rel=rel, index=index, markdown=body, body_line=body_line)
-    _apply_front_matter(chapter, meta, display)
+    _apply_front_matter(chapter, meta, display, text.split("\n")[: body_line - 1])
     return chapter
 
 
@@ -167,7 +169,9 @@ class _BoundedLoader(yaml.SafeLoader):
         return size
 
 
-def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str) -> None:
+def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str, lines: list[str] | None = None) -> None:
+    """Set ``chapter``'s title, author, lang and role from its front matter (``lines``: the file's lines before
+    the body, for the line of a wrong value)."""
     for key, value in meta.items():
         if key not in _FRONT_KEYS:
             log.warn(
@@ -211,6 +215,16 @@ def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str) ->
             chapter.title = title
             chapter.title_given = True
         elif key == "lang":
+            if not is_language_tag(value):
+                line = next((i for i, text in enumerate(lines or [], 1) if text.startswith("lang:")), None)
+                error = ManuscriptError(
+                    f"expected a BCP 47 language tag such as 'en' or 'de-CH', found {value!r}",
+                    file=display,
+                    line=line,
+                    key="lang",
+                )
+                log.recoverable(error, kind="front-matter")
+                continue
             chapter.lang = value
 
 
@@ -295,13 +309,28 @@ def resolve_meta(config: Config, book: Book) -> Meta:
                 key="book.cover-image",
                 hint="the path is relative to manuscript/",
             )
-        suffix = path.suffix.lower()
-        if suffix not in (".png", ".jpg", ".jpeg"):
+        try:
+            media = sniff_file(path)
+        except OSError as exc:
             raise ConfigError(
-                f"cover image {settings.cover_image!r} must be a PNG or JPEG", file=toml, key="book.cover-image"
+                f"cannot read the cover image: {exc.strerror}", file=toml, key="book.cover-image"
+            ) from None
+        if media not in ("image/png", "image/jpeg"):
+            found = f"its bytes are {NAMES[media]} file" if media else "its bytes are no image"
+            raise ConfigError(
+                f"cover image {settings.cover_image!r} must be a PNG or JPEG; {found}",
+                file=toml,
+                key="book.cover-image",
             )
-        media = "image/png" if suffix == ".png" else "image/jpeg"
-        cover = Asset(source=path.resolve(), href=f"cover/cover{suffix}", media_type=media)
+        if not suffix_fits(path.name, media):
+            log.warn(
+                f"cover image {settings.cover_image!r} is {NAMES[media]} file, but its name says otherwise; "
+                f"the EPUB carries it as {media}",
+                kind="image-type",
+                file=project_file(config.source, book.root) or "manuscript/book.toml",
+                hint=f"rename it to end in {IMAGE_SUFFIX[media]}",
+            )
+        cover = Asset(source=path.resolve(), href=f"cover/cover{IMAGE_SUFFIX[media]}", media_type=media)
     return Meta(
         title=title,
         subtitle=smarten(settings.subtitle, text_lang) if settings.subtitle else None,

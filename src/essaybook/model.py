@@ -81,9 +81,12 @@ class Chapter:
     has_title_heading: bool = False
     """True when the fragment opens with the heading that gives the chapter its title."""
 
+    file_stem: str = ""
+    """The chapter's file name in the EPUB, without folder and suffix: ASCII (set by the conversion)."""
+
     @property
     def epub_name(self) -> str:
-        return f"text/{self.id}.xhtml"
+        return f"text/{self.file_stem or self.id}.xhtml"
 
 
 @dataclass

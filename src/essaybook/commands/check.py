@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import click
 from lxml import html
@@ -136,7 +137,11 @@ def _external_links(chapter: Chapter, report: Report) -> None:
         if not _EXTERNAL_RE.match(href) or href in seen:
             continue
         seen.add(href)
-        line = next((chapter.body_line + i for i, text in enumerate(lines) if href in text), None)
+        # The link as written: the conversion made it a valid URL (percent-encoded, host in lower case).
+        written = {href.lower(), unquote(href).lower()}
+        line = next(
+            (chapter.body_line + i for i, text in enumerate(lines) if any(w in text.lower() for w in written)), None
+        )
         message = f"external link {href} (not fetched; follow it to see that it still works)"
         report.add(Diagnostic("info", "external-link", message, f"manuscript/{chapter.rel}", line))
 

@@ -20,6 +20,7 @@ from essaybook.model import FONT_TYPES, Asset, Meta
 from essaybook.paths import read_regular
 from essaybook.renderers import atomic_output
 from essaybook.stylesheets import MEDIA_TYPES, EpubStyles
+from essaybook.svg import BadSvg, clean_svg
 
 
 class _VerbatimItem(epub.EpubItem):  # type: ignore[misc]
@@ -102,9 +103,9 @@ def render_epub(
     for name, content in styles.sheets:
         book.add_item(epub.EpubItem(uid=_uid(name), file_name=name, media_type="text/css", content=content))
     for name, source in styles.files:
-        media_type = MEDIA_TYPES[source.suffix.lower()]
+        media_type = styles.media_types.get(name) or MEDIA_TYPES[source.suffix.lower()]
         book.add_item(
-            epub.EpubItem(uid=_uid(name), file_name=name, media_type=media_type, content=read_regular(source))
+            epub.EpubItem(uid=_uid(name), file_name=name, media_type=media_type, content=_content(source, media_type))
         )
     for font in fonts:
         book.add_item(
@@ -121,7 +122,7 @@ def render_epub(
                 uid=_uid(asset.href),
                 file_name=asset.href,
                 media_type=asset.media_type,
-                content=read_regular(asset.source),
+                content=_content(asset.source, asset.media_type),
             )
         )
     href, media_type, data = cover
@@ -154,6 +155,17 @@ def render_epub(
         finally:
             raw.unlink(missing_ok=True)
     return EpubResult(path=target, files=files)
+
+
+def _content(source: Path, media_type: str) -> bytes:
+    """The bytes to pack for a resource: an SVG cleaned of scripts and outside references (see :mod:`svg`)."""
+    data = read_regular(source)
+    if media_type == "image/svg+xml":
+        try:
+            return clean_svg(data).data
+        except BadSvg:
+            return data  # the conversion has reported it
+    return data
 
 
 def accessibility_metadata(
