@@ -40,6 +40,7 @@ from essaybook.errors import ConfigError, EssaybookError, ManuscriptError, Rende
 from essaybook.fonts import check_coverage
 from essaybook.layout.book import Settings, Unsplittable, lay_out_book
 from essaybook.layout.cache import LayoutCache, cache_folder
+from essaybook.limits import layout_seconds
 from essaybook.manuscript import find_chapters, read_chapter, resolve_meta, slug_of
 from essaybook.model import Book, Chapter, Meta
 from essaybook.paths import read_regular
@@ -194,7 +195,13 @@ class Pipeline:
         except ConfigError as error:
             if not any(problem.key == "theme.name" for problem in problems):  # read_config may have said so
                 self._recover(error, "config")
-            theme = load_theme(BASE_THEME, root, config.source)
+            name = BASE_THEME if error.key == "theme.name" else config.theme.name
+            try:
+                theme = load_theme(name, root, config.source)
+            except ConfigError as again:  # a stylesheet in styles/ cannot be used: go on without styles/
+                if again.file != error.file or again.detail != error.detail:
+                    self._recover(again, "config")
+                theme = load_theme(name, root, config.source, styles=False)
         code_css = _code_css(config.theme.code_style)
         if code_css is None:
             unknown = ConfigError(
@@ -528,6 +535,10 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
     uses = {a.href: a.used_at for a in book.assets.values()}
     heading_ids = frozenset(h.id for c in book.chapters for h in c.headings)
     cover = meta.cover_image is not None and config.pdf.cover
+    sources = {c.id: f"manuscript/{c.rel}" for c in book.chapters}
+    # For messages: a WeasyPrint failure is most often caused by a rule in the project's own stylesheets.
+    stylesheets = tuple(p.relative_to(root).as_posix() for p in theme.css("print") if p.is_relative_to(root))
+    seconds = layout_seconds()
     if project.layout == "book":
         blocks: dict[str, list[str]] = {}
         ids = {c.index: c.id for c in book.chapters}
@@ -544,7 +555,9 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
             xmp=(meta.lang, meta.subjects),
             body_start=project.body_start,
             cover=cover,
-            sources={c.id: f"manuscript/{c.rel}" for c in book.chapters},
+            sources=sources,
+            stylesheets=stylesheets,
+            seconds=seconds,
         )
         try:
             laid = lay_out_book(printed, settings, cache, jobs, pdf)
@@ -578,6 +591,9 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
         blocks=[anchor for _, _, anchor in printed.blocks],
         cover=cover,
         uses=uses,
+        sources=sources,
+        stylesheets=stylesheets,
+        seconds=seconds,
     )
 
     def write_one(meta: Meta, config: Config, target: Path) -> PdfResult:

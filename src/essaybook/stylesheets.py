@@ -16,10 +16,9 @@ from urllib.parse import unquote, urlsplit
 import tinycss2
 
 from essaybook import log
-from essaybook.errors import ConfigError
 from essaybook.model import FONT_TYPES, IMAGE_TYPES
 from essaybook.paths import inside, read_regular
-from essaybook.themes import Theme
+from essaybook.themes import Theme, read_stylesheet
 
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 MEDIA_TYPES = FONT_TYPES | IMAGE_TYPES
@@ -52,12 +51,7 @@ def _urls(tokens: list[Any]) -> list[str]:
 def clean_for_epub(path: Path, root: Path) -> EpubCss:
     """Parse ``path`` and keep only what an EPUB can carry without reaching outside ``root``."""
     display = path.relative_to(root).as_posix() if inside(path, root) else path.name
-    try:
-        text = read_regular(path).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not valid UTF-8 (byte {exc.start})", file=display, hint="save it as UTF-8") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", file=display) from None
+    text = read_stylesheet(path, root)
     files: list[Path] = []
 
     def allowed(url: str, line: int) -> bool:

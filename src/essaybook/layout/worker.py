@@ -23,6 +23,7 @@ from weasyprint.urls import URLFetcherResponse
 from essaybook.fetcher import ASSET_SCHEME, RestrictedFetcher
 from essaybook.layout.jobs import Job, Result
 from essaybook.layout.units import rewrite_target_counters
+from essaybook.limits import deadline
 from essaybook.renderers import atomic_output
 from essaybook.renderers.pdf import MessageCollector, add_xmp_language, layout_with_notes, metadata_finisher
 
@@ -76,9 +77,10 @@ def _run(job: Job) -> Result:
     weasy_log = logging.getLogger("weasyprint")
     weasy_log.addHandler(collect)
     try:
-        rendered, displaced = layout_with_notes(
-            job.html, job.base_url, fetcher, job.stops, passes=1 if job.furniture else 5
-        )
+        with deadline(job.seconds):
+            rendered, displaced = layout_with_notes(
+                job.html, job.base_url, fetcher, job.stops, passes=1 if job.furniture else 5
+            )
         start = next((i for i, page in enumerate(rendered.pages) if job.first in page.anchors), 0)
         kept = rendered.pages[start:]
         order = {anchor: i for i, anchor in enumerate(job.blocks)}
