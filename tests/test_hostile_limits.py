@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from essaybook.limits import LAYOUT_SECONDS_ENV, METADATA_LENGTHS, STYLESHEET_BYTES
-from test_bad_input import CHAPTER, TOML, assert_user_error, build, make_project
-from test_hostile import assert_success, timed
+from test_bad_input import CHAPTER, SLUG, TOML, assert_user_error, build, make_project
+from test_hostile import assert_success, assert_warned, timed
 
 NO_PDF = ("--no-pdf",)
 SECOND = "# Two\n\nAnother paragraph.\n"
@@ -185,3 +185,99 @@ def test_a_layout_time_limit_that_is_no_number(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv(LAYOUT_SECONDS_ENV, "soon")
     root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/a.md": CHAPTER})
     assert_user_error(timed(lambda: build(root)), root, LAYOUT_SECONDS_ENV, "'soon'")
+
+
+# --------------------------------------------------------------------------------------------- no PDF of boxes
+
+LINEAR_B = "".join(chr(0x10000 + n) for n in range(12))  # a script no font here (nor, mostly, anywhere) draws
+CHINESE = "这是一本用中文写的书。它的每一页都应该印出汉字，而不是空白的方框。"
+
+
+@pytest.fixture
+def no_machine_fonts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on a machine with no fonts of its own: only the theme's fonts draw, whatever this one has."""
+    from essaybook import fonts
+
+    monkeypatch.setattr(fonts, "_system_fonts", lambda: ())
+
+
+def test_a_book_in_a_language_no_font_draws_stops_before_writing(tmp_path: Path, no_machine_fonts: None) -> None:
+    """Before: 669 pages of boxes written as a success, with one warning among many."""
+    toml = '[book]\ntitle = "中文书"\nlang = "zh-Hans"\n'
+    root = make_project(tmp_path, {"manuscript/book.toml": toml, "manuscript/01-a.md": f"# 第一章\n\n{CHINESE}\n"})
+    message = assert_user_error(
+        timed(lambda: build(root)),
+        root,
+        "Chinese, Japanese and Korean",
+        "the book's language is written in it",
+        "fonts-noto-cjk on Debian or Ubuntu",
+        "google-noto-sans-cjk-fonts on Fedora",
+        "font-noto-sans-cjk with Homebrew",
+        "@font-face in styles/*.css",
+        "allow-missing-glyphs = true in [pdf]",
+    )
+    assert "book.toml:" in message  # the title, printed on the title page, is the first undrawable text
+
+
+def test_a_large_share_of_undrawable_text_stops_the_build(tmp_path: Path, no_machine_fonts: None) -> None:
+    chapter = "# Tablets\n\nThe tablets read:\n\n" + "\n\n".join(LINEAR_B * 3 for _ in range(4)) + "\n"
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-a.md": chapter})
+    assert_user_error(
+        timed(lambda: build(root)),
+        root,
+        "manuscript/01-a.md:5: no font on this machine can draw Linear B text",
+        "144 of the book's",
+        "fonts-noto-core",
+        "google-noto-sans-linear-b-fonts",
+    )
+
+
+def test_a_handful_of_undrawable_characters_are_each_named_with_their_place(
+    tmp_path: Path, no_machine_fonts: None
+) -> None:
+    body = (
+        "Some words.\n\n"
+        + "A sign: \U00010000, "
+        + "and words " * 40
+        + "\n\nTwo more: \U00010001\U00010002 \U00010000.\n"
+    )
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-a.md": f"# A\n\n{body}"})
+    result = timed(lambda: build(root))
+    assert_success(result)
+    first = assert_warned(result, "manuscript/01-a.md:5 and 1 more place", "'\U00010000' (U+10000)", "Linear B")
+    assert "fonts-noto-core" in first
+    assert_warned(result, "manuscript/01-a.md:7:", "'\U00010001' (U+10001)")
+    assert_warned(result, "manuscript/01-a.md:7:", "'\U00010002' (U+10002)")
+    assert (root / "dist" / f"{SLUG}.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_boxes_accepted_knowingly(tmp_path: Path, no_machine_fonts: None) -> None:
+    toml = TOML + "[pdf]\nallow-missing-glyphs = true\n"
+    root = make_project(tmp_path, {"manuscript/book.toml": toml, "manuscript/01-a.md": f"# A\n\n{LINEAR_B * 20}\n"})
+    result = timed(lambda: build(root))
+    assert_success(result)
+    assert_warned(result, "manuscript/01-a.md:3", "Linear B text", "written anyway (allow-missing-glyphs = true")
+
+
+def test_allow_missing_glyphs_must_be_a_boolean(tmp_path: Path) -> None:
+    toml = TOML + '[pdf]\nallow-missing-glyphs = "yes"\n'
+    root = make_project(tmp_path, {"manuscript/book.toml": toml, "manuscript/01-a.md": CHAPTER})
+    assert_user_error(timed(lambda: build(root)), root, "book.toml:5", "pdf.allow-missing-glyphs", "true or false")
+
+
+def test_an_epub_alone_needs_no_font_on_this_machine(tmp_path: Path, no_machine_fonts: None) -> None:
+    toml = '[book]\ntitle = "中文书"\nlang = "zh"\n'
+    root = make_project(tmp_path, {"manuscript/book.toml": toml, "manuscript/01-a.md": f"# 第一章\n\n{CHINESE}\n"})
+    result = timed(lambda: build(root, *NO_PDF))
+    assert_success(result)
+    assert "font-coverage" not in result.output and "empty box" not in result.output
+
+
+def test_check_reports_a_book_of_boxes_as_an_error(tmp_path: Path, no_machine_fonts: None) -> None:
+    from test_bad_input import run
+
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-a.md": f"# A\n\n{LINEAR_B * 20}\n"})
+    result = timed(lambda: run("check", str(root), "--no-validators"))
+    assert result.exit_code == 1, result.output
+    assert "manuscript/01-a.md:3: error: no font on this machine can draw Linear B text" in result.stdout
+    assert "[font-coverage]" in result.stdout

@@ -88,6 +88,10 @@ class PdfSettings:
     cover: bool = _doc("Open the PDF with the cover image (off for a print-ready interior).", default=True)
     bleed: str | None = _doc("Bleed around each page for print, a CSS length such as '3mm'.", default=None)
     crop_marks: bool = _doc("Draw crop marks in the bleed (needs bleed).", default=False)
+    allow_missing_glyphs: bool = _doc(
+        "Write the PDF even when no font on this machine can draw a script of the book (it shows empty boxes).",
+        default=False,
+    )
 
     @property
     def css_size(self) -> str:

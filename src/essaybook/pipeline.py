@@ -36,6 +36,7 @@ from essaybook.compose import ANCHOR_SCHEME, EPUB_NS, GENERATED_COVER, ComposedE
 from essaybook.config import Config, load_config, read_config
 from essaybook.convert import Conversion, convert_book
 from essaybook.cover import typographic_cover
+from essaybook.diagnostics import project_file
 from essaybook.errors import ConfigError, EssaybookError, ManuscriptError, RenderError
 from essaybook.fonts import check_coverage
 from essaybook.layout.book import Settings, Unsplittable, lay_out_book
@@ -311,15 +312,33 @@ class Pipeline:
         project.meta = resolve_meta(project.config, project.book)
         return project.meta
 
-    def check_fonts(self, lines: bool = False) -> list[str]:
-        """Warn about characters the theme's fonts cannot draw; with ``lines``, name the line of the example.
+    def check_fonts(self, pdf: bool = True) -> list[str]:
+        """Warn about characters no font can draw, each with its place; with ``pdf`` (a PDF is to be written),
+        stop when a whole script would print as boxes, unless ``[pdf] allow-missing-glyphs`` accepts them (see
+        :func:`essaybook.fonts.check_coverage`).
 
         Returns the scripts that would print as boxes.
         """
         project = self._loaded()
-        texts = {f"manuscript/{c.rel}": c for c in project.book.chapters}
-        first_lines = {name: c.body_line for name, c in texts.items()} if lines else None
-        return check_coverage(project.theme.fonts(), ((name, c.markdown) for name, c in texts.items()), first_lines)
+        texts = [(f"manuscript/{c.rel}", c.markdown) for c in project.book.chapters]
+        first_lines = {f"manuscript/{c.rel}": c.body_line for c in project.book.chapters}
+        settings = project.config.book
+        printed = [settings.title or "", settings.subtitle or "", *settings.author]  # title page, running heads
+        if any(printed):
+            texts.insert(
+                0, (project_file(project.config.source, project.root) or "manuscript/book.toml", "\n".join(printed))
+            )
+        book_lang = project.meta.lang if project.meta is not None else project.config.book.lang or "en"
+        langs = {book_lang, *(c.lang for c in project.book.chapters if c.lang)}
+        allowed = project.config.pdf.allow_missing_glyphs
+        return check_coverage(
+            project.theme.fonts(),
+            texts,
+            first_lines,
+            langs=sorted(langs),
+            stop=pdf,
+            allowed_by="allow-missing-glyphs = true in [pdf]" if allowed else None,
+        )
 
     def slug(self) -> str:
         """The outputs' file name stem (``dist/<slug>.pdf``), without converting when book.toml sets the title."""
