@@ -67,6 +67,9 @@ BOXES_SHARE = 0.02
 """Undrawable characters, as a share of the book's characters, past which the PDF is not written."""
 BOXES_COUNT = 500
 """Undrawable characters (counted each time they occur) past which the PDF is not written."""
+HANDFUL = 20
+"""Undrawable characters of a script that are never more than warnings, however short the book (unless the
+book's language is written in the script and no font draws any of it)."""
 NAMED_CHARACTERS = 12
 """Undrawable characters of one script named one by one, each with its place; the rest are counted."""
 
@@ -241,7 +244,7 @@ def check_coverage(
     boxes = sorted(missing)
     for script in boxes:
         entry = missing[script]
-        share = entry.total > BOXES_SHARE * visible and entry.total >= NAMED_CHARACTERS
+        share = entry.total > BOXES_SHARE * visible and entry.total > HANDFUL
         whole = (script in own and not entry.drawn) or share or entry.total > BOXES_COUNT
         if whole and stop:
             _too_many(entry, visible, script in own and not entry.drawn, allowed_by)

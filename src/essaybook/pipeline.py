@@ -612,7 +612,7 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
         uses=uses,
         sources=sources,
         stylesheets=stylesheets,
-        seconds=seconds,
+        seconds=seconds * max(1, len(book.chapters)),  # one document: each chapter's time, all at once
     )
 
     def write_one(meta: Meta, config: Config, target: Path) -> PdfResult:

@@ -15,7 +15,7 @@ from lxml import etree
 
 from essaybook import log
 from essaybook.config import Config
-from essaybook.errors import RenderError
+from essaybook.errors import EssaybookError, RenderError
 from essaybook.limits import LAYOUT_SECONDS_ENV, LayoutTimeout, deadline
 
 if TYPE_CHECKING:  # WeasyPrint is imported where a page is laid out: a build served from the cache skips it
@@ -245,7 +245,7 @@ def lay_out(
         with deadline(seconds):
             rendered, displaced = layout_with_notes(document, base.resolve().as_uri() + "/", fetcher, heading_ids)
     except (Exception, LayoutTimeout) as exc:
-        if isinstance(exc, RenderError):
+        if isinstance(exc, EssaybookError):
             raise
         source = next((sources[i] for i in _ids_being_laid_out(exc) if i in sources), None)
         if source is None and len(set(sources.values())) == 1:  # an essay: its one chapter
