@@ -113,6 +113,11 @@ def test_a_stylesheet_larger_than_the_limit_is_refused_before_layout(tmp_path: P
     assert "Step 4" not in result.output, message  # refused while loading, not after a layout
 
 
+def test_a_folder_named_like_a_stylesheet(tmp_path: Path) -> None:
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/a.md": CHAPTER, "styles/x.css/a": ""})
+    assert_user_error(timed(lambda: build(root)), root, "styles/x.css", "not a regular file")
+
+
 def test_a_styles_folder_linked_outside_the_project(tmp_path: Path) -> None:
     """Before: exit 3 ("ValueError: ... is not in the subpath of ...") from the EPUB's stylesheets."""
     outside = tmp_path / "elsewhere"
