@@ -3,6 +3,7 @@ time limit, and every problem in a user's file exiting 1 with that file named (n
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -287,3 +288,21 @@ def test_check_reports_a_book_of_boxes_as_an_error(tmp_path: Path, no_machine_fo
     assert result.exit_code == 1, result.output
     assert "manuscript/01-a.md:3: error: no font on this machine can draw Linear B text" in result.stdout
     assert "[font-coverage]" in result.stdout
+
+
+def test_a_failed_parallel_layout_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the other workers, stopped with SIGTERM, went on to their next queued chapter and wrote its PDF
+    into the temporary layout cache after the build had removed it (left in TMPDIR)."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    files = {
+        "manuscript/book.toml": TOML,
+        "manuscript/02-long.md": LONG,
+        "styles/drop-caps.css": DROP_CAPS,
+        **{f"manuscript/0{n}-more.md": "# More\n\n" + ("words " * 50 + "\n\n") * 30 for n in range(3, 8)},
+    }
+    root = make_project(tmp_path, files)
+    result = timed(lambda: build(root, "--no-cache", "-j", "2"))
+    assert_user_error(result, root, "manuscript/02-long.md: WeasyPrint failed")
+    assert sorted(p.name for p in temp.iterdir()) == []

@@ -110,8 +110,11 @@ class _Runner:
         if self.pool is None:
             return
         if interrupted:
-            for process in list(getattr(self.pool, "_processes", {}).values()):  # no public way to stop them
+            processes = list(getattr(self.pool, "_processes", {}).values())  # no public way to stop them
+            for process in processes:
                 process.terminate()
+            for process in processes:  # each ends at once (worker._stop): wait, so none writes after the build
+                process.join(timeout=10)
         self.pool.shutdown(wait=not interrupted, cancel_futures=True)
 
     def run(self, tasks: Sequence[_Task], what: str = "units") -> list[Result]:

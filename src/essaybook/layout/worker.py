@@ -61,13 +61,31 @@ def run(job: Job) -> Result:
     # WeasyPrint copies the @font-face fonts into a temporary folder per document and removes it only when
     # its FontConfiguration is collected, which a worker's exit does not wait for: 1.8 MB left in /tmp per
     # chapter. Everything it makes in a temporary folder during the job goes into one removed afterwards.
-    folder = tempfile.mkdtemp(prefix="essaybook-job-")
+    global _job_folder
+    folder = _job_folder = tempfile.mkdtemp(prefix="essaybook-job-")
     saved, tempfile.tempdir = tempfile.tempdir, folder
     try:
         return _run(job)
     finally:
         tempfile.tempdir = saved
+        _job_folder = None
         shutil.rmtree(folder, ignore_errors=True)
+
+
+_job_folder: str | None = None
+"""The running job's temporary folder (see :func:`run`), for :func:`_stop`."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM in a worker (the build stopped, failed or died): remove the job's temporary folder and end now.
+
+    Not an exception: the build's own SIGTERM handler, inherited through fork, raised KeyboardInterrupt, which
+    the pool's worker loop caught and reported, and then it took the next queued job and wrote its PDF into
+    the layout cache after the build had removed its temporary cache folder.
+    """
+    if _job_folder is not None:
+        shutil.rmtree(_job_folder, ignore_errors=True)
+    os._exit(128 + signum)
 
 
 def _run(job: Job) -> Result:
@@ -134,3 +152,4 @@ def quiet_worker() -> None:
     weasy_log.handlers.clear()
     weasy_log.addHandler(logging.NullHandler())
     weasy_log.propagate = False
+    signal.signal(signal.SIGTERM, _stop)
