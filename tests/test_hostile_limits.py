@@ -306,3 +306,21 @@ def test_a_failed_parallel_layout_leaves_nothing_behind(tmp_path: Path, monkeypa
     result = timed(lambda: build(root, "--no-cache", "-j", "2"))
     assert_user_error(result, root, "manuscript/02-long.md: WeasyPrint failed")
     assert sorted(p.name for p in temp.iterdir()) == []
+
+
+def test_a_chapter_in_a_language_no_font_draws_stops_the_build(tmp_path: Path, no_machine_fonts: None) -> None:
+    """The chapter's own language counts as the book's: a Japanese chapter in an English anthology."""
+    japanese = "---\nlang: ja\n---\n\n# 第二章\n\nこれは日本語で書かれた章です。\n"
+    files = {"manuscript/book.toml": TOML, "manuscript/01-a.md": CHAPTER, "manuscript/02-ja.md": japanese}
+    root = make_project(tmp_path, files)
+    assert_user_error(
+        timed(lambda: build(root)), root, "manuscript/02-ja.md:5", "Chinese, Japanese and Korean", "fonts-noto-cjk"
+    )
+
+
+def test_a_book_full_of_emoji_names_the_emoji_fonts(tmp_path: Path, no_machine_fonts: None) -> None:
+    chapter = "# Launch\n\n" + "Lift-off \U0001f680 " * 600 + "\n"
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-a.md": chapter})
+    assert_user_error(
+        timed(lambda: build(root)), root, "manuscript/01-a.md:3", "emoji and symbol text", "fonts-noto-color-emoji"
+    )
