@@ -304,15 +304,16 @@ def _raised_at(exc: BaseException) -> str:
 
 
 def _ids_being_laid_out(exc: BaseException) -> list[str]:
-    """Ids of the elements whose boxes WeasyPrint was laying out when ``exc`` was raised, outermost first."""
+    """Ids of the elements WeasyPrint was laying out (their boxes) or building boxes for when ``exc`` was
+    raised, outermost first; none when it was somewhere else (parsing, the cascade: the whole document)."""
     ids: list[str] = []
     traceback = exc.__traceback__
     while traceback is not None:
-        box = traceback.tb_frame.f_locals.get("box")
-        element = getattr(box, "element", None)
-        identifier = element.get("id") if element is not None and hasattr(element, "get") else None
-        if isinstance(identifier, str) and identifier not in ids:
-            ids.append(identifier)
+        scope = traceback.tb_frame.f_locals
+        for element in (getattr(scope.get("box"), "element", None), scope.get("element")):
+            identifier = element.get("id") if element is not None and hasattr(element, "get") else None
+            if isinstance(identifier, str) and identifier not in ids:
+                ids.append(identifier)
         traceback = traceback.tb_next
     return ids
 
