@@ -13,10 +13,11 @@ from typing import Any
 import yaml
 
 from essaybook import log
-from essaybook.config import Config, entry_line
+from essaybook.config import Config, entry_line, metadata_problem
 from essaybook.diagnostics import project_file
 from essaybook.errors import ConfigError, ManuscriptError
 from essaybook.langtag import is_language_tag
+from essaybook.limits import METADATA_ENTRIES, YAML_ALIAS_VALUES
 from essaybook.media import IMAGE_SUFFIX, NAMES, sniff_file, suffix_fits
 from essaybook.model import ROLES, Asset, Book, Chapter, Meta
 from essaybook.paths import inside, natural_key, read_regular
@@ -92,8 +93,18 @@ def read_chapter(path: Path, root: Path, index: int) -> Chapter:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     meta, body, body_line = _split_front_matter(text, display)
     chapter = Chapter(source=path, rel=rel, index=index, markdown=body, body_line=body_line)
-    _apply_front_matter(chapter, meta, display, text.split("\n")[: body_line - 1])
+    _apply_front_matter(chapter, meta, display, _key_lines(text, body_line))
     return chapter
+
+
+def _key_lines(text: str, body_line: int) -> dict[str, int]:
+    """Line of each top-level key of the front matter (which ends before ``body_line``)."""
+    lines: dict[str, int] = {}
+    for number, line in enumerate(text.split("\n", body_line)[1 : body_line - 1], 2):
+        found = re.match(r"^([\w-]+)\s*:", line)
+        if found:
+            lines.setdefault(found.group(1), number)
+    return lines
 
 
 def _split_front_matter(text: str, display: str) -> tuple[dict[str, Any], str, int]:
@@ -135,7 +146,7 @@ class _BoundedLoader(yaml.SafeLoader):
     title's text, the author list) walks it expanded: gigabytes from a few lines.
     """
 
-    LIMIT = 10_000
+    LIMIT = YAML_ALIAS_VALUES
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -169,9 +180,7 @@ class _BoundedLoader(yaml.SafeLoader):
         return size
 
 
-def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str, lines: list[str] | None = None) -> None:
-    """Set ``chapter``'s title, author, lang and role from its front matter (``lines``: the file's lines before
-    the body, for the line of a wrong value)."""
+def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str, lines: dict[str, int]) -> None:
     for key, value in meta.items():
         if key not in _FRONT_KEYS:
             log.warn(
@@ -187,6 +196,17 @@ def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str, li
                 error = ManuscriptError("expected a name or a list of names", file=display, key="author")
                 log.recoverable(error, kind="front-matter")
                 continue
+            if len(names) > METADATA_ENTRIES:
+                error = ManuscriptError(
+                    f"lists {len(names)} authors; the limit is {METADATA_ENTRIES}",
+                    file=display,
+                    line=lines.get(key),
+                    key="author",
+                )
+                log.recoverable(error, kind="front-matter")
+                continue
+            if _refused(key, names, display, lines.get(key)):
+                continue
             chapter.author = list(names)
             continue
         if not isinstance(value, str | int | float) or isinstance(value, bool):
@@ -195,6 +215,8 @@ def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str, li
             )
             continue
         value = str(value)
+        if key == "title" and _refused(key, [value], display, lines.get(key)):
+            continue
         if key == "role":
             if value not in ROLES:
                 error = ManuscriptError(
@@ -216,16 +238,26 @@ def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str, li
             chapter.title_given = True
         elif key == "lang":
             if not is_language_tag(value):
-                line = next((i for i, text in enumerate(lines or [], 1) if text.startswith("lang:")), None)
                 error = ManuscriptError(
                     f"expected a BCP 47 language tag such as 'en' or 'de-CH', found {value!r}",
                     file=display,
-                    line=line,
+                    line=lines.get(key),
                     key="lang",
                 )
                 log.recoverable(error, kind="front-matter")
                 continue
             chapter.lang = value
+
+
+def _refused(key: str, values: list[str], display: str, line: int | None) -> bool:
+    """Report (recoverably) the first of ``values`` that cannot be the metadata ``key``; True when one was."""
+    for value in values:
+        problem = metadata_problem(key, value)
+        if problem is not None:
+            message, hint = problem
+            log.recoverable(ManuscriptError(message, file=display, line=line, key=key, hint=hint), kind="front-matter")
+            return True
+    return False
 
 
 _RTL_LANGS = frozenset({"ar", "he", "fa", "ur", "ps", "sd", "ug", "yi", "dv", "ckb"})
@@ -244,11 +276,17 @@ def build_time(root: Path | None = None) -> dt.datetime:
     """
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
+        # The specification's form is `date +%s`'s: digits only (Python's int() would also take ' 5', '+5',
+        # '1_000'); a date before 1970 or after 9999 fits no EPUB's dcterms:modified.
         try:
+            if not re.fullmatch(r"[0-9]+", epoch):
+                raise ValueError(epoch)
             return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
         except (ValueError, OverflowError, OSError):
             raise ConfigError(
-                f"SOURCE_DATE_EPOCH must be whole seconds since 1970, found {epoch!r}", file="environment"
+                f"SOURCE_DATE_EPOCH must be whole seconds since 1970 (a date up to the year 9999), found {epoch!r}",
+                file="environment",
+                hint="see reproducible-builds.org/specs/source-date-epoch, or unset it",
             ) from None
     newest = _newest_change(root) if root is not None else None
     if newest is not None:
