@@ -7,9 +7,13 @@ place that sees Markdown and raw HTML alike (ids, links, images, notes, XHTML re
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
+import os
 import re
+import signal
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -381,7 +385,16 @@ class Conversion:
         Each chapter's first pass (in reading order, against the ids and tags the chapters before it took) comes
         from :attr:`cache` when an entry's every read still holds; the book-wide steps after it always run.
         """
-        trees = [self._first_pass_cached(chapter) for chapter in log.progress(self.book.chapters)]
+        ahead = _Ahead.start(self)
+        trees = []
+        try:
+            for index, chapter in enumerate(log.progress(self.book.chapters)):
+                if ahead is not None and index == ahead.first:
+                    ahead.wait()
+                trees.append(self._first_pass_cached(chapter))
+        finally:
+            if ahead is not None:
+                ahead.stop()
         _report_directives([where for _, _, ctx in trees for where in ctx.record.directives])
         by_path = self._by_path()
         for chapter, root, ctx in trees:
@@ -459,8 +472,22 @@ class Conversion:
         ctx = _Context(self.book, chapter)
         if self.cache is None:
             return self._first_pass(chapter, ctx)
-        # What names an entry: all the pass reads but the book-wide state the entry records and _replay checks.
-        inputs = [
+        inputs = self._inputs(chapter)
+        entry = self.cache.load(inputs)
+        blocks = self._blocks.setdefault(self._lang_of(chapter), [])
+        root = _replay(entry, ctx, blocks) if entry is not None else None
+        if root is not None:
+            return chapter, root, ctx
+        result = self._first_pass(chapter, ctx)
+        entry = _entry(ctx, result[1])
+        if entry is not None:
+            self.cache.store(inputs, entry)
+        return result
+
+    def _inputs(self, chapter: Chapter) -> list[Any]:
+        """What names a chapter's cache entry: all its first pass reads but the book-wide state the entry
+        records and :func:`_replay` checks."""
+        return [
             self.code_style,
             self.lang,
             self.book.allow_remote,
@@ -473,16 +500,6 @@ class Conversion:
             chapter.title_given,
             chapter.lang,
         ]
-        entry = self.cache.load(inputs)
-        blocks = self._blocks.setdefault(self._lang_of(chapter), [])
-        root = _replay(entry, ctx, blocks) if entry is not None else None
-        if root is not None:
-            return chapter, root, ctx
-        result = self._first_pass(chapter, ctx)
-        entry = _entry(ctx, result[1])
-        if entry is not None:
-            self.cache.store(inputs, entry)
-        return result
 
     def _first_pass(self, chapter: Chapter, ctx: _Context) -> tuple[Chapter, html.HtmlElement, _Context]:
         """Everything but links (which need every chapter's ids): Markdown, ids, notes, images, figures."""
@@ -566,6 +583,104 @@ def name_files(book: Book) -> None:
             unique = f"{stem}-{n}"
         taken.add(unique.lower())
         chapter.file_stem = unique
+
+
+class _Ahead:
+    """The second half of a long book's first passes, converted meanwhile in a forked process into the cache.
+
+    The chapters after :attr:`first` are converted there against the book as it would stand had the chapters
+    before them taken no ids and registered nothing; each result goes into the cache like any first pass.
+    When the build's own conversion reaches :attr:`first`, it waits for that process and goes on as usual:
+    an entry is used only where every read it recorded gives the same answer in the real book (an id the
+    first half took, say, or a custom element it registered, makes that chapter be converted again here).
+    The process writes nothing else and says nothing (the warnings of an entry are reported when it is used).
+    """
+
+    MIN_CHAPTERS = 8
+    MIN_BYTES = 200_000
+    """Less Markdown to convert than this is not worth a process."""
+
+    def __init__(self, pid: int, first: int) -> None:
+        self.pid = pid
+        self.first = first
+
+    @classmethod
+    def start(cls, conversion: Conversion) -> _Ahead | None:
+        store = conversion.cache
+        if (
+            store is None
+            or getattr(store, "read_only", True)
+            or not hasattr(os, "fork")
+            or (os.cpu_count() or 1) < 2
+            or threading.active_count() > 1  # a fork copies no other thread, so no lock they hold is freed
+        ):
+            return None
+        chapters = conversion.book.chapters
+        todo = [c.index for c in chapters if store.load(conversion._inputs(c)) is None]
+        sizes = {c.index: len(c.markdown) for c in chapters}
+        total = sum(sizes[index] for index in todo)
+        if len(todo) < cls.MIN_CHAPTERS or total < cls.MIN_BYTES:
+            return None
+        done, first = 0, todo[-1]
+        for index in todo:
+            done += sizes[index]
+            if done >= total / 2:
+                first = index + 1
+                break
+        if first >= len(chapters):
+            return None
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child's work shows in the parent's cache hits
+            code = 0
+            try:
+                log.LOGGER.disabled = True
+                _guess_ids(conversion.book, chapters[:first])
+                ahead = Conversion(conversion.book, conversion.code_style, conversion.lang, store)
+                for chapter in chapters[first:]:
+                    with contextlib.suppress(Exception):
+                        ahead._first_pass_cached(chapter)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        return cls(pid, first)
+
+    def wait(self) -> None:
+        """Until the process has converted its chapters."""
+        if self.pid:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+            self.pid = 0
+
+    def stop(self) -> None:
+        """End the process now, if it still runs (the conversion stopped before :attr:`first`)."""
+        if self.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            self.wait()
+
+
+_HEADING_LINE = re.compile(r"^#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
+_FENCE = re.compile(r"^(`{3,}|~{3,}).*?^\1", re.MULTILINE | re.DOTALL)
+_INLINE_MARKS = re.compile(r"[`*_]|\]\([^)]*\)|[\[\]]|\{[^}]*\}\s*$")
+
+
+def _guess_ids(book: Book, chapters: list[Chapter]) -> None:
+    """Take in ``book`` the ids ``chapters`` would most likely take (their own, their ATX headings'), so that
+    the chapters after them, converted ahead (:class:`_Ahead`), number a repeated heading as the real book
+    does. A wrong guess only costs time: the chapter's entry then does not replay."""
+
+    def take(wanted: str) -> None:
+        candidate, n = wanted, 1
+        while candidate in book.ids:
+            n += 1
+            candidate = f"{wanted}-{n}"
+        book.ids.add(candidate)
+
+    for chapter in chapters:
+        take(slugify(chapter.title or Path(chapter.rel).stem, "chapter"))
+        for found in _HEADING_LINE.finditer(_FENCE.sub("", chapter.markdown)):
+            take(slugify(_INLINE_MARKS.sub("", found.group(1))))
 
 
 def _entry(ctx: _Context, root: html.HtmlElement) -> dict[str, Any] | None:
