@@ -180,6 +180,11 @@ class _BoundedLoader(yaml.SafeLoader):
         return size
 
 
+def _reject(message: str, display: str, key: str, line: int | None = None, hint: str | None = None) -> None:
+    """A front-matter value that cannot be used: raised, or recorded by ``check`` (the key is then skipped)."""
+    log.recoverable(ManuscriptError(message, file=display, line=line, key=key, hint=hint), kind="front-matter")
+
+
 def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str, lines: dict[str, int]) -> None:
     for key, value in meta.items():
         if key not in _FRONT_KEYS:
@@ -193,36 +198,24 @@ def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str, li
         if key == "author":
             names = [value] if isinstance(value, str) else value
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-                error = ManuscriptError("expected a name or a list of names", file=display, key="author")
-                log.recoverable(error, kind="front-matter")
+                _reject("expected a name or a list of names", display, "author")
                 continue
             if len(names) > METADATA_ENTRIES:
-                error = ManuscriptError(
-                    f"lists {len(names)} authors; the limit is {METADATA_ENTRIES}",
-                    file=display,
-                    line=lines.get(key),
-                    key="author",
-                )
-                log.recoverable(error, kind="front-matter")
+                _reject(f"lists {len(names)} authors; the limit is {METADATA_ENTRIES}", display, key, lines.get(key))
                 continue
             if _refused(key, names, display, lines.get(key)):
                 continue
             chapter.author = list(names)
             continue
         if not isinstance(value, str | int | float) or isinstance(value, bool):
-            log.recoverable(
-                ManuscriptError(f"expected a string, found {value!r}", file=display, key=key), kind="front-matter"
-            )
+            _reject(f"expected a string, found {value!r}", display, key)
             continue
         value = str(value)
         if key == "title" and _refused(key, [value], display, lines.get(key)):
             continue
         if key == "role":
             if value not in ROLES:
-                error = ManuscriptError(
-                    f"unknown role {value!r}", file=display, key="role", hint="use one of " + ", ".join(ROLES)
-                )
-                log.recoverable(error, kind="front-matter")
+                _reject(f"unknown role {value!r}", display, key, hint="use one of " + ", ".join(ROLES))
                 continue
             chapter.role = value
         elif key == "title":
@@ -238,13 +231,12 @@ def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str, li
             chapter.title_given = True
         elif key == "lang":
             if not is_language_tag(value):
-                error = ManuscriptError(
+                _reject(
                     f"expected a BCP 47 language tag such as 'en' or 'de-CH', found {value!r}",
-                    file=display,
-                    line=lines.get(key),
-                    key="lang",
+                    display,
+                    key,
+                    lines.get(key),
                 )
-                log.recoverable(error, kind="front-matter")
                 continue
             chapter.lang = value
 
