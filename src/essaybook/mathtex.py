@@ -39,6 +39,9 @@ MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 SVG_NS = "http://www.w3.org/2000/svg"
 EQ_PREFIX = "eq:"
 SIZE = 20.0
+MAX_TEX = 4000
+"""Characters of TeX in one equation: ziamath's layout time grows faster than the equation (3000 terms, 20 000
+characters, take half a minute), and no real equation comes near this."""
 """The font size (SVG units) equations are drawn at; the print CSS scales them by ``em`` to the text's size."""
 
 _OPEN_RE = re.compile(r"\$\$|\$|\\\(|\\\[")
@@ -167,13 +170,18 @@ def _check_braces(tex: str) -> None:
 
 def to_mathml(tex: str, display: bool) -> etree._Element:
     """``tex`` as a MathML ``<math>`` element with the TeX as ``alttext``; :class:`BadTex` when it cannot be read."""
+    if len(tex) > MAX_TEX:
+        raise BadTex(f"longer than {MAX_TEX} characters")
     _check_braces(tex)
     try:
         converted = latex2mathml.converter.convert(tex, display="block" if display else "inline")
+        math = etree.fromstring(converted)  # nested deeper than libxml2's 256 levels: a syntax error
     except Exception as exc:  # latex2mathml raises its own exceptions and plain ones on what it cannot parse
         raise BadTex(type(exc).__name__ if not str(exc) else str(exc)) from None
-    math = etree.fromstring(converted)
     for element in math.iter():
+        # \href{…}{…} becomes a MathML link; an e-book's links are the text's, never the math's (no script
+        # or file links through an equation).
+        element.attrib.pop("href", None)
         local = etree.QName(element).localname
         if local in ("mi", "mo") and element.text and _UNKNOWN_RE.match(element.text):
             raise BadTex(f"unknown command {element.text}")
@@ -225,7 +233,8 @@ def render(root: etree._Element, warn: Callable[[str, str], None]) -> int:
             mathml = to_mathml(tex, display)
             svg = to_svg(mathml, tex)
         except BadTex as exc:
-            warn(f"math ${tex}$ cannot be read ({exc}); it is shown as TeX code", tex)
+            shown = tex if len(tex) <= 60 else tex[:57] + "..."
+            warn(f"math ${shown}$ cannot be read ({exc}); it is shown as TeX code", tex)
             element.tag = "code"
             element.set("class", "math-error")
             continue
