@@ -7,6 +7,7 @@ import re
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pikepdf
 import pytest
@@ -14,7 +15,7 @@ from pypdf import PdfReader
 
 from essaybook import log
 from essaybook.commands.build import build as build_book
-from essaybook.convert import make_markdown
+from essaybook.convert import Conversion, make_markdown
 from test_bad_input import SLUG, TITLE, TOML, build, make_project
 from test_hostile import assert_success, assert_warned, epub_texts
 
@@ -141,7 +142,8 @@ def test_pdf_draws_math_as_paths_with_its_tex_as_alt_text(math_book: Built) -> N
 def test_unreadable_tex_warns_with_line_and_is_shown_as_code(tmp_path: Path) -> None:
     body = (
         f"# {TITLE}\n\nFine $x$.\n\nBroken $\\frac{{a$ here.\n\nAlso $x^$ and $\\nosuchcommand y$.\n\n"
-        "$$\\left( x$$\n\nAnd @eq:nowhere.\n"
+        "$$\\left( x$$\n\nAnd @eq:nowhere.\n\n$\\begin{nosuch} a \\end{nosuch}$ and $a & b$.\n\n"
+        "$$\\begin{aligned} a &= b \\\\ c &= d \\end{aligned}$$\n"
     )
     root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01.md": body})
     result = build(root)
@@ -151,10 +153,14 @@ def test_unreadable_tex_warns_with_line_and_is_shown_as_code(tmp_path: Path) -> 
     assert_warned(result, "01.md:7", "\\nosuchcommand")
     assert_warned(result, "01.md:9", "\\left( x")
     assert_warned(result, "01.md:11", "@eq:nowhere", "??")
+    assert_warned(result, "01.md:13", "unknown environment nosuch")
+    assert_warned(result, "01.md:13", "'&' outside an alignment")
+    assert not any("aligned" in line for line in result.output.splitlines() if line.startswith("warning:"))
     xhtml = next(text for name, text in epub_texts(root).items() if name.startswith("EPUB/text/chapter"))
     assert re.search(r'<code[^>]*class="math-error"[^>]*>\\frac\{a</code>', xhtml)
     assert re.search(r'<code[^>]*class="math-error"[^>]*>\\nosuchcommand y</code>', xhtml)
     assert 'alttext="x"' in xhtml
+    assert re.search(r'alttext="\\begin\{aligned\}[^"]*"><mrow><mtable', xhtml)  # as align*
     assert '<span class="eqref unresolved">??</span>' in xhtml
 
 
@@ -177,27 +183,47 @@ def test_math_setting_must_be_a_boolean(tmp_path: Path) -> None:
     assert "book.math" in result.output and "Traceback" not in result.output
 
 
-def test_a_chapter_with_math_replayed_from_the_caches_gives_the_same_outputs(tmp_path: Path) -> None:
+@pytest.fixture
+def passes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The chapters converted from their Markdown (not replayed from the conversion cache), in order."""
+    seen: list[str] = []
+    first_pass = Conversion._first_pass
+
+    def counted(self: Conversion, chapter: Any, ctx: Any) -> Any:
+        seen.append(chapter.rel)
+        return first_pass(self, chapter, ctx)
+
+    monkeypatch.setattr(Conversion, "_first_pass", counted)
+    return seen
+
+
+def test_a_chapter_with_math_replayed_from_the_caches_gives_the_same_outputs(tmp_path: Path, passes: list[str]) -> None:
     root = copy_project(BOOKS / "math", tmp_path)
     os.environ["SOURCE_DATE_EPOCH"] = EPOCH
+    laid_out: list[int] = []
 
     def outputs(out: str, cache: bool) -> tuple[bytes, bytes]:
         log.setup(verbosity=-1)
         result = build_book(root, root / out, cache=cache, jobs=1)
         assert result.pdf is not None and result.epub is not None
         assert log.warnings_seen() == []
+        if cache:
+            laid_out.append(result.laid_out or 0)
         return result.pdf.path.read_bytes(), result.epub.path.read_bytes()
 
     cold = outputs("cold", False)
     outputs("first", True)
+    passes.clear()
     assert outputs("again", True) == cold
+    assert passes == []  # every chapter replayed from the conversion cache
+    assert laid_out[0] > 0 and laid_out[1] == 0  # and every layout unit came from the layout cache
 
 
 @pytest.mark.parametrize(
     ("tex", "reason"),
     [
         ("{" * 1900 + "x" + "}" * 1900, "cannot be read"),
-        ("\\frac{" * 300 + "x" + "}{y}" * 300, "depth"),
+        ("\\frac{" * 300 + "x" + "}{y}" * 300, "nested too deep"),
         (" + ".join(f"x_{{{i}}}" for i in range(1000)), "longer than 4000 characters"),
     ],
 )

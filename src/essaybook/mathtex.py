@@ -25,6 +25,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from typing import Any
 
+import latex2mathml.commands
 import latex2mathml.converter
 import markdown
 from lxml import etree
@@ -49,6 +50,11 @@ _LABEL = r"eq:[A-Za-z0-9_](?:[\w:.-]*\w)?"
 _EQREF_RE = re.compile(rf"\[@({_LABEL})\]|(?<![\w@\\])@({_LABEL})")
 _ATTRS_RE = re.compile(rf"[ \t]*\{{#({_LABEL})\}}")
 _UNKNOWN_RE = re.compile(r"^\\[A-Za-z]+$")
+_ENV_RE = re.compile(r"\\(begin|end)\s*\{([A-Za-z*]+)\}")
+_KNOWN_ENVS = frozenset(name[1:] for name in latex2mathml.commands.MATRICES)
+_ENV_SPELLINGS = {"aligned": "align*", "gathered": "matrix", "gather": "matrix", "gather*": "matrix"}
+"""Environments Pandoc users write that latex2mathml 3.81 does not know, as ones it lays out the same way (it
+would turn their ``&`` and ``\\\\`` into text); ``equation`` only wraps, so it is dropped."""
 _ARITY = {"mfrac": 2, "msub": 2, "msup": 2, "msubsup": 3, "mroot": 2, "munder": 2, "mover": 2, "munderover": 3}
 
 
@@ -168,14 +174,31 @@ def _check_braces(tex: str) -> None:
         raise BadTex(f"{depth} '{{' never closed")
 
 
+def _environments(tex: str) -> str:
+    """``tex`` with each environment named as latex2mathml knows it; :class:`BadTex` for one it does not."""
+
+    def spell(found: re.Match[str]) -> str:
+        name = found.group(2)
+        if name in ("equation", "equation*"):
+            return ""
+        name = _ENV_SPELLINGS.get(name, name)
+        if name not in _KNOWN_ENVS:
+            raise BadTex(f"unknown environment {found.group(2)}")
+        return f"\\{found.group(1)}{{{name}}}"
+
+    return _ENV_RE.sub(spell, tex)
+
+
 def to_mathml(tex: str, display: bool) -> etree._Element:
     """``tex`` as a MathML ``<math>`` element with the TeX as ``alttext``; :class:`BadTex` when it cannot be read."""
     if len(tex) > MAX_TEX:
         raise BadTex(f"longer than {MAX_TEX} characters")
     _check_braces(tex)
     try:
-        converted = latex2mathml.converter.convert(tex, display="block" if display else "inline")
-        math = etree.fromstring(converted)  # nested deeper than libxml2's 256 levels: a syntax error
+        converted = latex2mathml.converter.convert(_environments(tex), display="block" if display else "inline")
+        math = etree.fromstring(converted)
+    except etree.XMLSyntaxError as exc:  # latex2mathml writes a bare '&' as it was; libxml2 allows 256 levels
+        raise BadTex("'&' outside an alignment" if "EntityRef" in str(exc) else "nested too deep") from None
     except Exception as exc:  # latex2mathml raises its own exceptions and plain ones on what it cannot parse
         raise BadTex(type(exc).__name__ if not str(exc) else str(exc)) from None
     for element in math.iter():
@@ -185,6 +208,8 @@ def to_mathml(tex: str, display: bool) -> etree._Element:
         local = etree.QName(element).localname
         if local in ("mi", "mo") and element.text and _UNKNOWN_RE.match(element.text):
             raise BadTex(f"unknown command {element.text}")
+        if local == "mi" and element.text == "&":
+            raise BadTex("'&' outside an alignment")
         if local in _ARITY and len(element) != _ARITY[local]:
             raise BadTex(f"\\{local[1:]} is missing an argument" if local != "mfrac" else "\\frac needs two arguments")
     math.set("alttext", tex)
