@@ -107,7 +107,7 @@ def test_epub_holds_mathml_with_alttext_and_the_manifest_says_so(math_book: Buil
     assert '<a class="eqref" href="#eq:gauss-law">(3)</a>' in second
 
 
-def test_pdf_draws_math_as_paths_with_its_tex_as_alt_text(math_book: Built) -> None:
+def test_pdf_draws_math_as_paths_tagged_as_formulas_with_their_tex_as_alt_text(math_book: Built) -> None:
     text = "\n".join(page.extract_text() for page in PdfReader(math_book.pdf).pages)
     assert "Einstein wrote" in text and "and Pythagoras" in text
     assert "mc" not in text and "\\frac" not in text and "∫" not in text  # no text for the math
@@ -121,12 +121,13 @@ def test_pdf_draws_math_as_paths_with_its_tex_as_alt_text(math_book: Built) -> N
                 for child in node:
                     walk(child)
             elif isinstance(node, pikepdf.Dictionary) and "/S" in node:
-                if node.S == "/Figure" and "/Alt" in node:
-                    alts.append(str(node.Alt))
+                if node.S in ("/Figure", "/Formula") and "/Alt" in node:
+                    alts.append(f"{node.S} {node.Alt}")
                 walk(node.get("/K"))
 
         walk(pdf.Root.StructTreeRoot.K)
-    assert "E = mc^2" in alts and "\\frac{1}{2}" in alts and "e^{i\\pi} + 1 = 0" in alts
+    assert "/Formula E = mc^2" in alts and "/Formula \\frac{1}{2}" in alts and "/Formula e^{i\\pi} + 1 = 0" in alts
+    assert len(alts) == 12 and all(alt.startswith("/Formula") for alt in alts)
     # Drawn as filled paths: the page with the first chapter fills curves (the glyphs' outlines).
     reader = PdfReader(math_book.pdf)
     page = next(p for p in reader.pages if "Einstein wrote" in p.extract_text())

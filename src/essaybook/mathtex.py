@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import latex2mathml.commands
@@ -335,3 +335,32 @@ def for_print(root: etree._Element) -> None:
         parent = math.getparent()
         if parent is not None and is_math(parent):
             parent.remove(math)
+
+
+def formula_tags(pages: Iterable[Any], objects: Iterable[Any]) -> int:
+    """Make the PDF's structure elements for equations ``Formula``s; returns how many. For a WeasyPrint finisher.
+
+    WeasyPrint 70 tags every ``<svg>`` (and ``<img>``) as a ``Figure``, with the SVG's ``<title>`` as its
+    ``/Alt``, and has no mapping to ``Formula`` (weasyprint/pdf/tags.py). The equations' SVGs are found among
+    the laid-out ``pages``' boxes by their ``role="math"``; a ``Figure`` among the PDF's ``objects`` whose
+    alternate text is one of their TeX sources becomes a ``Formula`` (PDF 1.7, 14.8.4.5), which keeps its
+    ``/Alt`` and layout box.
+    """
+    figures = [o for o in objects if isinstance(o, dict) and o.get("Type") == "/StructElem" and o.get("S") == "/Figure"]
+    if not figures:
+        return 0
+    formulas: set[str] = set()
+    svg, title = f"{{{SVG_NS}}}svg", f"{{{SVG_NS}}}title"
+    for page in pages:
+        for box in page._page_box.descendants(placeholders=True):
+            element = getattr(box, "element", None)
+            if element is not None and element.tag == svg and element.get("role") == "math":
+                found = element.find(title)
+                if found is not None and found.text:
+                    formulas.add(found.text)
+    count = 0
+    for figure in figures:
+        if getattr(figure.get("Alt"), "string", None) in formulas:
+            figure["S"] = "/Formula"
+            count += 1
+    return count
