@@ -68,6 +68,10 @@ class BookSettings:
         "Fetch http(s) images named in the chapters (cached in .essaybook-cache/); off, nothing is fetched.",
         default=False,
     )
+    math: bool = _doc(
+        "TeX between dollars ($x^2$, $$...$$) is math, set in both outputs; off, a dollar is just a dollar.",
+        default=True,
+    )
 
 
 @dataclass(frozen=True)

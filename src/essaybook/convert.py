@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 import markdown
 from lxml import etree, html
 
-from essaybook import log
+from essaybook import log, mathtex
 from essaybook.diagnostics import Diagnostic
 from essaybook.errors import ManuscriptError
 from essaybook.langtag import is_language_tag
@@ -202,8 +202,9 @@ _ELEMENT_ATTRS: dict[str, frozenset[str]] = {
 }
 
 
-def make_markdown(code_style: str = "xcode", lang: str = "en") -> markdown.Markdown:
-    """The Python-Markdown instance for chapters in ``lang`` (reset between chapters)."""
+def make_markdown(code_style: str = "xcode", lang: str = "en", math: bool = True) -> markdown.Markdown:
+    """The Python-Markdown instance for chapters in ``lang`` (reset between chapters); ``math``: TeX between
+    dollars is math (:mod:`essaybook.mathtex`), else plain text."""
     quotes = QUOTES.get(lang.split("-")[0].lower(), {})
     return markdown.Markdown(
         extensions=[
@@ -219,6 +220,7 @@ def make_markdown(code_style: str = "xcode", lang: str = "en") -> markdown.Markd
             "md_in_html",
             "sane_lists",
             EssaybookExtension(),
+            *([mathtex.MathExtension()] if math else []),
         ],
         extension_configs={
             "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": "\u21a9", "BACKLINK_TITLE": "Back to note %d"},
@@ -491,6 +493,7 @@ class Conversion:
             self.code_style,
             self.lang,
             self.book.allow_remote,
+            self.book.math,
             str(self.book.root),
             chapter.rel,
             str(chapter.source),
@@ -508,7 +511,7 @@ class Conversion:
         images, without_alt = book.images, book.images_without_alt
         chapter_lang = self._lang_of(chapter)
         if chapter_lang not in self._parsers:
-            md = make_markdown(self.code_style, chapter_lang)
+            md = make_markdown(self.code_style, chapter_lang, book.math)
             self._parsers[chapter_lang] = md, len(md.block_level_elements)
         md, builtin = self._parsers[chapter_lang]
         # The parser is shared on purpose: a custom element one chapter registers stays block-level in the
@@ -550,10 +553,16 @@ class Conversion:
             ctx.record.images = book.images - images
             ctx.record.images_without_alt = book.images_without_alt - without_alt
         _figures(root)
+        mathtex.render(root, lambda message, tex: ctx.warn(message, kind="math", near=tex.split("\n")[0]))
         return chapter, root, ctx
 
     def _finish(self, chapter: Chapter, root: html.HtmlElement, ctx: _Context, by_path: dict[Path, Chapter]) -> None:
         _links(root, ctx, by_path)
+        mathtex.link(
+            root,
+            mathtex.label_numbers([c.anchors for c in self.book.chapters]),
+            lambda message, near: ctx.warn(message, kind="math-ref", near=near),
+        )
         chapter.html = "".join(_serialize(child) for child in root)
         if root.text and root.text.strip():
             chapter.html = _escape(root.text) + chapter.html
@@ -803,7 +812,9 @@ def _tree_of(nodes: list[list[Any]]) -> html.HtmlElement:
     for parent, tag, attributes, text, tail in nodes:
         if elements and not 0 <= parent < len(elements):
             raise ValueError(f"no parent {parent} for element {len(elements)}")
-        element = etree.SubElement(elements[parent], tag) if elements else root
+        # MathML and SVG (see mathtex) keep their namespace as the default one, as the first pass made them.
+        nsmap = {None: tag[1 : tag.index("}")]} if tag.startswith("{") else None
+        element = etree.SubElement(elements[parent], tag, nsmap=nsmap) if elements else root
         for name, value in attributes:
             element.set(name, value)
         element.text, element.tail = text, tail

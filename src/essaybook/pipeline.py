@@ -228,6 +228,7 @@ class Pipeline:
         book = Book(root=root, chapters=chapters)
         # check reaches no network and writes nothing into the project (fetched images are kept there).
         book.allow_remote = config.book.allow_remote and not self.tolerant
+        book.math = config.book.math
         self.project = Project(
             root=root, config=config, theme=theme, book=book, meta=None, code_css=code_css, chapter_files=paths
         )

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from essaybook import log
+from essaybook import log, mathtex
 from essaybook.config import Config
 from essaybook.errors import EssaybookError, RenderError
 from essaybook.limits import LAYOUT_SECONDS_ENV, LayoutTimeout, deadline
@@ -414,10 +414,13 @@ def add_xmp_language(rendered: Document, lang: str, subjects: tuple[str, ...]) -
 
 def metadata_finisher(xmp: bool, labels: list[tuple[int, str]] | None = None) -> Callable[[Document, Any], None]:
     """A WeasyPrint ``finisher`` that writes the XMP (``xmp``: WeasyPrint writes it only for PDF/A and PDF/UA)
-    and the page labels (see :func:`label_ranges`; WeasyPrint writes none)."""
+    and the page labels (see :func:`label_ranges`; WeasyPrint writes none); equations are tagged as formulas
+    (see :func:`mathtex.formula_tags`)."""
 
     def finisher(document: Document, pdf: Any) -> None:
         import pydyf
+
+        mathtex.formula_tags(document.pages, pdf.objects)
 
         if xmp:
             # Archives and catalogues read the XMP of every PDF.
