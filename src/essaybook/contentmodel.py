@@ -281,6 +281,11 @@ def _near(element: etree._Element, name: str) -> tuple[str, ...]:
     return (*values, *([text] if len(text) > 3 else []), f"<{name}")
 
 
+def _written(attribute: str, value: str) -> tuple[str, ...]:
+    """How an attribute may be written in the source, quoted or not (to find its line)."""
+    return (f'{attribute}="{value}"', f"{attribute}='{value}'", f"{attribute}={value}")
+
+
 def _drop_keep_tail(node: etree._Element) -> None:
     parent = node.getparent()
     if parent is None:
@@ -762,12 +767,18 @@ class _Repairer:
                 element.set("style", f"{style}; {result[6:]}" if style else result[6:])
                 del element.attrib[attribute]
                 self.note(
-                    element, name, f'{attribute}="{value}" on <{name}> is not a number of pixels; set as CSS', value
+                    element,
+                    name,
+                    f'{attribute}="{value}" on <{name}> is not a number of pixels; set as CSS',
+                    *_written(attribute, value),
                 )
             else:
                 element.set(attribute, result)
                 self.note(
-                    element, name, f'{attribute}="{value}" on <{name}> is not a valid value; set to "{result}"', value
+                    element,
+                    name,
+                    f'{attribute}="{value}" on <{name}> is not a valid value; set to "{result}"',
+                    *_written(attribute, value),
                 )
         if name == "bdo" and element.get("dir") is None:
             self.note(element, name, "<bdo> without a dir attribute; kept as <bdi>")
@@ -778,7 +789,7 @@ class _Repairer:
 
     def drop(self, element: etree._Element, name: str, attribute: str, why: str) -> None:
         value = element.attrib.pop(attribute)
-        self.note(element, name, f"the {attribute} attribute of <{name}> {why}; left out", *([value] if value else []))
+        self.note(element, name, f"the {attribute} attribute of <{name}> {why}; left out", *_written(attribute, value))
 
 
 def _split_out(element: etree._Element, top: etree._Element) -> None:
