@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -238,12 +238,21 @@ class Repair:
 
 def name_of(element: etree._Element | None) -> str | None:
     """The HTML element name of ``element``; None for comments, elements in another namespace, and None."""
-    if element is None or not isinstance(element.tag, str):
+    if element is None:
         return None
-    qname = etree.QName(element)
-    if qname.namespace not in (None, XHTML_NS):
+    tag = element.tag
+    if not isinstance(tag, str):
         return None
-    return str(qname.localname).lower()
+    try:
+        return _NAMES[tag]
+    except KeyError:
+        local = tag[len(_XHTML_PREFIX) :] if tag.startswith(_XHTML_PREFIX) else None if tag[0] == "{" else tag
+        _NAMES[tag] = name = local.lower() if local is not None else None
+        return name
+
+
+_NAMES: dict[str, str | None] = {}
+_XHTML_PREFIX = f"{{{XHTML_NS}}}"
 
 
 def _qualified(like: etree._Element, name: str) -> str:
@@ -328,13 +337,17 @@ def _unwrap(element: etree._Element) -> None:
             parent.text = (parent.text or "") + tail
 
 
-def _walk(root: etree._Element) -> Iterator[etree._Element]:
+def _walk(root: etree._Element) -> list[etree._Element]:
     """Elements under ``root`` in document order, not entering other namespaces (SVG, MathML)."""
-    for child in root:
-        if name_of(child) is None:
+    found = []
+    stack = list(reversed(root))
+    while stack:
+        element = stack.pop()
+        if name_of(element) is None:
             continue
-        yield child
-        yield from _walk(child)
+        found.append(element)
+        stack.extend(reversed(element))
+    return found
 
 
 def _attached(element: etree._Element, root: etree._Element) -> bool:
@@ -387,6 +400,8 @@ class _Repairer:
         self.context = context
         self.repairs: list[Repair] = []
         self.changed = False
+        self._excluded: dict[etree._Element, frozenset[str]] = {}
+        """Per pass: what the ancestors of an element exclude (see :meth:`excluded_here`)."""
 
     def note(self, element: etree._Element, name: str, message: str, *first: str) -> None:
         """Record a repair of ``element`` (``first``: what finds it best in the source, before the usual)."""
@@ -413,8 +428,9 @@ class _Repairer:
     def run(self) -> list[Repair]:
         for _ in range(50):  # each pass mends what it meets; the next sees the new shape (wrappers, splits)
             self.changed = False
-            for element in list(_walk(self.root)):
-                if _attached(element, self.root):
+            self._excluded.clear()
+            for element in _walk(self.root):
+                if not self.changed or _attached(element, self.root):
                     self.visit(element)
             if not self.changed:
                 break
@@ -522,27 +538,40 @@ class _Repairer:
         self.note(element, name, f"<{name}> inside <{holder}>, which holds only text; set after it")
         _split_out(element, top)
 
+    def excluded_here(self, element: etree._Element) -> frozenset[str]:
+        """What the ancestors of ``element`` (below the root) exclude, remembered for the pass."""
+        parent = element.getparent()
+        if parent is None or parent is self.root:
+            return frozenset()
+        known = self._excluded.get(parent)
+        if known is None:
+            spec = SPECS.get(name_of(parent) or "")
+            known = self.excluded_here(parent) | (spec.excludes if spec is not None else frozenset())
+            self._excluded[parent] = known
+        return known
+
     def excluded(self, element: etree._Element, name: str, spec: Spec) -> bool:
         """An element an ancestor excludes (a link in a link, a heading in a table header): convert it."""
         categories = spec.categories | {name}
         if name == "a" and element.get("href") is None:
             categories = categories - {INTERACTIVE}
+        if not self.excluded_here(element) & categories:
+            return False
         node = element.getparent()
         while node is not None and node is not self.root:
-            ancestor = name_of(node)
-            excludes = SPECS[ancestor].excludes if ancestor in SPECS else frozenset()
-            if excludes & categories:
-                new = REPLACEMENTS.get(name, "span" if PHRASING in spec.categories else "div")
-                self.note(element, name, f"<{name}> may not stand inside <{ancestor}>; kept as <{new}>")
-                if name == "a":
-                    for attribute in ("href", "hreflang", "rel", "type"):
-                        element.attrib.pop(attribute, None)
-                if new != name:
-                    element.set("class", f"{element.get('class', '')} {name}".strip())
-                _retag(element, new)
-                return True
+            ancestor = name_of(node) or ""
+            if SPECS[ancestor].excludes & categories if ancestor in SPECS else False:
+                break
             node = node.getparent()
-        return False
+        new = REPLACEMENTS.get(name, "span" if PHRASING in spec.categories else "div")
+        self.note(element, name, f"<{name}> may not stand inside <{name_of(node) or 'its parent'}>; kept as <{new}>")
+        if name == "a":
+            for attribute in ("href", "hreflang", "rel", "type"):
+                element.attrib.pop(attribute, None)
+        if new != name:
+            element.set("class", f"{element.get('class', '')} {name}".strip())
+        _retag(element, new)
+        return True
 
     def hoist(self, element: etree._Element, name: str) -> None:
         """A void element with content (the HTML parser nests what follows ``<source>`` in it): move it out."""
@@ -970,7 +999,7 @@ def hoist_void(root: etree._Element) -> None:
     ``<source>`` would then drop the ``<img>`` after it.
     """
     repairer = _Repairer(root, FLOW)
-    for element in list(_walk(root)):
+    for element in _walk(root):
         if name_of(element) in VOID and (len(element) or not _is_blank(element.text)):
             repairer.hoist(element, name_of(element) or "")
 
