@@ -529,7 +529,14 @@ class _Repairer:
             if model != PHRASING:
                 break
             node = above
-        holder = name_of(element.getparent()) or "text"
+        holder = next(
+            (
+                n
+                for n in map(name_of, element.iterancestors())
+                if SPECS.get(n or "", _PHRASING_ELEMENT).content != "transparent"
+            ),
+            "text",
+        )
         if top is None or SPECS.get(name_of(top) or "", _PHRASING_ELEMENT).parents:
             self.note(element, name, f"<{name}> inside <{holder}>, which holds only text; kept as <span>")
             element.set("class", f"{element.get('class', '')} {name}".strip())
@@ -973,6 +980,30 @@ _ATTRIBUTE_RULES: dict[tuple[str, str], Callable[[str], str | None]] = {
     **{("*", name): _choice("true", "false", "undefined") for name in ARIA_BOOLEAN},
 }
 """Attribute values EPUBCheck checks, each with the repair that keeps what can be kept (None: drop it)."""
+
+
+_ALIGNED = frozenset(["p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "td", "th", "tr", "caption", "figure"])
+_SIZED = frozenset(["table", "td", "th", "col", "colgroup"])
+
+
+def as_css(element: str, attribute: str, value: str) -> str | None:
+    """The CSS declaration for a presentational attribute HTML5 dropped (``align``, ``valign``, a table's
+    ``width``), or None. Only values from a fixed set or plain lengths are taken, so nothing else reaches CSS."""
+    value = value.strip().lower()
+    if attribute == "align" and element in _ALIGNED and value in ("left", "right", "center", "justify"):
+        return f"text-align: {value}"
+    if attribute == "align" and element == "img" and value in ("left", "right"):
+        return f"float: {value}"
+    if attribute == "valign" and element in ("td", "th", "tr") and value in ("top", "middle", "bottom", "baseline"):
+        return f"vertical-align: {value}"
+    if attribute in ("width", "height") and element in _SIZED:
+        pixels = _pixels(value)
+        if pixels is not None:
+            return f"{attribute}: {pixels}px"
+        found = _LENGTH_RE.match(value)
+        if found:
+            return f"{attribute}: {found.group(1)}{found.group(2)}"
+    return None
 
 
 # ------------------------------------------------------------------------------------------------ API

@@ -708,6 +708,10 @@ def _clean(root: html.HtmlElement, ctx: _Context) -> None:
                 and (lower in _GLOBAL_ATTRS or lower in allowed or lower.startswith(("data-", "aria-")))
             )
             if not keep:
+                css = contentmodel.as_css(tag, lower, element.attrib[name])
+                if css:  # <p align="center">, <img align="right">, <td width="30%">: the look is kept as CSS
+                    style = element.get("style", "").strip().rstrip(";")
+                    element.set("style", f"{style}; {css}" if style else css)
                 del element.attrib[name]
             elif lower in ("href", "src") and element.attrib[name].strip().lower().startswith(
                 ("javascript:", "vbscript:")
@@ -722,6 +726,8 @@ def _clean(root: html.HtmlElement, ctx: _Context) -> None:
         inner = next((d for d in element.iterdescendants() if isinstance(d.tag, str) and d.tag not in _INLINE), None)
         if inner is not None:
             closed = any(f"</{element.tag}" in line.lower() for line in ctx.lines)
+            if closed and element.tag == "a":
+                continue  # a link around a block: the content-model check keeps the link (see _fit)
             ctx.warn(
                 f"<{element.tag}> holds a <{inner.tag}>, which it may not; its tag is left out, its content kept"
                 if closed
