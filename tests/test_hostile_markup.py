@@ -243,3 +243,35 @@ def test_a_valid_tree_is_left_alone() -> None:
     before = etree.tostring(root)
     assert contentmodel.repair(root) == []
     assert etree.tostring(root) == before
+
+
+TEMPLATE = """<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE html>
+<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" lang="en" xml:lang="en">
+<head><meta charset="utf-8"/><title>{{ chapter.title }}</title></head>
+<body>
+<section id="{{ chapter.id }}" epub:type="chapter" role="doc-chapter">
+<p class="wrapped">{{ chapter.content }}</p>
+<span><li>A list item the template left alone</li></span>
+</section>
+</body>
+</html>
+"""
+
+
+def test_a_template_breaking_the_content_model_is_mended_and_named(tmp_path: Path) -> None:
+    """A project's chapter.xhtml that wraps the chapter in a <p>: every document is checked after composing."""
+    files = {
+        "manuscript/book.toml": TOML,
+        "manuscript/01-one.md": "# One\n\nFirst paragraph.\n\n- a list\n",
+        "styles/templates/chapter.xhtml": TEMPLATE,
+    }
+    root = make_project(tmp_path, files)
+    result = build(root, "--no-pdf")
+    assert_success(result)
+    warned = [line for line in result.output.splitlines() if line.startswith("warning: manuscript/01-one.md")]
+    assert any("chapter.xhtml" in line and "<h1> inside <p>" in line for line in warned), describe(result)
+    assert any("chapter.xhtml" in line and "<li> outside a" in line for line in warned), describe(result)
+    document = chapter_file(root, "01-one")
+    assert "First paragraph." in document and "A list item the template left alone" in document
+    assert epubcheck_messages(next((root / "dist").glob("*.epub"))) == []
