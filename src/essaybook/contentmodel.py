@@ -279,10 +279,6 @@ def _is_blank(text: str | None) -> bool:
     return not text or not text.strip()
 
 
-def _is_empty(element: etree._Element) -> bool:
-    return _is_blank(element.text) and len(element) == 0
-
-
 def _near(element: etree._Element, name: str) -> tuple[str, ...]:
     """What may find ``element`` in the Markdown: its src or href, its text (unless very short), then ``<name``."""
     values = [v for k, v in element.attrib.items() if k in ("src", "href") and v]
@@ -395,6 +391,8 @@ def _gather(container: etree._Element, run: list[_Item], made: etree._Element) -
 
 
 class _Repairer:
+    """One :func:`repair` of a tree: passes over it until a pass finds nothing to mend (at most 50)."""
+
     def __init__(self, root: etree._Element, context: str) -> None:
         self.root = root
         self.context = context
