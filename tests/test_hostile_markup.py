@@ -275,3 +275,36 @@ def test_a_template_breaking_the_content_model_is_mended_and_named(tmp_path: Pat
     document = chapter_file(root, "01-one")
     assert "First paragraph." in document and "A list item the template left alone" in document
     assert epubcheck_messages(next((root / "dist").glob("*.epub"))) == []
+
+
+@pytest.mark.parametrize(
+    ("element", "attribute", "value", "css"),
+    [
+        ("p", "align", "Center", "text-align: center"),
+        ("img", "align", "right", "float: right"),
+        ("td", "width", "30%", "width: 30%"),
+        ("table", "width", "600", "width: 600px"),
+        ("td", "valign", "top", "vertical-align: top"),
+        ("p", "align", "center; background: url(file:///etc/passwd)", None),
+        ("td", "width", "calc(1px + url(x))", None),
+        ("span", "align", "center", None),
+    ],
+)
+def test_presentational_attributes_become_css_only_from_known_values(
+    element: str, attribute: str, value: str, css: str | None
+) -> None:
+    assert contentmodel.as_css(element, attribute, value) == css
+
+
+def test_what_follows_a_source_is_not_swallowed_by_it() -> None:
+    """libxml2's HTML parser nests the <img> after <source> inside it; hoist_void moves it back out."""
+    from lxml import html
+
+    root = html.fragment_fromstring(
+        '<picture><source srcset="a.png"><img src="a.png" alt="kept">tail</picture><p>x<wbr>y</wbr>z</p>',
+        create_parent="div",
+    )
+    contentmodel.hoist_void(root)
+    source, img = root[0]
+    assert (source.tag, img.tag, img.get("alt"), img.tail, len(source)) == ("source", "img", "kept", "tail", 0)
+    assert etree.tostring(root[1], encoding="unicode") == "<p>x<wbr/>yz</p>"
