@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from lxml import etree
+from lxml import etree, html
 
 from essaybook import contentmodel
 from test_bad_input import TOML, build, describe, make_project
@@ -298,8 +298,6 @@ def test_presentational_attributes_become_css_only_from_known_values(
 
 def test_what_follows_a_source_is_not_swallowed_by_it() -> None:
     """libxml2's HTML parser nests the <img> after <source> inside it; hoist_void moves it back out."""
-    from lxml import html
-
     root = html.fragment_fromstring(
         '<picture><source srcset="a.png"><img src="a.png" alt="kept">tail</picture><p>x<wbr>y</wbr>z</p>',
         create_parent="div",
