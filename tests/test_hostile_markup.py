@@ -218,6 +218,7 @@ def _fragment(markup: str) -> etree._Element:
         pytest.param('<a href="#a">out <a href="#b">in</a></a>', '<a href="#a">out <span class="a">in</span></a>'),
         pytest.param("<table>stray<tr><td>c</td></tr></table>", "<div>stray</div>\n<table>"),
         pytest.param("<p>a<p>b</p>c</p>", "<p>a</p><p>b</p><p>c</p>"),
+        pytest.param("<ol>\u00a0</ol>", "<ol><li>\u00a0</li>\n</ol>"),  # found by the thorough property run
         pytest.param("<ul><li>a</li><div>b</div>c<li>d</li></ul>", "<ul><li>a</li><li><div>b</div>c</li>\n<li>d</li>"),
         pytest.param("<div><td>1</td><td>2</td></div>", "<table><tr><td>1</td><td>2</td></tr></table>"),
         pytest.param("<picture><img src='a.png' alt=''/><span>x</span></picture>", "</picture><span>x</span>"),

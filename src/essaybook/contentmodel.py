@@ -276,7 +276,11 @@ def _shallow(element: etree._Element) -> etree._Element:
 
 
 def _is_blank(text: str | None) -> bool:
-    return not text or not text.strip()
+    """True for no text or only HTML's inter-element whitespace (a no-break space is text, as is U+2003)."""
+    return not text or not text.strip(_HTML_SPACE)
+
+
+_HTML_SPACE = " \t\n\r\f"
 
 
 def _near(element: etree._Element, name: str) -> tuple[str, ...]:
