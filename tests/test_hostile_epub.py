@@ -315,13 +315,16 @@ def test_ids_hold_no_characters_a_fragment_cannot(book: Book) -> None:
 
 @pytest.mark.parametrize(
     ("attribute", "value", "line"),
-    [("lang", "en\n", "<p lang="), ("hreflang", "../../etc", ""), ("lang", "fr_CA", "")],
+    [("lang", "en\n", "<p lang="), ("hreflang", "../../etc", "")],
 )
 def test_attribute_language_tags_are_checked(book: Book, attribute: str, value: str, line: str) -> None:
-    """Cases 17-18, 43: a lang with a newline, an hreflang with a path, {: lang="fr_CA" }: left out with a
-    warning at their line."""
+    """Cases 17-18: a lang with a newline, an hreflang with a path: left out with a warning at their line."""
     chapter = book.document("Links and attributes")
-    assert f"{attribute}=" not in chapter.split("<section", 1)[1].split(">", 1)[1]
+    body = chapter.split("<section", 1)[1].split(">", 1)[1]
+    if attribute == "hreflang":
+        assert "hreflang=" not in body
+    else:
+        assert re.search(r"<p(?![^>]*\blang=)[^>]*>A newline in a language tag", body), body
     where = line_of(LINKS, line or f'{attribute}="{value}"')
     assert_warned(book.result, f"manuscript/01-links.md:{where}", f"{attribute}={value!r}", "BCP 47")
 
@@ -506,3 +509,10 @@ def test_an_svg_that_is_not_xml_names_chapter_and_line(tmp_path: Path) -> None:
     }
     root = make_project(tmp_path, files)
     assert_user_error(build(root, "--no-pdf"), root, "manuscript/01-one.md:3", "'broken.svg'", "not well-formed XML")
+
+
+def test_a_posix_language_tag_is_mended(book: Book) -> None:
+    """Case 43: {: lang="fr_CA" } is the BCP 47 tag fr-CA written the POSIX way: mended, with a warning."""
+    chapter = book.document("Links and attributes")
+    assert 'lang="fr-CA"' in chapter and "fr_CA" not in chapter
+    assert_warned(book.result, "manuscript/01-links.md", 'lang="fr_CA"')

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import struct
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -21,7 +22,9 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
+from essaybook import contentmodel
 from essaybook.cli import main
 
 from conftest import EPOCH, epubcheck_messages
@@ -251,4 +254,124 @@ def test_every_generated_book_builds_and_its_epub_passes_epubcheck(workdir: Path
         epub = root / "dist" / "generated.epub"
         assert epub.is_file() and (root / "dist" / "generated.pdf").is_file()
         assert epubcheck_messages(epub) == [], shown
+    shutil.rmtree(root / "manuscript")
+
+
+# ------------------------------------------------------------------------------------------- raw HTML patterns
+
+# Raw HTML as real books and READMEs write it: INNER is another pattern (or words), WIDTH an attribute value
+# as found in the wild, TEXT a few words.
+RAW_PATTERNS = [
+    '<figure>\n<img src="pic.png" alt="TEXT">\n<figcaption>TEXT</figcaption>\nINNER\n</figure>',
+    "<figure>INNER<figcaption>TEXT</figcaption>INNER</figure>",
+    '<picture>\n<source srcset="pic.png" media="(min-width: 600px)">\n<img src="pic.png" alt="TEXT">\n</picture>',
+    "<details>\n<summary>TEXT</summary>\n\nINNER\n\n</details>",
+    "<details>INNER<summary>TEXT</summary></details>",
+    "<details open><summary>TEXT</summary>INNER</details>",
+    '<iframe src="https://www.youtube.com/embed/x" width="560" height="315" allowfullscreen></iframe>',
+    '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><circle r="5"/><text>TEXT</text></svg>',
+    "<math><mi>x</mi><mo>=</mo><mn>2</mn></math>",
+    "<table>\n<tr><th></th><th>TEXT</th></tr>\n<tr><td>INNER</td><td>TEXT</td></tr>\n</table>",
+    '<table><thead><tr><td>TEXT</td></tr></thead><tr><th colspan="WIDTH" scope="WIDTH">TEXT</th></tr></table>',
+    "<table><tfoot><tr><td>TEXT</td></tr></tfoot>INNER<caption>TEXT</caption></table>",
+    '<p align="center">\n<img src="pic.png" alt="TEXT" width="WIDTH">\n</p>',
+    '<p align="center"><a href="https://example.org"><img src="pic.png" alt="TEXT"></a></p>',
+    '<h1 align="center">TEXT</h1>',
+    "<kbd>Ctrl</kbd>+<kbd>TEXT</kbd>",
+    "x<sup>TEXT</sup> and H<sub>2</sub>O",
+    '<div align="center">\n\nINNER\n\n</div>',
+    "<br><br>",
+    "<hr>",
+    "<li>TEXT</li>",
+    "<tr><td>TEXT</td></tr>",
+    "<td>TEXT</td>",
+    "<dd>TEXT</dd>",
+    "<dt>TEXT</dt>",
+    "<span>INNER</span>",
+    '<a href="#top">INNER</a>',
+    "<em>INNER</em>",
+    "<p>INNER</p>",
+    "<h3>INNER</h3>",
+    "<pre>INNER</pre>",
+    "<blockquote>INNER</blockquote>",
+    "<ul>INNER</ul>",
+    '<ol start="WIDTH" type="WIDTH">INNER</ol>',
+    "<dl>INNER</dl>",
+    "<q>INNER</q>",
+    "![TEXT](pic.png){width=WIDTH}",
+    '<img src="pic.png" alt="TEXT" width="WIDTH" height="WIDTH">',
+    "<ruby>漢<rt>kan</rt>字<rp>(</rp><rt>ji</rt><rp>)</rp></ruby>",
+    '<abbr title="TEXT">T</abbr>',
+    "<caption>TEXT</caption>",
+    "<figcaption>TEXT</figcaption>",
+    "<summary>TEXT</summary>",
+    '<time datetime="WIDTH">TEXT</time>',
+    '<video controls src="x.mp4">TEXT</video>',
+    "<center>INNER</center>",
+    '<font size="2">INNER</font>',
+    "<button>INNER</button>",
+    "<address>INNER</address>",
+    "<header>INNER</header>",
+    "<main>INNER</main>",
+    "<dfn>INNER</dfn>",
+    '<span dir="WIDTH" hidden="WIDTH" role="WIDTH" aria-hidden="WIDTH" lang="WIDTH">TEXT</span>',
+    '<td rowspan="WIDTH">TEXT</td>',
+    "<colgroup><col></colgroup>",
+    '<col span="WIDTH">',
+    "<bdo>TEXT</bdo>",
+    "<data>TEXT</data>",
+    "<hgroup>INNER</hgroup>",
+]
+WIDTHS = st.sampled_from(["50%", "200", "200px", "auto", "", "-5", "0", "x", "12.5", "3em", "rtl", "row", "true"])
+WORDS_ONLY = st.lists(WORDS.filter(lambda w: w not in ("<", ">", "\\", "`", "*", "[", "]")), min_size=1, max_size=4)
+
+
+@st.composite
+def raw_html(draw: st.DrawFn, depth: int = 0) -> str:
+    pattern = draw(st.sampled_from(RAW_PATTERNS))
+    while "INNER" in pattern:
+        inner = draw(raw_html(depth + 1)) if depth < 2 and draw(st.booleans()) else " ".join(draw(WORDS_ONLY))
+        pattern = pattern.replace("INNER", inner, 1)
+    while "WIDTH" in pattern:
+        pattern = pattern.replace("WIDTH", draw(WIDTHS), 1)
+    while "TEXT" in pattern:
+        pattern = pattern.replace("TEXT", " ".join(draw(WORDS_ONLY)), 1)
+    return pattern
+
+
+@st.composite
+def raw_chapter(draw: st.DrawFn, number: int) -> str:
+    parts = draw(st.lists(st.one_of(raw_html(), raw_html(), paragraph()), min_size=1, max_size=6))
+    # A pattern on its own (a raw HTML block) or inside a paragraph's text (inline raw HTML).
+    joiner = draw(st.sampled_from(["\n\n", "\n", " "]))
+    return f"# Chapter {number}\n\n" + joiner.join(parts) + "\n"
+
+
+@st.composite
+def raw_manuscript(draw: st.DrawFn) -> dict[str, str]:
+    count = draw(st.integers(2, 6))
+    return {f"ch{number}.md": draw(raw_chapter(number)) for number in range(1, count + 1)}
+
+
+PROFILE = os.environ.get("ESSAYBOOK_HYPOTHESIS", "ci")
+
+
+@settings(max_examples=2 if PROFILE == "ci" else settings().max_examples)
+@given(chapters=raw_manuscript())
+def test_raw_html_books_pass_epubcheck_and_the_content_model(workdir: Path, chapters: dict[str, str]) -> None:
+    """Books of real-world raw HTML (several chapters per EPUBCheck run): valid EPUBs, nothing left to mend."""
+    root = workdir / f"raw{next(_counter)}"
+    _write(root, chapters)
+    os.environ["SOURCE_DATE_EPOCH"] = EPOCH
+    result = CliRunner().invoke(main, ["build", "-q", "--no-pdf", str(root)])
+    shown = "\n\n".join(f"--- {name}\n{text}" for name, text in chapters.items())
+    assert result.exit_code == 0, f"exit {result.exit_code}\n{result.output}\n{shown}"
+    epub = root / "dist" / "generated.epub"
+    with zipfile.ZipFile(epub) as z:
+        for name in z.namelist():
+            if name.endswith(".xhtml"):
+                body = etree.fromstring(z.read(name)).find(f"{{{contentmodel.XHTML_NS}}}body")
+                assert body is not None
+                assert contentmodel.problems(body) == [], f"{name}\n{shown}"
+    assert epubcheck_messages(epub) == [], shown
     shutil.rmtree(root / "manuscript")

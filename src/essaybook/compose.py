@@ -17,8 +17,9 @@ from jinja2.exceptions import SecurityError
 from lxml import etree
 from markupsafe import Markup
 
-from essaybook import __version__, log, mathtex
+from essaybook import __version__, contentmodel, log, mathtex
 from essaybook.config import Config
+from essaybook.diagnostics import Diagnostic
 from essaybook.errors import TemplateError
 from essaybook.manuscript import direction_of
 from essaybook.model import BACK_ROLES, FRONT_ROLES, ROLES, Book, Chapter, Meta
@@ -577,12 +578,16 @@ def compose_epub(
             EpubDocument(
                 name="text/cover.xhtml",
                 title="Cover",
-                xhtml=_render(env, "cover.xhtml", common | {"image": "../" + cover_href}),
+                xhtml=_fitted(_render(env, "cover.xhtml", common | {"image": "../" + cover_href}), "cover.xhtml"),
             )
         )
     if len(book.chapters) > 1:
         documents.append(
-            EpubDocument(name="text/titlepage.xhtml", title=meta.title, xhtml=_render(env, "titlepage.xhtml", common))
+            EpubDocument(
+                name="text/titlepage.xhtml",
+                title=meta.title,
+                xhtml=_fitted(_render(env, "titlepage.xhtml", common), "titlepage.xhtml"),
+            )
         )
     toc = table_of_contents(book, config.epub.toc_depth)
     landmarks = []
@@ -609,7 +614,7 @@ def compose_epub(
             EpubDocument(
                 name=chapter.epub_name,
                 title=chapter.title or chapter.rel,
-                xhtml=_render(env, "chapter.xhtml", context),
+                xhtml=_fitted(_render(env, "chapter.xhtml", context), "chapter.xhtml", chapter),
                 chapter=chapter,
                 # ebooklib only finds "scripted" itself (EpubHtml.get_content) and our documents bypass EpubHtml
                 # (see renderers.epub._VerbatimItem), so the manifest property MathML needs is set here.
@@ -638,6 +643,31 @@ def compose_epub(
         )
     )
     return ComposedEpub(documents=documents, toc=toc)
+
+
+def _fitted(xhtml: str, template: str, chapter: Chapter | None = None) -> str:
+    """``xhtml`` checked against the XHTML content model, mended where it does not fit, each repair reported.
+
+    Chapters' content was mended when it was converted (where the Markdown line is known); what is left to find
+    here comes from a template, which the warning names along with the chapter.
+    """
+    fitted, repairs = contentmodel.repair_document(xhtml)
+    grouped: dict[str, int] = {}
+    for repair in repairs:
+        grouped[repair.message] = grouped.get(repair.message, 0) + 1
+    for message, count in grouped.items():
+        log.warn(
+            Diagnostic(
+                "warning",
+                "content-model",
+                f"{message} (in the EPUB document made with the template {template})",
+                f"manuscript/{chapter.rel}" if chapter is not None else template,
+                None,
+                "check the project's templates in styles/templates/",
+                more=count - 1,
+            )
+        )
+    return fitted
 
 
 def _ids(chapter: Chapter) -> list[str]:

@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 import markdown
 from lxml import etree, html
 
-from essaybook import log, mathtex
+from essaybook import contentmodel, log, mathtex
 from essaybook.diagnostics import Diagnostic
 from essaybook.errors import ManuscriptError
 from essaybook.langtag import is_language_tag
@@ -44,115 +44,14 @@ _ATTR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
-# HTML elements an EPUB 3 content document may hold (XHTML5, minus scripting, forms and embedding).
-_ELEMENTS = frozenset(
-    [
-        "a",
-        "abbr",
-        "address",
-        "article",
-        "aside",
-        "b",
-        "bdi",
-        "bdo",
-        "blockquote",
-        "br",
-        "caption",
-        "cite",
-        "code",
-        "col",
-        "colgroup",
-        "data",
-        "dd",
-        "del",
-        "details",
-        "dfn",
-        "div",
-        "dl",
-        "dt",
-        "em",
-        "figcaption",
-        "figure",
-        "footer",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "header",
-        "hgroup",
-        "hr",
-        "i",
-        "img",
-        "ins",
-        "kbd",
-        "li",
-        "main",
-        "mark",
-        "nav",
-        "ol",
-        "p",
-        "picture",
-        "pre",
-        "q",
-        "rp",
-        "rt",
-        "ruby",
-        "s",
-        "samp",
-        "section",
-        "small",
-        "span",
-        "strong",
-        "sub",
-        "summary",
-        "sup",
-        "table",
-        "tbody",
-        "td",
-        "tfoot",
-        "th",
-        "thead",
-        "time",
-        "tr",
-        "u",
-        "ul",
-        "var",
-        "wbr",
-    ]
-)
+# HTML elements an EPUB 3 content document may hold (XHTML5, minus scripting, forms and embedding), and those
+# that hold text only: both from the content model's table.
+_ELEMENTS = frozenset(contentmodel.SPECS) - {"body"}
 _INLINE = frozenset(
-    [
-        "a",
-        "abbr",
-        "b",
-        "bdi",
-        "bdo",
-        "br",
-        "cite",
-        "code",
-        "data",
-        "dfn",
-        "em",
-        "i",
-        "img",
-        "kbd",
-        "mark",
-        "q",
-        "s",
-        "samp",
-        "small",
-        "span",
-        "strong",
-        "sub",
-        "sup",
-        "time",
-        "u",
-        "var",
-        "wbr",
-    ]
-)
+    tag
+    for tag, spec in contentmodel.SPECS.items()
+    if contentmodel.PHRASING in spec.categories and spec.content in ("phrasing", "empty") and not spec.children
+) | {"a"}
 _DANGEROUS = frozenset(
     [
         "script",
@@ -182,24 +81,8 @@ _DANGEROUS = frozenset(
         "svg",
     ]
 )
-_GLOBAL_ATTRS = frozenset(["id", "class", "title", "lang", "dir", "style", "role", "hidden"])
-_ELEMENT_ATTRS: dict[str, frozenset[str]] = {
-    "a": frozenset({"href", "hreflang", "rel", "type"}),
-    "img": frozenset({"src", "alt", "width", "height"}),
-    "td": frozenset({"colspan", "rowspan", "headers"}),
-    "th": frozenset({"colspan", "rowspan", "headers", "scope", "abbr"}),
-    "ol": frozenset({"start", "reversed", "type"}),
-    "li": frozenset({"value"}),
-    "col": frozenset({"span"}),
-    "colgroup": frozenset({"span"}),
-    "time": frozenset({"datetime"}),
-    "data": frozenset({"value"}),
-    "q": frozenset({"cite"}),
-    "blockquote": frozenset({"cite"}),
-    "del": frozenset({"cite", "datetime"}),
-    "ins": frozenset({"cite", "datetime"}),
-    "details": frozenset({"open"}),
-}
+_GLOBAL_ATTRS = contentmodel.GLOBAL_ATTRIBUTES
+_ELEMENT_ATTRS = {tag: spec.attributes for tag, spec in contentmodel.SPECS.items()}
 
 
 def make_markdown(code_style: str = "xcode", lang: str = "en", math: bool = True) -> markdown.Markdown:
@@ -563,6 +446,7 @@ class Conversion:
             mathtex.label_numbers([c.anchors for c in self.book.chapters]),
             lambda message, near: ctx.warn(message, kind="math-ref", near=near),
         )
+        _fit(root, ctx)
         chapter.html = "".join(_serialize(child) for child in root)
         if root.text and root.text.strip():
             chapter.html = _escape(root.text) + chapter.html
@@ -924,7 +808,9 @@ def _check_paragraphs(root: html.HtmlElement, ctx: _Context) -> None:
 def _parse(converted: str) -> html.HtmlElement:
     if not converted.strip():
         return html.fragment_fromstring("<div></div>")
-    return html.fragment_fromstring(converted, create_parent="div")
+    root = html.fragment_fromstring(converted, create_parent="div")
+    contentmodel.hoist_void(root)
+    return root
 
 
 def _serialize(element: etree._Element) -> str:
@@ -985,13 +871,19 @@ def _clean(root: html.HtmlElement, ctx: _Context) -> None:
                 and (lower in _GLOBAL_ATTRS or lower in allowed or lower.startswith(("data-", "aria-")))
             )
             if not keep:
+                css = contentmodel.as_css(tag, lower, element.attrib[name])
+                if css:  # <p align="center">, <img align="right">, <td width="30%">: the look is kept as CSS
+                    style = element.get("style", "").strip().rstrip(";")
+                    element.set("style", f"{style}; {css}" if style else css)
                 del element.attrib[name]
             elif lower in ("href", "src") and element.attrib[name].strip().lower().startswith(
                 ("javascript:", "vbscript:")
             ):
                 ctx.warn("script link removed", kind="unsafe-html", near=element.attrib[name][:30])
                 del element.attrib[name]
-            elif lower in ("lang", "hreflang") and element.attrib[name] and not is_language_tag(element.attrib[name]):
+            elif (
+                lower in ("lang", "hreflang") and element.attrib[name] and not _mendable_language(element.attrib[name])
+            ):
                 value = element.attrib.pop(name)
                 ctx.warn(
                     f"{lower}={value!r} is not a BCP 47 language tag; the attribute is left out",
@@ -1008,13 +900,24 @@ def _clean(root: html.HtmlElement, ctx: _Context) -> None:
     for element in list(root.iter()):
         if not isinstance(element.tag, str) or element is root or element.tag not in _INLINE:
             continue
-        if any(isinstance(d.tag, str) and d.tag not in _INLINE for d in element.iterdescendants()):
+        inner = next((d for d in element.iterdescendants() if isinstance(d.tag, str) and d.tag not in _INLINE), None)
+        if inner is not None:
+            closed = any(f"</{element.tag}" in line.lower() for line in ctx.lines)
+            if closed and element.tag == "a":
+                continue  # a link around a block: the content-model check keeps the link (see _fit)
             ctx.warn(
-                f"<{element.tag}> is never closed; it is left out so the paragraphs after it stay paragraphs",
+                f"<{element.tag}> holds a <{inner.tag}>, which it may not; its tag is left out, its content kept"
+                if closed
+                else f"<{element.tag}> is never closed; it is left out so the paragraphs after it stay paragraphs",
                 kind="unclosed-html",
                 near="<" + element.tag,
             )
             element.drop_tag()
+
+
+def _mendable_language(value: str) -> bool:
+    """A BCP 47 tag, or one written the POSIX way (``en_US``), which the content model mends."""
+    return is_language_tag(value) or is_language_tag(value.replace("_", "-"))
 
 
 def _attribute_line(ctx: _Context, name: str, value: str) -> int | None:
@@ -1076,6 +979,23 @@ def _style(element: etree._Element, name: str, ctx: _Context) -> None:
         element.attrib[name] = cleaned
     else:
         del element.attrib[name]
+
+
+CONTENT_MODEL_HINT = "an EPUB's XHTML follows the HTML content model; EPUBCheck refuses it as written"
+
+
+def _fit(root: html.HtmlElement, ctx: _Context) -> None:
+    """Mend what raw HTML left outside the XHTML content model; one warning per kind of repair, at its first place."""
+    grouped: dict[str, list[contentmodel.Repair]] = {}
+    for repair in contentmodel.repair(root):
+        grouped.setdefault(repair.message, []).append(repair)
+    for message, same in grouped.items():
+        line = next((found for needle in same[0].near if (found := ctx.line_of(needle))), None)
+        diagnostic = Diagnostic(
+            "warning", "content-model", message, ctx.display, line, CONTENT_MODEL_HINT, more=len(same) - 1
+        )
+        ctx.warnings.append(diagnostic)
+        log.warn(diagnostic)
 
 
 def _css_name(tag: str) -> str:
