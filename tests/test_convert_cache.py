@@ -207,3 +207,31 @@ def test_a_rebuild_after_edits_is_byte_identical_to_an_uncached_build(tmp_path: 
     assert cached == outputs("edited-cold", False)
     assert b"text/gamma-2.xhtml" in cached[1]
     assert any("no heading or anchor 'details'" in warning for warning in cached[2])
+
+
+def test_a_long_book_converts_its_second_half_ahead_in_another_process(
+    tmp_path: Path, passes: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second half of the chapters is converted meanwhile in a forked process, into the cache; where
+    what it read differs from the real book (an id the first half took, a raw tag it reported already), the
+    chapter is converted again. The result is the same as converting every chapter one after the other."""
+    from essaybook import convert as convert_module
+
+    monkeypatch.setattr(convert_module._Ahead, "MIN_CHAPTERS", 2)
+    monkeypatch.setattr(convert_module._Ahead, "MIN_BYTES", 0)
+    root = write_book(tmp_path)
+    for number in range(8):
+        # The same heading in many chapters (ids numbered across the book, which the process guesses), and a
+        # tag that warns once per book, met first in a.md and then in a chapter of the second half.
+        heading = "## Summary" if number % 2 else f"## Part {number}"
+        raw = "<foo>x</foo>" if number == 6 else "plain"
+        (root / "manuscript" / f"d{number}.md").write_text(
+            f"# Delta {number}\n\n{heading}\n\nText {raw} and [a link](a.md#summary).\n" + "Words. " * 400,
+            encoding="utf-8",
+        )
+    cached = convert(root, True)
+    converted = list(passes)
+    assert cached == convert(root, False)
+    # d4 to d7 came from the process, but d6, whose raw tag a.md reported already.
+    assert converted == ["a.md", "b.md", "c.md", "d0.md", "d1.md", "d2.md", "d3.md", "d6.md"]
+    assert same_as_uncached(root, passes) == []

@@ -215,8 +215,10 @@ def manuscript(draw: st.DrawFn) -> dict[str, str]:
 def _write(root: Path, chapters: dict[str, str]) -> None:
     (root / "manuscript").mkdir(parents=True)
     (root / "manuscript" / "pic.png").write_bytes(_png())
+    # Random text holds scripts no font here draws; the PDF is written anyway (boxes), as these books test the rest.
     (root / "manuscript" / "book.toml").write_text(
-        '[book]\ntitle = "Generated"\nauthor = "Hypothesis"\nlang = "en"\n', encoding="utf-8"
+        '[book]\ntitle = "Generated"\nauthor = "Hypothesis"\nlang = "en"\n[pdf]\nallow-missing-glyphs = true\n',
+        encoding="utf-8",
     )
     for name, text in chapters.items():
         (root / "manuscript" / name).write_text(text, encoding="utf-8")

@@ -17,7 +17,7 @@ from jinja2.exceptions import SecurityError
 from lxml import etree
 from markupsafe import Markup
 
-from essaybook import __version__, log
+from essaybook import __version__, log, mathtex
 from essaybook.config import Config
 from essaybook.errors import TemplateError
 from essaybook.manuscript import direction_of
@@ -253,6 +253,7 @@ def print_fragment(
     """
     root = _fragment(chapter)
     _add_author(root, chapter)
+    mathtex.for_print(root)
     if elsewhere:
         own = {e.get("id") for e in root.iter() if e.get("id")}
         for a in root.iter("a"):
@@ -531,6 +532,7 @@ def epub_fragment(chapter: Chapter, id_to_file: dict[str, str], breaks: dict[int
     """
     root = _fragment(chapter)
     _add_author(root, chapter)
+    mathtex.for_epub(root)
     for number, block in enumerate(_blocks(root)):
         for label in (breaks or {}).get(number, []):
             marker = etree.Element("span", {"id": f"page-{label}", "role": "doc-pagebreak", "aria-label": label})
@@ -630,6 +632,9 @@ def compose_epub(
                 title=chapter.title or chapter.rel,
                 xhtml=_render(env, "chapter.xhtml", context),
                 chapter=chapter,
+                # ebooklib only finds "scripted" itself (EpubHtml.get_content) and our documents bypass EpubHtml
+                # (see renderers.epub._VerbatimItem), so the manifest property MathML needs is set here.
+                properties=("mathml",) if mathtex.has_math(chapter.html) else (),
             )
         )
     documents.append(

@@ -15,7 +15,9 @@ import yaml
 
 from essaybook.errors import ConfigError, ConfigErrors
 from essaybook.langtag import is_language_tag
+from essaybook.limits import METADATA_ENTRIES, METADATA_LENGTHS
 from essaybook.paths import inside, read_regular
+from essaybook.text import unwritable_character
 from essaybook.themes import available as available_themes
 
 PAGE_SIZES: dict[str, str] = {
@@ -72,6 +74,10 @@ class BookSettings:
         "Fetch http(s) images named in the chapters (cached in .essaybook-cache/); off, nothing is fetched.",
         default=False,
     )
+    math: bool = _doc(
+        "TeX between dollars ($x^2$, $$...$$) is math, set in both outputs; off, a dollar is just a dollar.",
+        default=True,
+    )
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,10 @@ class PdfSettings:
     cover: bool = _doc("Open the PDF with the cover image (off for a print-ready interior).", default=True)
     bleed: str | None = _doc("Bleed around each page for print, a CSS length such as '3mm'.", default=None)
     crop_marks: bool = _doc("Draw crop marks in the bleed (needs bleed).", default=False)
+    allow_missing_glyphs: bool = _doc(
+        "Write the PDF even when no font on this machine can draw a script of the book (it shows empty boxes).",
+        default=False,
+    )
 
     @property
     def css_size(self) -> str:
@@ -304,6 +314,16 @@ def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
             checker.problem("book", key, "is blank", "give it text or leave the key out")
     if any(not " ".join(name.split()) for name in book.author):
         checker.problem("book", "author", "a name is blank", "give every author a name or leave the key out")
+    for key in METADATA_LENGTHS:
+        values = getattr(book, key)
+        for value in values if isinstance(values, tuple) else [values] if values is not None else []:
+            problem = metadata_problem(key, value)
+            if problem is not None:
+                checker.problem("book", key, *problem)
+                break
+    for key in ("author", "subject"):
+        if len(getattr(book, key)) > METADATA_ENTRIES:
+            checker.problem("book", key, f"lists {len(getattr(book, key))} entries; the limit is {METADATA_ENTRIES}")
     if book.lang is not None and not is_language_tag(book.lang):
         checker.problem("book", "lang", f"expected a BCP 47 language tag such as 'en' or 'de-CH', found {book.lang!r}")
     if book.date is not None and not _DATE_RE.match(book.date):
@@ -422,3 +442,16 @@ def _pandoc_value(value: Any, many: bool) -> Any:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         return None
     return (str(value),) if many else str(value)
+
+
+def metadata_problem(key: str, value: str) -> tuple[str, str] | None:
+    """(message, hint) when ``value`` cannot be the metadata ``key`` (title, author, ...) of a book: longer than
+    :data:`~essaybook.limits.METADATA_LENGTHS` allows, or holding a character no XML document may carry (the
+    EPUB's package document and every page's title carry it)."""
+    limit = METADATA_LENGTHS.get(key)
+    if limit is not None and len(value) > limit:
+        return f"is {len(value):,} characters long; the limit is {limit:,}", "shorten it"
+    bad = unwritable_character(value)
+    if bad is not None:
+        return f"holds {bad[1]} at character {bad[0] + 1}", "remove it; an e-book cannot carry it"
+    return None

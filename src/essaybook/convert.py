@@ -7,9 +7,13 @@ place that sees Markdown and raw HTML alike (ids, links, images, notes, XHTML re
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
+import os
 import re
+import signal
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 import markdown
 from lxml import etree, html
 
-from essaybook import log
+from essaybook import log, mathtex
 from essaybook.diagnostics import Diagnostic
 from essaybook.errors import ManuscriptError
 from essaybook.langtag import is_language_tag
@@ -199,8 +203,9 @@ _ELEMENT_ATTRS: dict[str, frozenset[str]] = {
 }
 
 
-def make_markdown(code_style: str = "xcode", lang: str = "en") -> markdown.Markdown:
-    """The Python-Markdown instance for chapters in ``lang`` (reset between chapters)."""
+def make_markdown(code_style: str = "xcode", lang: str = "en", math: bool = True) -> markdown.Markdown:
+    """The Python-Markdown instance for chapters in ``lang`` (reset between chapters); ``math``: TeX between
+    dollars is math (:mod:`essaybook.mathtex`), else plain text."""
     quotes = QUOTES.get(lang.split("-")[0].lower(), {})
     return markdown.Markdown(
         extensions=[
@@ -217,6 +222,7 @@ def make_markdown(code_style: str = "xcode", lang: str = "en") -> markdown.Markd
             "sane_lists",
             EssaybookExtension(),
             PandocExtension(),
+            *([mathtex.MathExtension()] if math else []),
         ],
         extension_configs={
             "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": "\u21a9", "BACKLINK_TITLE": "Back to note %d"},
@@ -383,7 +389,16 @@ class Conversion:
         Each chapter's first pass (in reading order, against the ids and tags the chapters before it took) comes
         from :attr:`cache` when an entry's every read still holds; the book-wide steps after it always run.
         """
-        trees = [self._first_pass_cached(chapter) for chapter in log.progress(self.book.chapters)]
+        ahead = _Ahead.start(self)
+        trees = []
+        try:
+            for index, chapter in enumerate(log.progress(self.book.chapters)):
+                if ahead is not None and index == ahead.first:
+                    ahead.wait()
+                trees.append(self._first_pass_cached(chapter))
+        finally:
+            if ahead is not None:
+                ahead.stop()
         _report_directives([where for _, _, ctx in trees for where in ctx.record.directives])
         by_path = self._by_path()
         for chapter, root, ctx in trees:
@@ -461,20 +476,7 @@ class Conversion:
         ctx = _Context(self.book, chapter)
         if self.cache is None:
             return self._first_pass(chapter, ctx)
-        # What names an entry: all the pass reads but the book-wide state the entry records and _replay checks.
-        inputs = [
-            self.code_style,
-            self.lang,
-            self.book.allow_remote,
-            str(self.book.root),
-            chapter.rel,
-            str(chapter.source),
-            chapter.markdown,
-            chapter.body_line,
-            chapter.title,
-            chapter.title_given,
-            chapter.lang,
-        ]
+        inputs = self._inputs(chapter)
         entry = self.cache.load(inputs)
         blocks = self._blocks.setdefault(self._lang_of(chapter), [])
         root = _replay(entry, ctx, blocks) if entry is not None else None
@@ -486,6 +488,24 @@ class Conversion:
             self.cache.store(inputs, entry)
         return result
 
+    def _inputs(self, chapter: Chapter) -> list[Any]:
+        """What names a chapter's cache entry: all its first pass reads but the book-wide state the entry
+        records and :func:`_replay` checks."""
+        return [
+            self.code_style,
+            self.lang,
+            self.book.allow_remote,
+            self.book.math,
+            str(self.book.root),
+            chapter.rel,
+            str(chapter.source),
+            chapter.markdown,
+            chapter.body_line,
+            chapter.title,
+            chapter.title_given,
+            chapter.lang,
+        ]
+
     def _first_pass(self, chapter: Chapter, ctx: _Context) -> tuple[Chapter, html.HtmlElement, _Context]:
         """Everything but links (which need every chapter's ids): Markdown, ids, notes, images, figures."""
         self.first_passes += 1
@@ -493,7 +513,7 @@ class Conversion:
         images, without_alt = book.images, book.images_without_alt
         chapter_lang = self._lang_of(chapter)
         if chapter_lang not in self._parsers:
-            md = make_markdown(self.code_style, chapter_lang)
+            md = make_markdown(self.code_style, chapter_lang, book.math)
             self._parsers[chapter_lang] = md, len(md.block_level_elements)
         md, builtin = self._parsers[chapter_lang]
         # The parser is shared on purpose: a custom element one chapter registers stays block-level in the
@@ -538,10 +558,16 @@ class Conversion:
             ctx.record.images = book.images - images
             ctx.record.images_without_alt = book.images_without_alt - without_alt
         _figures(root)
+        mathtex.render(root, lambda message, tex: ctx.warn(message, kind="math", near=tex.split("\n")[0]))
         return chapter, root, ctx
 
     def _finish(self, chapter: Chapter, root: html.HtmlElement, ctx: _Context, by_path: dict[Path, Chapter]) -> None:
         _links(root, ctx, by_path)
+        mathtex.link(
+            root,
+            mathtex.label_numbers([c.anchors for c in self.book.chapters]),
+            lambda message, near: ctx.warn(message, kind="math-ref", near=near),
+        )
         chapter.html = "".join(_serialize(child) for child in root)
         if root.text and root.text.strip():
             chapter.html = _escape(root.text) + chapter.html
@@ -571,6 +597,104 @@ def name_files(book: Book) -> None:
             unique = f"{stem}-{n}"
         taken.add(unique.lower())
         chapter.file_stem = unique
+
+
+class _Ahead:
+    """The second half of a long book's first passes, converted meanwhile in a forked process into the cache.
+
+    The chapters after :attr:`first` are converted there against the book as it would stand had the chapters
+    before them taken no ids and registered nothing; each result goes into the cache like any first pass.
+    When the build's own conversion reaches :attr:`first`, it waits for that process and goes on as usual:
+    an entry is used only where every read it recorded gives the same answer in the real book (an id the
+    first half took, say, or a custom element it registered, makes that chapter be converted again here).
+    The process writes nothing else and says nothing (the warnings of an entry are reported when it is used).
+    """
+
+    MIN_CHAPTERS = 8
+    MIN_BYTES = 200_000
+    """Less Markdown to convert than this is not worth a process."""
+
+    def __init__(self, pid: int, first: int) -> None:
+        self.pid = pid
+        self.first = first
+
+    @classmethod
+    def start(cls, conversion: Conversion) -> _Ahead | None:
+        store = conversion.cache
+        if (
+            store is None
+            or getattr(store, "read_only", True)
+            or not hasattr(os, "fork")
+            or (os.cpu_count() or 1) < 2
+            or threading.active_count() > 1  # a fork copies no other thread, so no lock they hold is freed
+        ):
+            return None
+        chapters = conversion.book.chapters
+        todo = [c.index for c in chapters if store.load(conversion._inputs(c)) is None]
+        sizes = {c.index: len(c.markdown) for c in chapters}
+        total = sum(sizes[index] for index in todo)
+        if len(todo) < cls.MIN_CHAPTERS or total < cls.MIN_BYTES:
+            return None
+        done, first = 0, todo[-1]
+        for index in todo:
+            done += sizes[index]
+            if done >= total / 2:
+                first = index + 1
+                break
+        if first >= len(chapters):
+            return None
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child's work shows in the parent's cache hits
+            code = 0
+            try:
+                log.LOGGER.disabled = True
+                _guess_ids(conversion.book, chapters[:first])
+                ahead = Conversion(conversion.book, conversion.code_style, conversion.lang, store)
+                for chapter in chapters[first:]:
+                    with contextlib.suppress(Exception):
+                        ahead._first_pass_cached(chapter)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        return cls(pid, first)
+
+    def wait(self) -> None:
+        """Until the process has converted its chapters."""
+        if self.pid:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+            self.pid = 0
+
+    def stop(self) -> None:
+        """End the process now, if it still runs (the conversion stopped before :attr:`first`)."""
+        if self.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            self.wait()
+
+
+_HEADING_LINE = re.compile(r"^#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
+_FENCE = re.compile(r"^(`{3,}|~{3,}).*?^\1", re.MULTILINE | re.DOTALL)
+_INLINE_MARKS = re.compile(r"[`*_]|\]\([^)]*\)|[\[\]]|\{[^}]*\}\s*$")
+
+
+def _guess_ids(book: Book, chapters: list[Chapter]) -> None:
+    """Take in ``book`` the ids ``chapters`` would most likely take (their own, their ATX headings'), so that
+    the chapters after them, converted ahead (:class:`_Ahead`), number a repeated heading as the real book
+    does. A wrong guess only costs time: the chapter's entry then does not replay."""
+
+    def take(wanted: str) -> None:
+        candidate, n = wanted, 1
+        while candidate in book.ids:
+            n += 1
+            candidate = f"{wanted}-{n}"
+        book.ids.add(candidate)
+
+    for chapter in chapters:
+        take(slugify(chapter.title or Path(chapter.rel).stem, "chapter"))
+        for found in _HEADING_LINE.finditer(_FENCE.sub("", chapter.markdown)):
+            take(slugify(_INLINE_MARKS.sub("", found.group(1))))
 
 
 def _entry(ctx: _Context, root: html.HtmlElement) -> dict[str, Any] | None:
@@ -693,7 +817,9 @@ def _tree_of(nodes: list[list[Any]]) -> html.HtmlElement:
     for parent, tag, attributes, text, tail in nodes:
         if elements and not 0 <= parent < len(elements):
             raise ValueError(f"no parent {parent} for element {len(elements)}")
-        element = etree.SubElement(elements[parent], tag) if elements else root
+        # MathML and SVG (see mathtex) keep their namespace as the default one, as the first pass made them.
+        nsmap = {None: tag[1 : tag.index("}")]} if tag.startswith("{") else None
+        element = etree.SubElement(elements[parent], tag, nsmap=nsmap) if elements else root
         for name, value in attributes:
             element.set(name, value)
         element.text, element.tail = text, tail

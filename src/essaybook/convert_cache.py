@@ -24,8 +24,12 @@ from typing import Any
 from essaybook import __version__
 
 _KIND = "convert"
-_FORMAT = "chapter-2"  # 2: image media types by their bytes, landmarks labelled, empty th made td
-_VERSIONS = [__version__, *(version(name) for name in ("markdown", "pygments", "lxml"))]
+_FORMAT = "chapter-3"  # 2: image media types by their bytes, landmarks labelled, empty th made td; 3: math
+# The math renderers' versions too: an entry keeps each equation's MathML and SVG as they drew it.
+_VERSIONS = [
+    __version__,
+    *(version(name) for name in ("markdown", "pygments", "lxml", "latex2mathml", "ziamath", "ziafont")),
+]
 
 
 def project_identity(root: Path) -> list[int]:

@@ -11,27 +11,81 @@ import functools
 import shutil
 import subprocess
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from fontTools.ttLib import TTFont
 
 from essaybook import log
+from essaybook.errors import RenderError
 
-_SCRIPT_FONTS = {
-    "CJK": "fonts-noto-cjk",
-    "HIRAGANA": "fonts-noto-cjk",
-    "KATAKANA": "fonts-noto-cjk",
-    "HANGUL": "fonts-noto-cjk",
-    "ARABIC": "fonts-noto-core",
-    "HEBREW": "fonts-noto-core",
-    "DEVANAGARI": "fonts-noto-core",
-    "THAI": "fonts-noto-core",
-    "EMOJI": "fonts-noto-color-emoji",
-    "BENGALI": "fonts-noto-core",
-    "TAMIL": "fonts-noto-core",
+_PACKAGES: dict[str, tuple[str, str, str]] = {
+    "CJK": ("fonts-noto-cjk", "google-noto-sans-cjk-fonts", "font-noto-sans-cjk"),
+    "EMOJI": ("fonts-noto-color-emoji", "google-noto-color-emoji-fonts", "font-noto-color-emoji"),
+    "ARABIC": ("fonts-noto-core", "google-noto-naskh-arabic-fonts", "font-noto-naskh-arabic"),
 }
+"""Font packages by script: (Debian and Ubuntu, Fedora, Homebrew). Other scripts: see :func:`packages_for`."""
+
+_LANG_SCRIPTS = {
+    **dict.fromkeys(("zh", "ja", "ko", "yue", "cmn", "wuu", "lzh"), "CJK"),
+    **dict.fromkeys(("ar", "fa", "ur", "ps", "sd", "ug", "ckb", "ks"), "ARABIC"),
+    **dict.fromkeys(("he", "yi", "lad"), "HEBREW"),
+    **dict.fromkeys(("hi", "mr", "ne", "sa", "kok", "mai", "bho", "new"), "DEVANAGARI"),
+    **dict.fromkeys(("bn", "as", "mni"), "BENGALI"),
+    **dict.fromkeys(("am", "ti", "gez"), "ETHIOPIC"),
+    "el": "GREEK",
+    "th": "THAI",
+    "ta": "TAMIL",
+    "te": "TELUGU",
+    "kn": "KANNADA",
+    "ml": "MALAYALAM",
+    "gu": "GUJARATI",
+    "pa": "GURMUKHI",
+    "or": "ORIYA",
+    "si": "SINHALA",
+    "my": "MYANMAR",
+    "km": "KHMER",
+    "lo": "LAO",
+    "bo": "TIBETAN",
+    "dz": "TIBETAN",
+    "hy": "ARMENIAN",
+    "ka": "GEORGIAN",
+    "mn-mong": "MONGOLIAN",
+    "iu": "CANADIAN",
+    "chr": "CHEROKEE",
+    "akk": "CUNEIFORM",
+    "sux": "CUNEIFORM",
+    "gmy": "LINEAR B",
+    "got": "GOTHIC",
+}
+"""The script a language is written in (primary subtag), where it is not Latin or Cyrillic."""
+
+BOXES_SHARE = 0.02
+"""Undrawable characters, as a share of the book's characters, past which the PDF is not written."""
+BOXES_COUNT = 500
+"""Undrawable characters (counted each time they occur) past which the PDF is not written."""
+HANDFUL = 20
+"""Undrawable characters of a script that are never more than warnings, however short the book (unless the
+book's language is written in the script and no font draws any of it)."""
+NAMED_CHARACTERS = 12
+"""Undrawable characters of one script named one by one, each with its place; the rest are counted."""
+
+
+def packages_for(script: str) -> tuple[str, str, str]:
+    """The font packages that cover ``script``: (Debian and Ubuntu, Fedora, Homebrew)."""
+    if script in _PACKAGES:
+        return _PACKAGES[script]
+    name = script.lower().replace(" ", "-")
+    return "fonts-noto-core", f"google-noto-sans-{name}-fonts", f"font-noto-sans-{name}"
+
+
+def script_of_language(lang: str) -> str | None:
+    """The script ``lang`` (a BCP 47 tag) is written in, where the theme's fonts have none; else None."""
+    tag = lang.lower()
+    return _LANG_SCRIPTS.get(tag) or _LANG_SCRIPTS.get(tag.split("-")[0])
 
 
 @cache
@@ -89,62 +143,157 @@ _GROUPS = {
     "BOPOMOFO": "CJK",
 }
 _NAMES = {"CJK": "Chinese, Japanese and Korean", "EMOJI": "emoji and symbol"}
+_TWO_WORDS = frozenset({"LINEAR", "OLD", "INSCRIPTIONAL", "EGYPTIAN", "ANATOLIAN", "CAUCASIAN", "MEROITIC", "TAI"})
+"""Scripts whose names take two words ('LINEAR B', 'OLD ITALIC')."""
 
 
 def script_of(char: str) -> str:
     """A coarse script name from the Unicode character name ('CJK', 'ARABIC', …)."""
     if unicodedata.category(char) == "So":
         return "EMOJI"  # symbols and pictographs: the first word of their names is no script
-    name = unicodedata.name(char, "")
-    first = name.split(" ")[0] if name else f"U+{ord(char):04X}"
+    words = unicodedata.name(char, "").split(" ")
+    if not words[0]:
+        return f"U+{ord(char):04X}"
+    first = " ".join(words[:2]) if words[0] in _TWO_WORDS and len(words) > 1 else words[0]
     return _GROUPS.get(first, first)
 
 
-def check_coverage(
-    fonts: list[Path], texts: Iterable[tuple[str, str]], first_lines: dict[str, int] | None = None
-) -> list[str]:
-    """Warn, once per script, about characters no font can draw; ``texts`` are (chapter file, text) pairs.
+def label_of(script: str) -> str:
+    """How a message names ``script``: 'Chinese, Japanese and Korean', 'Linear B'."""
+    return _NAMES.get(script, script.title())
 
-    Returns the scripts that will print as boxes. Every distinct character is looked up; the example is the
-    script's first undrawable one in the book, with how many others there are; with ``first_lines`` (chapter
-    file -> line of its text's first line) the warning names its line too.
+
+@dataclass
+class Missing:
+    """The characters of one script that no font can draw."""
+
+    script: str
+    places: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    """Each character -> (chapter file, line) where it first occurs."""
+    counts: Counter[str] = field(default_factory=Counter)
+    """Each character -> how many times it occurs in the book."""
+    drawn: bool = False
+    """Whether a machine font draws other characters of the script in the book."""
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def find_missing(
+    fonts: list[Path], texts: Iterable[tuple[str, str]], first_lines: dict[str, int] | None = None
+) -> tuple[dict[str, Missing], int]:
+    """The characters of ``texts`` ((chapter file, text) pairs) that neither the theme's ``fonts`` nor a font
+    of this machine can draw, by script, and how many characters the texts hold (spaces and controls aside).
+
+    Every distinct character is looked up: a machine font may draw one emoji and not the next. With
+    ``first_lines`` (chapter file -> line of its text's first line) each place has its line.
     """
     covered: set[int] = set()
     for path in fonts:
         covered |= _cmap(path)
-    # Every distinct character is checked: a machine font may draw one emoji and not the next.
-    missing: dict[str, tuple[str, str, int | None]] = {}
-    counts: dict[str, int] = {}
+    missing: dict[str, Missing] = {}
     drawn_by: dict[str, str] = {}
+    visible = 0
     for where, text in texts:
-        for char in dict.fromkeys(text):
+        for char, count in Counter(text).items():
             code = ord(char)
-            if code < 0x250 or code in covered or unicodedata.category(char)[0] in "CZ":
+            if unicodedata.category(char)[0] in "CZ":
+                continue
+            visible += count
+            if code < 0x250 or code in covered:
                 continue
             script = script_of(char)
             family = _system_covers(code)
             if family:
                 drawn_by.setdefault(script, f"{char!r} in {where} uses the machine's font {family}")
                 continue
-            counts[script] = counts.get(script, 0) + 1
-            if script not in missing:
+            entry = missing.setdefault(script, Missing(script))
+            entry.counts[char] += count
+            if char not in entry.places:
                 start = first_lines.get(where) if first_lines is not None else None
                 line = start + text.count("\n", 0, text.index(char)) if start is not None else None
-                missing[script] = (where, char, line)
+                entry.places[char] = (where, line)
     for script, detail in sorted(drawn_by.items()):
-        log.LOGGER.debug("        %s text: %s", _NAMES.get(script, script.title()), detail)
-    boxes = []
-    for script, (where, char, line) in sorted(missing.items()):
-        label = _NAMES.get(script, script.title())
-        boxes.append(script)
-        package = _SCRIPT_FONTS.get(script, "a font that covers it")
-        others = counts[script] - 1
-        more = f" and {others} other{'s' * (others > 1)}" if others else ""
+        log.LOGGER.debug("        %s text: %s", label_of(script), detail)
+        if script in missing:
+            missing[script].drawn = True
+    return missing, visible
+
+
+def check_coverage(
+    fonts: list[Path],
+    texts: Iterable[tuple[str, str]],
+    first_lines: dict[str, int] | None = None,
+    *,
+    langs: Iterable[str] = (),
+    stop: bool = False,
+    allowed_by: str | None = None,
+) -> list[str]:
+    """Report the characters no font can draw (see :func:`find_missing`); returns the scripts that will print
+    as boxes.
+
+    With ``stop`` (a PDF is to be written), a script that makes the PDF a book of boxes stops the build with
+    a :class:`RenderError` (recoverable, for ``check``): the script of one of the book's languages
+    (``langs``) when no font draws any of it, or more than :data:`BOXES_SHARE` of the book's characters, or
+    more than :data:`BOXES_COUNT`. ``allowed_by`` (the setting that accepts boxes, when set) turns that into
+    a warning. A handful of characters is a warning for each, with its place.
+    """
+    missing, visible = find_missing(fonts, texts, first_lines)
+    own = {script for lang in langs if (script := script_of_language(lang)) is not None}
+    boxes = sorted(missing)
+    for script in boxes:
+        entry = missing[script]
+        share = entry.total > BOXES_SHARE * visible and entry.total > HANDFUL
+        whole = (script in own and not entry.drawn) or share or entry.total > BOXES_COUNT
+        if whole and stop:
+            _too_many(entry, visible, script in own and not entry.drawn, allowed_by)
+        else:
+            _each(entry)
+    return boxes
+
+
+def _install(script: str) -> str:
+    debian, fedora, homebrew = packages_for(script)
+    return (
+        f"install {debian} on Debian or Ubuntu, {fedora} on Fedora, {homebrew} with Homebrew; or add a font "
+        "that covers it with @font-face in styles/*.css"
+    )
+
+
+def _too_many(entry: Missing, visible: int, language: bool, allowed_by: str | None) -> None:
+    label = label_of(entry.script)
+    char, (where, line) = next(iter(entry.places.items()))
+    share = f"{entry.total:,} of the book's {visible:,} characters"
+    why = "the book's language is written in it" if language else share
+    message = (
+        f"no font on this machine can draw {label} text ({why}; the first is {char!r}, U+{ord(char):04X}): "
+        "the PDF would be pages of empty boxes"
+    )
+    if allowed_by is not None:
+        log.warn(f"{message}; written anyway ({allowed_by})", kind="font-coverage", file=where, line=line)
+        return
+    hint = f"{_install(entry.script)}; or set allow-missing-glyphs = true in [pdf] to accept the boxes"
+    log.recoverable(RenderError(message, file=where, line=line, hint=hint), kind="font-coverage")
+
+
+def _each(entry: Missing) -> None:
+    label = label_of(entry.script)
+    named = list(entry.places.items())[:NAMED_CHARACTERS]
+    for char, (where, line) in named:
+        others = entry.counts[char] - 1
         log.warn(
-            f"no font can draw {label} characters such as {char!r} (U+{ord(char):04X}){more}; the PDF "
-            f"would show empty boxes. Install {package} or add a font with @font-face in styles/",
+            f"no font can draw the {label} character {char!r} (U+{ord(char):04X}); the PDF shows an empty box",
             kind="font-coverage",
             file=where,
             line=line,
+            hint=_install(entry.script),
+            more=others,
         )
-    return boxes
+    rest = len(entry.places) - len(named)
+    if rest:
+        log.warn(
+            f"and {rest} other {label} character{'s' * (rest > 1)} no font can draw",
+            kind="font-coverage",
+            hint=_install(entry.script),
+        )

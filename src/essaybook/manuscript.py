@@ -13,10 +13,11 @@ from typing import Any
 import yaml
 
 from essaybook import log
-from essaybook.config import Config, entry_line
+from essaybook.config import Config, entry_line, metadata_problem
 from essaybook.diagnostics import project_file
 from essaybook.errors import ConfigError, ManuscriptError
 from essaybook.langtag import is_language_tag
+from essaybook.limits import METADATA_ENTRIES, YAML_ALIAS_VALUES
 from essaybook.media import IMAGE_SUFFIX, NAMES, sniff_file, suffix_fits
 from essaybook.model import ROLES, Asset, Book, Chapter, Meta
 from essaybook.paths import inside, natural_key, read_regular
@@ -92,6 +93,10 @@ def read_chapter(path: Path, root: Path, index: int) -> Chapter:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     meta, body, body_line = _split_front_matter(text, display)
     body, title_block = _title_block(body)
+    for key in ("title", "author", "date"):
+        value = title_block.get(key)
+        if value is not None and _refused(key, [value] if isinstance(value, str) else value, display, body_line):
+            del title_block[key]
     if index > 0:
         # The first chapter's title block is the book's (see resolve_meta); a later one titles its chapter.
         for key, value in title_block.items():
@@ -109,7 +114,7 @@ def read_chapter(path: Path, root: Path, index: int) -> Chapter:
             del block[key]
         meta.update(block)  # as Pandoc merges them: a later block's value wins
     chapter = Chapter(source=path, rel=rel, index=index, markdown=body, body_line=body_line, title_block=title_block)
-    _apply_front_matter(chapter, meta, display, text.split("\n")[: body_line - 1])
+    _apply_front_matter(chapter, meta, display, _key_lines(text, body_line))
     return chapter
 
 
@@ -181,6 +186,16 @@ def _metadata_blocks(body: str) -> tuple[str, list[tuple[int, dict[str, Any]]]]:
     return "\n".join(lines), blocks
 
 
+def _key_lines(text: str, body_line: int) -> dict[str, int]:
+    """Line of each top-level key of the front matter (which ends before ``body_line``)."""
+    lines: dict[str, int] = {}
+    for number, line in enumerate(text.split("\n", body_line)[1 : body_line - 1], 2):
+        found = re.match(r"^([\w-]+)\s*:", line)
+        if found:
+            lines.setdefault(found.group(1), number)
+    return lines
+
+
 def _split_front_matter(text: str, display: str) -> tuple[dict[str, Any], str, int]:
     if not text.startswith("---\n"):
         return {}, text, 1
@@ -220,7 +235,7 @@ class _BoundedLoader(yaml.SafeLoader):
     title's text, the author list) walks it expanded: gigabytes from a few lines.
     """
 
-    LIMIT = 10_000
+    LIMIT = YAML_ALIAS_VALUES
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -254,9 +269,12 @@ class _BoundedLoader(yaml.SafeLoader):
         return size
 
 
-def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str, lines: list[str] | None = None) -> None:
-    """Set ``chapter``'s title, author, lang and role from its front matter (``lines``: the file's lines before
-    the body, for the line of a wrong value)."""
+def _reject(message: str, display: str, key: str, line: int | None = None, hint: str | None = None) -> None:
+    """A front-matter value that cannot be used: raised, or recorded by ``check`` (the key is then skipped)."""
+    log.recoverable(ManuscriptError(message, file=display, line=line, key=key, hint=hint), kind="front-matter")
+
+
+def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str, lines: dict[str, int]) -> None:
     for key, value in meta.items():
         if key not in _FRONT_KEYS:
             log.warn(
@@ -269,25 +287,26 @@ def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str, li
         if key == "author":
             names = [value] if isinstance(value, str) else value
             if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-                error = ManuscriptError("expected a name or a list of names", file=display, key="author")
-                log.recoverable(error, kind="front-matter")
+                _reject("expected a name or a list of names", display, "author")
+                continue
+            if len(names) > METADATA_ENTRIES:
+                _reject(f"lists {len(names)} authors; the limit is {METADATA_ENTRIES}", display, key, lines.get(key))
+                continue
+            if _refused(key, names, display, lines.get(key)):
                 continue
             chapter.author = list(names)
             continue
         if key == "date" and isinstance(value, dt.date):
             value = value.isoformat()[:10]
         if not isinstance(value, str | int | float) or isinstance(value, bool):
-            log.recoverable(
-                ManuscriptError(f"expected a string, found {value!r}", file=display, key=key), kind="front-matter"
-            )
+            _reject(f"expected a string, found {value!r}", display, key)
             continue
         value = str(value)
+        if key == "title" and _refused(key, [value], display, lines.get(key)):
+            continue
         if key == "role":
             if value not in ROLES:
-                error = ManuscriptError(
-                    f"unknown role {value!r}", file=display, key="role", hint="use one of " + ", ".join(ROLES)
-                )
-                log.recoverable(error, kind="front-matter")
+                _reject(f"unknown role {value!r}", display, key, hint="use one of " + ", ".join(ROLES))
                 continue
             chapter.role = value
         elif key == "title":
@@ -301,23 +320,32 @@ def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str, li
                 continue
             chapter.title = title
             chapter.title_given = True
-        elif key in ("subtitle", "date", "abstract"):
+        elif key in ("subtitle", "date", "abstract") and not _refused(key, [value], display, lines.get(key)):
             # An abstract keeps its paragraphs (blank lines); each is set as one paragraph of plain text.
             paragraphs = re.split(r"\n\s*\n", value.strip()) if key == "abstract" else [value]
             text = "\n\n".join(" ".join(smarten(p).split()) for p in paragraphs if p.strip())
             setattr(chapter, key, text or None)
         elif key == "lang":
             if not is_language_tag(value):
-                line = next((i for i, text in enumerate(lines or [], 1) if text.startswith("lang:")), None)
-                error = ManuscriptError(
+                _reject(
                     f"expected a BCP 47 language tag such as 'en' or 'de-CH', found {value!r}",
-                    file=display,
-                    line=line,
-                    key="lang",
+                    display,
+                    key,
+                    lines.get(key),
                 )
-                log.recoverable(error, kind="front-matter")
                 continue
             chapter.lang = value
+
+
+def _refused(key: str, values: list[str], display: str, line: int | None) -> bool:
+    """Report (recoverably) the first of ``values`` that cannot be the metadata ``key``; True when one was."""
+    for value in values:
+        problem = metadata_problem(key, value)
+        if problem is not None:
+            message, hint = problem
+            log.recoverable(ManuscriptError(message, file=display, line=line, key=key, hint=hint), kind="front-matter")
+            return True
+    return False
 
 
 _RTL_LANGS = frozenset({"ar", "he", "fa", "ur", "ps", "sd", "ug", "yi", "dv", "ckb"})
@@ -336,11 +364,17 @@ def build_time(root: Path | None = None) -> dt.datetime:
     """
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch:
+        # The specification's form is `date +%s`'s: digits only (Python's int() would also take ' 5', '+5',
+        # '1_000'); a date before 1970 or after 9999 fits no EPUB's dcterms:modified.
         try:
+            if not re.fullmatch(r"[0-9]+", epoch):
+                raise ValueError(epoch)
             return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC)
         except (ValueError, OverflowError, OSError):
             raise ConfigError(
-                f"SOURCE_DATE_EPOCH must be whole seconds since 1970, found {epoch!r}", file="environment"
+                f"SOURCE_DATE_EPOCH must be whole seconds since 1970 (a date up to the year 9999), found {epoch!r}",
+                file="environment",
+                hint="see reproducible-builds.org/specs/source-date-epoch, or unset it",
             ) from None
     newest = _newest_change(root) if root is not None else None
     if newest is not None:

@@ -114,6 +114,8 @@ class Book:
     """Raw HTML elements that are not XHTML, already reported once."""
     allow_remote: bool = False
     """Whether http(s) images may be fetched (``[book] allow-remote``)."""
+    math: bool = True
+    """Whether TeX between dollars is math (``[book] math``)."""
 
     @property
     def manuscript_dir(self) -> Path:

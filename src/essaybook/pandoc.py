@@ -441,7 +441,29 @@ _DIRECTIVE_RE = re.compile(r"\{\{#([A-Za-z_][\w-]*)(?:[^{}]*\}\})?")
 _KNOWN_DIRECTIVES = frozenset({"include", "rustdoc_include", "playground", "title"})
 _COMMAND_RE = re.compile(r"(?<![\w:\\./~])\\([A-Za-z]{2,})\b")
 _CODE_SPAN_RE = re.compile(r"(`+)(?:(?!\1).)+?\1")
-_MATH_RE = re.compile(r"\$\$.+?\$\$|(?<![\\\w$])\$(?=\S)[^$\n]+?(?<=\S)\$(?![\w$])")
+_MATH_RE = re.compile(r"(?<![\\\w$])\$(?=\S)[^$\n]+?(?<=\S)\$(?![\w$])")
+_DISPLAY_MATH = (
+    (re.compile(r"\$\$.+?\$\$", re.DOTALL), "$$"),
+    (re.compile(r"\\\[.+?\\\]", re.DOTALL), "\\]"),
+    (re.compile(r"\\\(.+?\\\)", re.DOTALL), "\\)"),
+)
+
+
+def _without_math(text: str) -> str:
+    """``text`` with its math (``$…$``, ``$$…$$``, ``\\(…\\)``, ``\\[…\\]``, which may span lines) blanked,
+    keeping its line breaks; TeX there is math (see :mod:`essaybook.mathtex`), not a stray command."""
+
+    def blank(match: re.Match[str]) -> str:
+        return "\n" * match.group(0).count("\n")
+
+    for pattern, closer in _DISPLAY_MATH:
+        # Only up to the last closer: an opener after it matches nothing, and would scan to the end each time.
+        end = text.rfind(closer)
+        if end >= 0:
+            cut = end + len(closer)
+            text = pattern.sub(blank, text[:cut]) + text[cut:]
+    return "\n".join(_MATH_RE.sub("", line) for line in text.split("\n"))
+
 
 DIALECT_KINDS: dict[str, tuple[str, str]] = {
     "liquid-tag": (
@@ -484,10 +506,14 @@ def dialect_marks(lines: list[str]) -> list[tuple[str, int, str]]:
     """
     found = [("stray-div-fence", n, lines[n].strip()) for what, n, _ in _div_fences(lines) if what == "stray"]
     patterns = (("liquid-tag", _LIQUID_RE), ("shortcode", _SHORTCODE_RE))
-    for number, (line, mask) in enumerate(zip(lines, _code_mask(lines), strict=True)):
-        if mask or line.startswith(("    ", "\t")):
+    masked = _code_mask(lines)
+    visible = [
+        "" if mask or line.startswith(("    ", "\t")) else _CODE_SPAN_RE.sub("", line)
+        for line, mask in zip(lines, masked, strict=True)
+    ]
+    for number, text in enumerate(_without_math("\n".join(visible)).split("\n")):
+        if not text:
             continue
-        text = _MATH_RE.sub("", _CODE_SPAN_RE.sub("", line))
         for kind, pattern in patterns:
             match = pattern.search(text)
             if match:

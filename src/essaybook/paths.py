@@ -24,12 +24,20 @@ class OutsideFile(OSError):
         super().__init__(errno.EACCES, "it leads outside the book project", str(path))
 
 
-def read_regular(path: Path | str, within: list[Path] | None = None) -> bytes:
+class TooLarge(OSError):
+    """A file the build would read is larger than the limit for its kind (see essaybook.limits)."""
+
+    def __init__(self, path: Path | str, size: int, limit: int) -> None:
+        super().__init__(errno.EFBIG, f"{size:,} bytes; the limit is {limit:,}", str(path))
+
+
+def read_regular(path: Path | str, within: list[Path] | None = None, limit: int | None = None) -> bytes:
     """The bytes of ``path``, checked to be a regular file when it is opened, so that a named pipe or a
     device put in place of a stylesheet, chapter or image is refused instead of blocking the build.
 
     ``within``: the file opened must lie inside one of these folders, checked on what was opened, so a
-    symbolic link swapped in after an earlier check cannot lead elsewhere.
+    symbolic link swapped in after an earlier check cannot lead elsewhere. ``limit``: the most bytes the file
+    may hold (:class:`TooLarge` otherwise, checked on what was opened and while reading).
     """
     # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer; fstat checks what was opened.
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
@@ -41,9 +49,14 @@ def read_regular(path: Path | str, within: list[Path] | None = None) -> bytes:
             real = Path(os.readlink(opened)) if opened.is_symlink() else Path(os.path.realpath(path))
             if not any(inside(real, root) for root in within):
                 raise OutsideFile(path)
-        chunks = []
+        if limit is not None and os.fstat(fd).st_size > limit:
+            raise TooLarge(path, os.fstat(fd).st_size, limit)
+        chunks, size = [], 0
         while chunk := os.read(fd, 1 << 20):
             chunks.append(chunk)
+            size += len(chunk)
+            if limit is not None and size > limit:  # it grew while being read
+                raise TooLarge(path, size, limit)
         return b"".join(chunks)
     finally:
         os.close(fd)

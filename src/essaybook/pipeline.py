@@ -36,10 +36,12 @@ from essaybook.compose import ANCHOR_SCHEME, EPUB_NS, GENERATED_COVER, ComposedE
 from essaybook.config import Config, load_config, read_config
 from essaybook.convert import Conversion, convert_book
 from essaybook.cover import typographic_cover
+from essaybook.diagnostics import project_file
 from essaybook.errors import ConfigError, EssaybookError, ManuscriptError, RenderError
 from essaybook.fonts import check_coverage
 from essaybook.layout.book import Settings, Unsplittable, lay_out_book
 from essaybook.layout.cache import LayoutCache, cache_folder
+from essaybook.limits import layout_seconds
 from essaybook.manuscript import find_chapters, read_chapter, resolve_meta, slug_of
 from essaybook.model import Book, Chapter, Meta
 from essaybook.paths import read_regular
@@ -194,7 +196,13 @@ class Pipeline:
         except ConfigError as error:
             if not any(problem.key == "theme.name" for problem in problems):  # read_config may have said so
                 self._recover(error, "config")
-            theme = load_theme(BASE_THEME, root, config.source)
+            name = BASE_THEME if error.key == "theme.name" else config.theme.name
+            try:
+                theme = load_theme(name, root, config.source)
+            except ConfigError as again:  # a stylesheet in styles/ cannot be used: go on without styles/
+                if again.file != error.file or again.detail != error.detail:
+                    self._recover(again, "config")
+                theme = load_theme(name, root, config.source, styles=False)
         code_css = _code_css(config.theme.code_style)
         if code_css is None:
             unknown = ConfigError(
@@ -220,6 +228,7 @@ class Pipeline:
         book = Book(root=root, chapters=chapters)
         # check reaches no network and writes nothing into the project (fetched images are kept there).
         book.allow_remote = config.book.allow_remote and not self.tolerant
+        book.math = config.book.math
         self.project = Project(
             root=root, config=config, theme=theme, book=book, meta=None, code_css=code_css, chapter_files=paths
         )
@@ -304,15 +313,33 @@ class Pipeline:
         project.meta = resolve_meta(project.config, project.book)
         return project.meta
 
-    def check_fonts(self, lines: bool = False) -> list[str]:
-        """Warn about characters the theme's fonts cannot draw; with ``lines``, name the line of the example.
+    def check_fonts(self, pdf: bool = True) -> list[str]:
+        """Warn about characters no font can draw, each with its place; with ``pdf`` (a PDF is to be written),
+        stop when a whole script would print as boxes, unless ``[pdf] allow-missing-glyphs`` accepts them (see
+        :func:`essaybook.fonts.check_coverage`).
 
         Returns the scripts that would print as boxes.
         """
         project = self._loaded()
-        texts = {f"manuscript/{c.rel}": c for c in project.book.chapters}
-        first_lines = {name: c.body_line for name, c in texts.items()} if lines else None
-        return check_coverage(project.theme.fonts(), ((name, c.markdown) for name, c in texts.items()), first_lines)
+        texts = [(f"manuscript/{c.rel}", c.markdown) for c in project.book.chapters]
+        first_lines = {f"manuscript/{c.rel}": c.body_line for c in project.book.chapters}
+        settings = project.config.book
+        printed = [settings.title or "", settings.subtitle or "", *settings.author]  # title page, running heads
+        if any(printed):
+            texts.insert(
+                0, (project_file(project.config.source, project.root) or "manuscript/book.toml", "\n".join(printed))
+            )
+        book_lang = project.meta.lang if project.meta is not None else project.config.book.lang or "en"
+        langs = {book_lang, *(c.lang for c in project.book.chapters if c.lang)}
+        allowed = project.config.pdf.allow_missing_glyphs
+        return check_coverage(
+            project.theme.fonts(),
+            texts,
+            first_lines,
+            langs=sorted(langs),
+            stop=pdf,
+            allowed_by="allow-missing-glyphs = true in [pdf]" if allowed else None,
+        )
 
     def slug(self) -> str:
         """The outputs' file name stem (``dist/<slug>.pdf``), without converting when book.toml sets the title."""
@@ -528,6 +555,10 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
     uses = {a.href: a.used_at for a in book.assets.values()}
     heading_ids = frozenset(h.id for c in book.chapters for h in c.headings)
     cover = meta.cover_image is not None and config.pdf.cover
+    sources = {c.id: f"manuscript/{c.rel}" for c in book.chapters}
+    # For messages: a WeasyPrint failure is most often caused by a rule in the project's own stylesheets.
+    stylesheets = tuple(p.relative_to(root).as_posix() for p in theme.css("print") if p.is_relative_to(root))
+    seconds = layout_seconds()
     if project.layout == "book":
         blocks: dict[str, list[str]] = {}
         ids = {c.index: c.id for c in book.chapters}
@@ -544,7 +575,9 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
             xmp=(meta.lang, meta.subjects),
             body_start=project.body_start,
             cover=cover,
-            sources={c.id: f"manuscript/{c.rel}" for c in book.chapters},
+            sources=sources,
+            stylesheets=stylesheets,
+            seconds=seconds,
         )
         try:
             laid = lay_out_book(printed, settings, cache, jobs, pdf)
@@ -578,6 +611,9 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
         blocks=[anchor for _, _, anchor in printed.blocks],
         cover=cover,
         uses=uses,
+        sources=sources,
+        stylesheets=stylesheets,
+        seconds=seconds * max(1, len(book.chapters)),  # one document: each chapter's time, all at once
     )
 
     def write_one(meta: Meta, config: Config, target: Path) -> PdfResult:

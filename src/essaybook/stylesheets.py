@@ -19,11 +19,10 @@ import tinycss2
 import tinycss2.ast
 
 from essaybook import log
-from essaybook.errors import ConfigError
 from essaybook.media import FONT_SUFFIX, IMAGE_SUFFIX, NAMES, sniff_file, suffix_fits
 from essaybook.model import FONT_TYPES, IMAGE_TYPES
 from essaybook.paths import inside, read_regular
-from essaybook.themes import Theme
+from essaybook.themes import Theme, read_stylesheet
 
 _SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 MEDIA_TYPES = FONT_TYPES | IMAGE_TYPES
@@ -105,12 +104,7 @@ def map_style(style: str, change: Callable[[str, int], str | None], refused: Cal
 def clean_for_epub(path: Path, root: Path) -> EpubCss:
     """Parse ``path`` and keep only what an EPUB can carry without reaching outside ``root``."""
     display = path.relative_to(root).as_posix() if inside(path, root) else path.name
-    try:
-        text = read_regular(path).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not valid UTF-8 (byte {exc.start})", file=display, hint="save it as UTF-8") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", file=display) from None
+    text = read_stylesheet(path, root)
     files: list[tuple[str, Path, str]] = []
 
     def allowed(url: str, line: int) -> str | None:

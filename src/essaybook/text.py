@@ -47,3 +47,21 @@ def smarten(text: str, lang: str = "en") -> str:
         escaped, extensions=["smarty"], extension_configs={"smarty": {"substitutions": quotes}}
     )
     return html.unescape(re.sub(r"<[^>]+>", "", converted)).strip()
+
+
+def unwritable_character(text: str) -> tuple[int, str] | None:
+    """(0-based position, description) of the first character in ``text`` that no XML document may carry
+    (``(4, 'U+0007 (a control character)')``), or None. Tab, line feed and carriage return are allowed; other
+    C0 and C1 controls, lone surrogates and non-characters are not (XML 1.0, section 2.2 and its note on
+    discouraged characters)."""
+    for index, char in enumerate(text):
+        code = ord(char)
+        if char in "\t\n\r":
+            continue
+        if code < 0x20 or 0x7F <= code <= 0x9F:
+            return index, f"U+{code:04X} (a control character)"
+        if 0xD800 <= code <= 0xDFFF:
+            return index, f"U+{code:04X} (a lone surrogate)"
+        if 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE:
+            return index, f"U+{code:04X} (a non-character)"
+    return None

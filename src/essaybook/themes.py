@@ -22,7 +22,8 @@ from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from essaybook.errors import ConfigError, TemplateError
-from essaybook.paths import read_regular
+from essaybook.limits import STYLESHEET_BYTES
+from essaybook.paths import OutsideFile, TooLarge, inside, read_regular
 
 BASE_THEME = "classic"
 PROJECT_THEME_CSS = "theme"
@@ -155,8 +156,8 @@ class Theme:
         return self.dirs
 
 
-def load_theme(name: str, project: Path, config_file: Path | None) -> Theme:
-    """Resolve ``[theme] name`` and the project's ``styles/`` folder."""
+def load_theme(name: str, project: Path, config_file: Path | None, styles: bool = True) -> Theme:
+    """Resolve ``[theme] name`` and (with ``styles``) the project's ``styles/`` folder (see :func:`project_styles`)."""
     names = available()
     if name not in names:
         raise ConfigError(
@@ -168,8 +169,46 @@ def load_theme(name: str, project: Path, config_file: Path | None) -> Theme:
     folders = [themes_dir() / name]
     if name != BASE_THEME:
         folders.append(themes_dir() / BASE_THEME)
+    return Theme(name=name, dirs=tuple(folders), project_styles=project_styles(project) if styles else None)
+
+
+def project_styles(project: Path) -> Path | None:
+    """The project's ``styles/`` folder, or None; every stylesheet in it (and in ``styles/theme/``) checked
+    to be a regular UTF-8 file inside the project and no larger than :data:`~essaybook.limits.STYLESHEET_BYTES`.
+
+    Raises :class:`ConfigError` naming the first that is not, before anything is laid out.
+    """
     styles = project / "styles"
-    return Theme(name=name, dirs=tuple(folders), project_styles=styles if styles.is_dir() else None)
+    if not styles.is_dir():
+        return None
+    if not inside(styles, project):
+        raise ConfigError(
+            f"the folder leads outside the book project (to {styles.resolve()})",
+            file="styles",
+            hint="make styles/ a folder inside the project and copy the stylesheets into it",
+        )
+    for path in sorted([*styles.glob("*.css"), *(styles / PROJECT_THEME_CSS).glob("*.css")]):
+        read_stylesheet(path, project)
+    return styles
+
+
+def read_stylesheet(path: Path, project: Path) -> str:
+    """The text of the project stylesheet ``path``; :class:`ConfigError` naming it when it cannot be used."""
+    shown = path.relative_to(project).as_posix() if path.is_relative_to(project) else str(path)
+    try:
+        return read_regular(path, within=[project], limit=STYLESHEET_BYTES).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not valid UTF-8 (byte {exc.start})", file=shown, hint="save it as UTF-8") from None
+    except TooLarge as exc:
+        raise ConfigError(f"the stylesheet is too large: {exc.strerror}", file=shown) from None
+    except OutsideFile:
+        raise ConfigError(
+            f"the stylesheet leads outside the book project (to {path.resolve()})",
+            file=shown,
+            hint="copy the file into styles/ instead of linking to it",
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the stylesheet: {exc.strerror}", file=shown) from None
 
 
 class _Loader(jinja2.BaseLoader):

@@ -97,7 +97,8 @@ def build(
         with log.step(3, total, "Composing HTML"):
             pipeline.compose_print()
         with log.step(4, total, "Laying out pages (WeasyPrint)"):
-            pipeline.check_fonts()
+            if pdf:  # an EPUB is drawn with the reading system's fonts
+                pipeline.check_fonts()
             layout = pipeline.lay_out(pdf)
         if epub:  # checked before anything is written, so --strict sees the stylesheets' warnings too
             pipeline.epub_styles()

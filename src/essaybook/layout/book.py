@@ -36,7 +36,8 @@ from essaybook.layout import assemble, styles, units
 from essaybook.layout.cache import LayoutCache, key_of
 from essaybook.layout.fontshare import FONT_SUFFIXES
 from essaybook.layout.jobs import Job, Result
-from essaybook.renderers.pdf import label_list, label_ranges, roman, starts_of
+from essaybook.limits import LayoutTimeout
+from essaybook.renderers.pdf import label_list, label_ranges, layout_failure, roman, starts_of
 
 
 class Unsplittable(Exception):
@@ -62,6 +63,10 @@ class Settings:
     cover: bool
     sources: dict[str, str] = field(default_factory=dict)
     """Chapter id -> its file ("manuscript/ch.md"), for messages."""
+    stylesheets: tuple[str, ...] = ()
+    """The project's own stylesheets the print layout reads ("styles/x.css"), for messages."""
+    seconds: float = 0
+    """The time limit of each job (0: none), see essaybook.limits."""
 
 
 @dataclass
@@ -87,6 +92,8 @@ class _Task:
     job: Job
     source: str | None = None
     """The chapter file the unit holds ("manuscript/ch.md"), for messages; None for the display pages."""
+    stylesheets: tuple[str, ...] = ()
+    """The project's stylesheets the unit reads, for messages."""
 
 
 class _Runner:
@@ -105,8 +112,11 @@ class _Runner:
         ``kill``, an error), so that nothing goes on writing after the build has stopped."""
         if self.pool is not None:
             if interrupted:
-                for process in list(getattr(self.pool, "_processes", {}).values()):  # no public way to stop them
+                processes = list(getattr(self.pool, "_processes", {}).values())  # no public way to stop them
+                for process in processes:
                     process.terminate()
+                for process in processes:  # each ends at once (worker._stop): wait, so none writes after the build
+                    process.join(timeout=10)
             self.pool.shutdown(wait=not interrupted, cancel_futures=True)
         if self.folder is not None:
             styles.end()
@@ -182,21 +192,18 @@ def _result(data: dict[str, Any]) -> Result | None:
 def _named(task: _Task, call: Callable[[], Result]) -> Result:
     """``call()``, a failure of WeasyPrint or of a worker process reported as a :class:`RenderError` that
     names the chapter (the traceback stays attached for ``--debug``)."""
-    what = task.source or ("the page furniture" if task.kind == "skeleton" else "the title and contents pages")
+    furniture = task.kind in ("skeleton", "pagination")
+    what = task.source or ("the page furniture" if furniture else "the title and contents pages")
     try:
         return call()
     except BrokenProcessPool:
         raise RenderError(
             f"a layout process stopped while laying out {what}", file=task.source, hint="out of memory? try -j 1"
         ) from None
-    except Exception as exc:
+    except (Exception, LayoutTimeout) as exc:
         if isinstance(exc, EssaybookError):
             raise
-        raise RenderError(
-            f"WeasyPrint failed while laying out {what}: {type(exc).__name__}: {exc}",
-            file=task.source,
-            hint="run with --debug for the traceback; the CSS or the raw HTML there is the likely cause",
-        ) from exc
+        raise layout_failure(exc, what, task.source, task.stylesheets) from exc
 
 
 def _task(
@@ -239,9 +246,10 @@ def _task(
         first=first,
         options=tuple(options),
         target=str(cache.pdf(kind, key)),
+        seconds=settings.seconds,
         **extra,
     )
-    return _Task(kind, key, job, source)
+    return _Task(kind, key, job, source, settings.stylesheets)
 
 
 def _skeleton_task(

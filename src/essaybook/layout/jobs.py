@@ -34,6 +34,8 @@ class Job:
     """The skeleton (page furniture only): report every page's side and its page anchors, write untagged."""
     measure: bool = False
     """Only measure the pages (count, sides, anchors): write no PDF."""
+    seconds: float = 0
+    """The layout's time limit (0: none); past it the job raises essaybook.limits.LayoutTimeout."""
 
 
 @dataclass

@@ -25,6 +25,7 @@ from essaybook.fetcher import ASSET_SCHEME, RestrictedFetcher
 from essaybook.layout import styles
 from essaybook.layout.jobs import Job, Result
 from essaybook.layout.units import rewrite_target_counters
+from essaybook.limits import deadline
 from essaybook.renderers import atomic_output
 from essaybook.renderers.pdf import MessageCollector, add_xmp_language, layout_with_notes, metadata_finisher
 
@@ -65,17 +66,35 @@ def run(job: Job) -> Result:
     # WeasyPrint copies the @font-face fonts into a temporary folder per document and removes it only when
     # its FontConfiguration is collected, which a worker's exit does not wait for: 1.8 MB left in /tmp per
     # chapter. Everything it makes in a temporary folder during the job goes into one removed afterwards.
-    folder = tempfile.mkdtemp(prefix="essaybook-job-")
+    global _job_folder
+    folder = _job_folder = tempfile.mkdtemp(prefix="essaybook-job-")
     saved, tempfile.tempdir = tempfile.tempdir, folder
     try:
         return _run(job, parsed)
     finally:
         tempfile.tempdir = saved
+        _job_folder = None
         shutil.rmtree(folder, ignore_errors=True)
 
 
 def _fetcher(job: Job) -> _Fetcher:
     return _Fetcher([Path(r) for r in job.roots], {h: Path(p) for h, p in job.assets}, job.numbered)
+
+
+_job_folder: str | None = None
+"""The running job's temporary folder (see :func:`run`), for :func:`_stop`."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM in a worker (the build stopped, failed or died): remove the job's temporary folder and end now.
+
+    Not an exception: the build's own SIGTERM handler, inherited through fork, raised KeyboardInterrupt, which
+    the pool's worker loop caught and reported, and then it took the next queued job and wrote its PDF into
+    the layout cache after the build had removed its temporary cache folder.
+    """
+    if _job_folder is not None:
+        shutil.rmtree(_job_folder, ignore_errors=True)
+    os._exit(128 + signum)
 
 
 @contextlib.contextmanager
@@ -96,9 +115,10 @@ def _run(job: Job, parsed: styles.Styles | None) -> Result:
     weasy_log = logging.getLogger("weasyprint")
     weasy_log.addHandler(collect)
     try:
-        rendered, displaced = layout_with_notes(
-            job.html, job.base_url, fetcher, job.stops, passes=1 if job.furniture else 5, styles=parsed
-        )
+        with deadline(job.seconds):
+            rendered, displaced = layout_with_notes(
+                job.html, job.base_url, fetcher, job.stops, passes=1 if job.furniture else 5, styles=parsed
+            )
         start = next((i for i, page in enumerate(rendered.pages) if job.first in page.anchors), 0)
         kept = rendered.pages[start:]
         order = {anchor: i for i, anchor in enumerate(job.blocks)}
@@ -153,3 +173,4 @@ def quiet_worker() -> None:
     weasy_log.handlers.clear()
     weasy_log.addHandler(logging.NullHandler())
     weasy_log.propagate = False
+    signal.signal(signal.SIGTERM, _stop)

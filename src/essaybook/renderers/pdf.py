@@ -6,16 +6,17 @@ import hashlib
 import logging
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from essaybook import log
+from essaybook import log, mathtex
 from essaybook.config import Config
-from essaybook.errors import RenderError
+from essaybook.errors import EssaybookError, RenderError
+from essaybook.limits import LAYOUT_SECONDS_ENV, LayoutTimeout, deadline
 
 if TYPE_CHECKING:  # WeasyPrint is imported where a page is laid out: a build served from the cache skips it
     from weasyprint.document import Document
@@ -236,6 +237,9 @@ def lay_out(
     blocks: list[str] | None = None,
     cover: bool = False,
     uses: dict[str, str] | None = None,
+    sources: Mapping[str, str] | None = None,
+    stylesheets: Sequence[str] = (),
+    seconds: float = 0,
 ) -> Layout:
     """Lay out the print HTML (files resolved against ``base`` through ``fetcher``).
 
@@ -244,18 +248,89 @@ def lay_out(
     rules may be relaxed to keep a footnote on the page of its call. ``blocks`` are the anchors of the
     chapter blocks in document order (see :func:`page_starts`). ``cover``: the first page is the cover.
     ``uses`` maps image hrefs to where the manuscript uses them, for messages.
+
+    A failure of WeasyPrint, or a layout longer than ``seconds`` (0: no limit), is a :class:`RenderError`
+    naming the chapter being laid out (``sources``: chapter id -> file) and the project's ``stylesheets``.
     """
+    sources = sources or {}
     collect = MessageCollector()
     weasy_log = logging.getLogger("weasyprint")
     weasy_log.addHandler(collect)
     try:
-        rendered, displaced = layout_with_notes(document, base.resolve().as_uri() + "/", fetcher, heading_ids)
+        with deadline(seconds):
+            rendered, displaced = layout_with_notes(document, base.resolve().as_uri() + "/", fetcher, heading_ids)
+    except (Exception, LayoutTimeout) as exc:
+        if isinstance(exc, EssaybookError):
+            raise
+        source = next((sources[i] for i in _ids_being_laid_out(exc) if i in sources), None)
+        if source is None and len(set(sources.values())) == 1:  # an essay: its one chapter
+            source = next(iter(sources.values()))
+        raise layout_failure(exc, source or "the book", source, stylesheets) from exc
     finally:
         weasy_log.removeHandler(collect)
     report_layout(displaced, fetcher.refused, fetcher.failed, collect.messages, uses or {}, fetcher.assets)
     labels = page_labels(rendered, body_start, cover)
     starts = page_starts(rendered, blocks or [], label_list(labels, len(rendered.pages)))
     return Layout(rendered=rendered, labels=labels, page_starts=starts)
+
+
+def layout_failure(exc: BaseException, what: str, file: str | None, stylesheets: Sequence[str]) -> RenderError:
+    """WeasyPrint's failure (or :class:`LayoutTimeout`) while laying out ``what`` as the user's problem it most
+    often is: a rule in the project's ``stylesheets`` or raw HTML in the chapter ``file``."""
+    what = "this chapter" if file is not None else what  # the message begins with its file
+    if isinstance(exc, LayoutTimeout):
+        return RenderError(
+            f"laying out {what} took longer than the limit of {exc.seconds:g} s",
+            file=file,
+            hint="look for what makes it slow there, such as a huge table, a very long word or floats in the CSS; "
+            f"on a slow machine, set {LAYOUT_SECONDS_ENV} to more seconds",
+        )
+    if isinstance(exc, RecursionError):
+        return RenderError(
+            f"{what} nests elements too deeply to lay out (raw HTML inside raw HTML, hundreds of levels)",
+            file=file,
+            hint="flatten the structure; run with --debug to see where",
+        )
+    styles = f"the project's stylesheets {', '.join(stylesheets)}" if stylesheets else "the theme's stylesheets only"
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return RenderError(
+        f"WeasyPrint failed while laying out {what} with {styles}: {detail}{_raised_at(exc)}",
+        file=file,
+        hint="the likely cause is a rule in those stylesheets, such as a float or ::first-letter, or raw HTML in the "
+        "chapter: take rules out until it lays out, and run with --debug for the traceback",
+    )
+
+
+def _raised_at(exc: BaseException) -> str:
+    """' (raised at weasyprint/layout/float.py:78)': the innermost WeasyPrint frame, for a bug report."""
+    where = ""
+    traceback = exc.__traceback__
+    while traceback is not None:
+        name = traceback.tb_frame.f_code.co_filename.replace("\\", "/")
+        if "/weasyprint/" in name:
+            where = f"weasyprint/{name.rsplit('/weasyprint/', 1)[1]}:{traceback.tb_lineno}"
+        traceback = traceback.tb_next
+    remote = getattr(exc.__cause__, "tb", None)  # concurrent.futures: the worker's traceback, as text only
+    if not where and isinstance(remote, str):
+        found = re.findall(r'File "[^"]*/(weasyprint/[^"]+)", line (\d+)', remote.replace("\\", "/"))
+        if found:
+            where = f"{found[-1][0]}:{found[-1][1]}"
+    return f" (raised at {where})" if where else ""
+
+
+def _ids_being_laid_out(exc: BaseException) -> list[str]:
+    """Ids of the elements WeasyPrint was laying out (their boxes) or building boxes for when ``exc`` was
+    raised, outermost first; none when it was somewhere else (parsing, the cascade: the whole document)."""
+    ids: list[str] = []
+    traceback = exc.__traceback__
+    while traceback is not None:
+        scope = traceback.tb_frame.f_locals
+        for element in (getattr(scope.get("box"), "element", None), scope.get("element")):
+            identifier = element.get("id") if element is not None and hasattr(element, "get") else None
+            if isinstance(identifier, str) and identifier not in ids:
+                ids.append(identifier)
+        traceback = traceback.tb_next
+    return ids
 
 
 def report_layout(
@@ -339,10 +414,13 @@ def add_xmp_language(rendered: Document, lang: str, subjects: tuple[str, ...]) -
 
 def metadata_finisher(xmp: bool, labels: list[tuple[int, str]] | None = None) -> Callable[[Document, Any], None]:
     """A WeasyPrint ``finisher`` that writes the XMP (``xmp``: WeasyPrint writes it only for PDF/A and PDF/UA)
-    and the page labels (see :func:`label_ranges`; WeasyPrint writes none)."""
+    and the page labels (see :func:`label_ranges`; WeasyPrint writes none); equations are tagged as formulas
+    (see :func:`mathtex.formula_tags`)."""
 
     def finisher(document: Document, pdf: Any) -> None:
         import pydyf
+
+        mathtex.formula_tags(document.pages, pdf.objects)
 
         if xmp:
             # Archives and catalogues read the XMP of every PDF.
