@@ -69,6 +69,12 @@ def features(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 
 @pytest.fixture(scope="session")
+def pandoc(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """tests/books/pandoc: a manuscript in Pandoc's (and Quarto's) Markdown, every construct it uses."""
+    return build_once(copy_project(BOOKS / "pandoc", tmp_path_factory.mktemp("pandoc")))
+
+
+@pytest.fixture(scope="session")
 def math_book(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """tests/books/math: inline, display and numbered equations across two chapters (issue 11)."""
     return build_once(copy_project(BOOKS / "math", tmp_path_factory.mktemp("math")))

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 from essaybook import log
+from essaybook.errors import ManuscriptError
 from essaybook.pipeline import load_project
+
+from conftest import BOOKS
 
 
 def convert(tmp_path: Path, markdown: str, toml: str = '[book]\ntitle = "T"\nlang = "en"\n') -> tuple[str, list[str]]:
@@ -112,3 +116,175 @@ def test_a_backlink_to_a_removed_citation_is_dropped(tmp_path: Path) -> None:
     backlinks = re.findall(r'class="backlink" href="#([^"]+)"|href="#([^"]+)"[^>]*class="backlink"', html)
     targets = [a or b for a, b in backlinks]
     assert sorted(targets) == ["fnref-a", "fnref-c", "fnref3-a"] and all(t in ids for t in targets), (targets, ids)
+
+
+# ------------------------------------------------------------------------------ Pandoc's Markdown (issue 14)
+
+
+def test_inline_notes_are_numbered_in_reference_order_with_the_others(tmp_path: Path) -> None:
+    html, warnings = convert(
+        tmp_path,
+        "# A\n\nOne[^a] and an inline note^[Inline, with [brackets] and `]`.] then\ntwo^[Outer ^[inner] note.]"
+        " and a note written later.[^b]\n\n```\n^[in code] stays\n```\n\n[^b]: Second defined.\n\n[^a]: First.\n",
+    )
+    assert warnings == []
+    assert "^[in code] stays" in html  # code is code
+    refs = re.findall(r'class="noteref" href="#([^"]+)"[^>]*>(\d+)<', html)
+    # Pandoc's order: as the text cites them; a note cited only inside another note comes after them.
+    assert refs == [
+        ("fn-a", "1"),
+        ("fn-pandoc-note-1", "2"),
+        ("fn-pandoc-note-2", "3"),
+        ("fn-b", "4"),
+        ("fn-pandoc-note-3", "5"),
+    ]
+    notes = re.findall(r'<aside id="([^"]+)" class="footnote"', html)
+    assert notes == ["fn-a", "fn-pandoc-note-1", "fn-pandoc-note-2", "fn-b", "fn-pandoc-note-3"]
+    assert "Inline, with [brackets] and <code>]</code>." in html
+
+
+def test_fenced_divs_nest_close_with_any_fence_and_keep_attributes(tmp_path: Path) -> None:
+    html, warnings = convert(
+        tmp_path,
+        '# A\n\n:::: {.callout-note #outer title="Read me" lang=de data-x=1 dir=sideways}\nOuter *text*.\n\n'
+        "::: {.columns}\nInner.\n:::\n::::::\n\n::: {.mystery}\nPlain.\n:::\n\n:::\n\nAfter.\n",
+    )
+    aside = re.search(r"<aside ([^>]*)>\n?<p class=\"callout-title\">Read me</p>", html)
+    assert aside is not None
+    assert sorted(aside.group(1).split()) == [
+        'callout-note"',
+        'class="callout',
+        'data-dir="sideways"',  # no direction HTML knows
+        'data-x="1"',
+        'id="outer"',
+        'lang="de"',
+        'role="note"',
+    ]
+    assert '<div class="columns">' in html and '<div class="mystery">' in html
+    assert "<p>:::</p>" in html  # a fence that closes nothing is text, and named
+    assert warnings == [
+        "manuscript/a.md:15: a fence of colons (:::) closes no fenced div; it is printed as written "
+        "(open the div with ::: and a class, e.g. '::: note', or take the line out)"
+    ]
+
+
+def test_fenced_divs_too_deep_are_refused_with_their_line(tmp_path: Path) -> None:
+    deep = "# A\n\n" + "".join(f"::: level{n}\n" for n in range(60)) + "x\n" + ":::\n" * 60
+    try:
+        convert(tmp_path, deep)
+    except ManuscriptError as exc:
+        assert str(exc).startswith("manuscript/a.md:53: fenced divs (:::) nested deeper than 50 levels")
+    else:
+        raise AssertionError("60 nested divs were converted")
+
+
+def test_bracketed_spans(tmp_path: Path) -> None:
+    html, warnings = convert(
+        tmp_path,
+        "# A\n\n[Caps]{.smallcaps} [under]{.underline} [*marked*]{.mark} [fr]{lang=fr} [x]{.a #b} "
+        "[bad]{lang=fr_CA} [no attributes]{} [link](http://example.org){.cls}\n",
+    )
+    assert '<span class="smallcaps">Caps</span>' in html and "<u>under</u>" in html
+    assert "<mark><em>marked</em></mark>" in html and '<span lang="fr">fr</span>' in html
+    assert '<span class="a" id="b">x</span>' in html and "<span>bad</span>" in html
+    assert "[no attributes]{}" in html
+    assert '<a class="cls" href="http://example.org">link</a>' in html
+    assert warnings == [
+        "manuscript/a.md:3: lang='fr_CA' is not a BCP 47 language tag; the attribute is left out "
+        "(write a tag such as 'en', 'de-CH' or 'zh-Hant')"
+    ]
+
+
+def test_image_sizes_become_css(tmp_path: Path) -> None:
+    (tmp_path / "manuscript").mkdir()
+    shutil.copy(BOOKS / "features" / "manuscript" / "images" / "figure.png", tmp_path / "manuscript" / "f.png")
+    html, warnings = convert(
+        tmp_path,
+        "# A\n\n![a](f.png){width=50%}\n\n![b](f.png){height=3cm width=120}\n\n![c](f.png){width=huge}\n\n"
+        '<img src="f.png" alt="d" width="2in">\n',
+    )
+    assert '<img alt="a" src="images/f.png" style="width: 50%"/>' in html
+    assert '<img alt="b" src="images/f.png" width="120" style="height: 3cm"/>' in html
+    assert '<img alt="c" src="images/f.png"/>' in html
+    assert '<img src="images/f.png" alt="d" style="width: 2in"/>' in html
+    assert warnings == [
+        "manuscript/a.md:7: image 'f.png': width='huge' is no length (such as 50%, 8cm or 300px); it is left out"
+    ]
+
+
+def test_page_breaks_alone_on_a_line(tmp_path: Path) -> None:
+    html, warnings = convert(
+        tmp_path,
+        "\\newpage\n\n# A\n\nOne.\n\\newpage\nTwo.\n\n\\pagebreak\n\n\\newpage\n\nThree.\n\n    \\newpage\n\n"
+        "Not alone: \\newpage here.\n\n\\pagebreak\n",
+    )
+    # At the start, after another break and at the end, a break would only make an empty page.
+    assert html.count('<div class="page-break"/>') == 2
+    assert "<p>One.</p>\n<div" in html and "<code>\\newpage\n</code>" in html
+    assert warnings == [
+        "manuscript/a.md:17: LaTeX commands outside math and code, such as \\newpage, are printed as written "
+        "(write the text in Markdown; only \\newpage and \\pagebreak alone on a line are understood)"
+    ]
+
+
+def test_other_dialects_are_named_once_per_kind_with_a_count(tmp_path: Path) -> None:
+    html, warnings = convert(
+        tmp_path,
+        "# A\n\n{% include note.html %} and {{ page.title }}\n\n{% raw %}\n\n{{< figure src=x >}}\n\n"
+        "\\textbf{Bold} and \\emph{it}\n\n\\LaTeX\n\n{{#tabs}} and {{#include a.rs}}\n\n> ::: note\n> q\n> :::\n\n"
+        "Not these: `\\code` and $\\alpha + \\beta$, C:\\Users\\me, ..\\dir and \\*stars\\*.\n\n"
+        "```\n{% code %} \\textbf{x}\n```\n",
+    )
+    assert "{% include note.html %}" in html  # printed as written
+    assert [w.split(": ", 1)[0] for w in warnings] == [
+        "manuscript/a.md:3 and 1 more place",
+        "manuscript/a.md:7",
+        "manuscript/a.md:13",
+        "manuscript/a.md:9 and 1 more place",
+        "manuscript/a.md:15 and 1 more place",
+        "manuscript/a.md:13",
+    ]
+    joined = "\n".join(warnings)
+    for fragment in (
+        "Liquid/Jekyll tags such as {% include note.html %} are not understood",
+        "Hugo shortcodes such as {{< figure src=x >}}",
+        "directives such as {{#tabs}} are not understood",
+        "LaTeX commands outside math and code, such as \\textbf, are printed as written",
+        "fenced divs inside a blockquote (::: note) are not understood",
+        "mdBook's {{#include}} directives are not expanded",
+    ):
+        assert fragment in joined, fragment
+
+
+def test_metadata_blocks_in_a_chapter_are_not_text(tmp_path: Path) -> None:
+    html, warnings = convert(
+        tmp_path,
+        "# A\n\nBefore.\n\n---\nsubtitle: From a block\nfoo: bar\n---\n\nAfter.\n\n---\n\nRule above.\n\n"
+        "---\nJust a sentence, no mapping.\n---\n",
+    )
+    assert "subtitle" not in html and "foo" not in html and "<h2" in html  # the last is a setext heading
+    assert html.count("<hr/>") == 2
+    assert warnings == [
+        "manuscript/a.md:5: metadata block key 'foo' is not used; the block is left out of the text "
+        "(known: title, author, lang, role, subtitle, date, abstract)"
+    ]
+
+
+def test_title_blocks(tmp_path: Path) -> None:
+    manuscript = tmp_path / "manuscript"
+    manuscript.mkdir()
+    (manuscript / "book.toml").write_text('[book]\nlang = "en"\n', encoding="utf-8")
+    (manuscript / "a.md").write_text("% The Book\n% Ann One; Bo Two\n% June 2026\n\n# First\n", encoding="utf-8")
+    (manuscript / "b.md").write_text("% Second Chapter\n  Continued\n% Cy Three\n\nText.\n", encoding="utf-8")
+    log.setup(verbosity=-1)
+    project = load_project(tmp_path)
+    first, second = project.book.chapters
+    assert project.meta.title == "The Book" and project.meta.authors == ("Ann One", "Bo Two")
+    assert project.meta.date is None  # "June 2026" is no date an EPUB can carry
+    assert first.title == "First" and "The Book" not in first.html
+    assert second.title == "Second Chapter Continued" and second.author == ["Cy Three"]
+    assert "%" not in second.html
+    assert log.warnings_seen() == [
+        "manuscript/a.md:3: the title block's date 'June 2026' is left out: an EPUB's date is YYYY, YYYY-MM or "
+        "YYYY-MM-DD"
+    ]

@@ -7,6 +7,7 @@ exit 1 and one clear ``Error:`` message -- never exit 3 (internal error), never 
 from __future__ import annotations
 
 import io
+import re
 import struct
 import time
 import zipfile
@@ -363,3 +364,78 @@ def test_unclosed_inline_tag_does_not_swallow_blocks(tmp_path: Path) -> None:
     assert_warned(result, "manuscript/01-one.md:9", "<em> is never closed")
     assert "A later paragraph." in chapter_file(root, "01-one")
     assert epubcheck_messages(root / "dist" / f"{SLUG}.epub") == []
+
+
+# ------------------------------------------------------------------------ Pandoc's Markdown (issue 14)
+
+PANDOC_WARNED = {
+    # Kept small, as "span-brackets" below: unclosed brackets are Python-Markdown's quadratic case.
+    "unclosed-notes": ("A ^[" * 2_000 + "\n", "A ^[A ^[", ()),
+    "notes-in-notes": ("x" + "^[" * 900 + "deep" + "]" * 900 + "\n", "deep", ()),
+    "stray-fences": (":::\n\n" * 5_000, ":::", ("manuscript/01-one.md:3 and 4999 more places", "closes no fenced div")),
+    "unclosed-divs": ("::: note\n" * 40 + "Never closed.\n", "Never closed.", ()),
+    # Kept small: Python-Markdown's own link pattern is quadratic in unclosed brackets (40,000 take minutes
+    # with or without spans); the span pattern adds nothing to it.
+    "span-brackets": ("[" * 2_000 + "x]{.a}\n", "x", ()),
+    "many-spans": ("[a]{.b} " * 10_000 + "\n", '<span class="b">a</span> <span class="b">a</span>', ()),
+    "liquid-line": ("{%a " * 20_000 + "%}\n", "{%a", ("manuscript/01-one.md:3", "Liquid/Jekyll tags")),
+    "latex-every-line": ("\\foo\n\n" * 3_000, "\\foo", ("and 2999 more places", "LaTeX commands")),
+    "div-attributes": (
+        '::: {#x" .a<b lang=zz-!! dir=up title="<script>" onclick=alert(1) .callout-note}\nText.\n:::\n',
+        "Text.",
+        ("lang='zz-!!' is not a BCP 47 language tag",),
+    ),
+    "image-size": ("![a](a.png){width=url(javascript:x) height=-3cm}\n", "", ("width='url(javascript:x)'",)),
+}
+"""Pandoc-flavoured chapter bodies written to hang, break or inject: body, text the EPUB keeps, warning."""
+
+
+@pytest.mark.parametrize("name", list(PANDOC_WARNED))
+def test_hostile_pandoc_markdown_builds_in_bounded_time(tmp_path: Path, name: str) -> None:
+    """Cases 44-53: each builds in bounded time, with the warnings named, and a valid EPUB."""
+    body, kept, warned = PANDOC_WARNED[name]
+    files: dict[str, str | bytes] = {"manuscript/book.toml": TOML, "manuscript/01-one.md": chapter(body)}
+    if "a.png" in body:
+        image = io.BytesIO()
+        Image.new("RGB", (4, 4)).save(image, "PNG")
+        files["manuscript/a.png"] = image.getvalue()
+    root = make_project(tmp_path, files)
+    result = timed(lambda: build(root, *NO_PDF))
+    assert_success(result)
+    if warned:
+        assert_warned(result, *warned)
+    text = chapter_file(root, "01-one")
+    assert kept in text
+    assert not re.search(r"<script|\sonclick=|javascript", text)
+    if name in ("div-attributes", "notes-in-notes", "image-size"):
+        assert epubcheck_messages(root / "dist" / f"{SLUG}.epub") == []
+
+
+def test_fenced_divs_nested_too_deep_are_refused(tmp_path: Path) -> None:
+    """Case 54: two hundred nested fenced divs: one error naming the chapter and line."""
+    body = "".join(f"{':' * (3 + n)} d{n}\n" for n in range(200)) + "x\n" + ":::\n" * 200
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-one.md": chapter(body)})
+    result = timed(lambda: build(root, *NO_PDF))
+    assert_user_error(result, root, "manuscript/01-one.md:53", "fenced divs (:::) nested deeper than 50 levels")
+
+
+@pytest.mark.parametrize(
+    ("toml", "meta", "fragments"),
+    [
+        ('metadata-file = "../../etc/passwd"\n', None, ("book.toml", "book.metadata-file", "outside the book project")),
+        ('metadata-file = "meta.yaml"\n', "title: [unclosed\n", ("meta.yaml", "not a YAML metadata file")),
+        ('metadata-file = "meta.yaml"\n', "- a list\n", ("meta.yaml", "expected a mapping")),
+        ('metadata-file = "meta.yaml"\n', "author: {first: x}\n", ("meta.yaml", "author", "expected text")),
+        ('metadata-file = "missing.yaml"\n', None, ("book.metadata-file", "cannot read 'missing.yaml'")),
+        ('keywords = ["a"]\nsubject = ["b"]\n', None, ("book.keywords", "both 'keywords' and 'subject' are set")),
+    ],
+    ids=["outside", "not-yaml", "not-mapping", "wrong-type", "missing", "keywords-and-subject"],
+)
+def test_bad_metadata_file_or_keywords(tmp_path: Path, toml: str, meta: str | None, fragments: tuple[str, ...]) -> None:
+    """Cases 55-60: [book] metadata-file and keywords, wrong: one error naming the file (and key)."""
+    files: dict[str, str | bytes] = {"manuscript/book.toml": TOML + toml, "manuscript/01-one.md": chapter("Text.\n")}
+    if meta is not None:
+        files["manuscript/meta.yaml"] = meta
+    root = make_project(tmp_path, files)
+    result = timed(lambda: build(root, *NO_PDF))
+    assert_user_error(result, root, *fragments)

@@ -131,16 +131,34 @@ def _fragment(chapter: Chapter) -> etree._Element:
 
 
 def _add_author(root: etree._Element, chapter: Chapter) -> None:
-    """Put an anthology chapter's author line right under its title heading."""
-    if not (chapter.author and chapter.has_title_heading):
+    """Put a chapter's subtitle, author line (an anthology's) and date right under its title heading, then its
+    abstract; at the start of the text when the template sets the title (and the author line)."""
+    parts: list[etree._Element] = []
+    for cls, text in (
+        ("chapter-subtitle", chapter.subtitle),
+        ("chapter-author", ", ".join(chapter.author) if chapter.has_title_heading else None),
+        ("chapter-date", chapter.date),
+    ):
+        if text:
+            line = etree.Element("p", {"class": cls})
+            line.text = text
+            parts.append(line)
+    if chapter.abstract:
+        section = etree.Element("section", {"class": "abstract", "role": "doc-abstract"})
+        for paragraph in re.split(r"\n\s*\n", chapter.abstract):
+            etree.SubElement(section, "p").text = " ".join(paragraph.split())
+        parts.append(section)
+    if not parts:
         return
-    heading = next((e for e in root if isinstance(e.tag, str)), None)
+    heading = next((e for e in root if isinstance(e.tag, str)), None) if chapter.has_title_heading else None
     if heading is None:
+        for part in reversed(parts):
+            root.insert(0, part)
+        parts[-1].tail, root.text = root.text, None
         return
-    line = etree.Element("p", {"class": "chapter-author"})
-    line.text = ", ".join(chapter.author)
-    heading.addnext(line)
-    line.tail, heading.tail = heading.tail, None
+    for part in reversed(parts):
+        heading.addnext(part)
+    parts[-1].tail, heading.tail = heading.tail, None
 
 
 def _inner(wrapper: etree._Element, method: str) -> Markup:
@@ -521,6 +539,9 @@ def epub_fragment(chapter: Chapter, id_to_file: dict[str, str], breaks: dict[int
             marker = etree.Element("span", {"id": f"page-{label}", "role": "doc-pagebreak", "aria-label": label})
             marker.set(_EPUB_TYPE, "pagebreak")
             block.addprevious(marker)
+    for page_break in root.findall(".//div[@class='page-break']"):
+        # \newpage is for paper only: an e-book's pages are the reader's.
+        page_break.getparent().remove(page_break)
     for a in root.iter("a"):
         href = a.get("href", "")
         if href.startswith("#"):

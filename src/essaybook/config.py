@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import re
@@ -10,10 +11,12 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from essaybook.errors import ConfigError, ConfigErrors
 from essaybook.langtag import is_language_tag
 from essaybook.limits import METADATA_ENTRIES, METADATA_LENGTHS
-from essaybook.paths import read_regular
+from essaybook.paths import inside, read_regular
 from essaybook.text import unwritable_character
 from essaybook.themes import available as available_themes
 
@@ -61,7 +64,10 @@ class BookSettings:
     publisher: str | None = _doc("Publisher name.", default=None)
     rights: str | None = _doc("Copyright statement.", default=None)
     description: str | None = _doc("A short description of the book.", default=None)
-    subject: tuple[str, ...] = _doc("Subjects or keywords.", default=())
+    subject: tuple[str, ...] = _doc("Subjects or keywords ('keywords', Pandoc's name, is read as this).", default=())
+    metadata_file: str | None = _doc(
+        "A Pandoc metadata YAML file (relative to book.toml's folder) giving what [book] leaves unset.", default=None
+    )
     cover_image: str | None = _doc("Cover image, relative to manuscript/.", default=None)
     chapters: tuple[str, ...] | None = _doc("Chapter files relative to manuscript/, in reading order.", default=None)
     allow_remote: bool = _doc(
@@ -261,6 +267,9 @@ def read_config(path: Path) -> tuple[Config, list[ConfigError]]:
             checker.problem(section, None, "expected a table [" + section + "]")
             continue
         parts[section] = _section(checker, section, value)
+    book = parts.get("book")
+    if book is not None and book.metadata_file is not None:
+        parts["book"] = _metadata_file(checker, book)
     _check_values(checker, parts)
     return Config(source=path, **parts), checker.problems
 
@@ -275,6 +284,12 @@ def _section(checker: _Checker, section: str, table: dict[str, Any]) -> Any:
     known = {_kebab(f.name): f for f in fields(cls)}
     values: dict[str, Any] = {}
     for key, value in table.items():
+        if section == "book" and key == "keywords":
+            # Pandoc's name for the book's subjects (dc:subject).
+            if "subject" in table:
+                checker.problem(section, key, "both 'keywords' and 'subject' are set", "keep one: they are the same")
+                continue
+            key = "subject"
         if key not in known:
             close = difflib.get_close_matches(key, list(known), n=1)
             if not close and "_" in key and key.replace("_", "-") in known:
@@ -350,6 +365,83 @@ def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
         checker.problem(
             "theme", "name", f"unknown theme {theme.name!r}", "built-in themes: " + ", ".join(available_themes())
         )
+
+
+_PANDOC_KEYS = {
+    "title": "title",
+    "subtitle": "subtitle",
+    "author": "author",
+    "lang": "lang",
+    "date": "date",
+    "publisher": "publisher",
+    "rights": "rights",
+    "copyright": "rights",
+    "description": "description",
+    "abstract": "description",
+    "keywords": "subject",
+    "subject": "subject",
+    "identifier": "identifier",
+    "cover-image": "cover_image",
+}
+"""Pandoc's metadata keys (as in its EPUB writer) and the ``[book]`` setting each gives."""
+
+
+def _metadata_file(checker: _Checker, book: BookSettings) -> BookSettings:
+    """``book`` with what it leaves unset taken from its Pandoc metadata file (book.toml wins, as Pandoc lets
+    the document's own metadata win over ``--metadata-file``); other keys Pandoc knows are ignored."""
+    name = book.metadata_file or ""
+    folder = checker.path.parent
+    root = folder.parent if folder.name == "manuscript" else folder
+    path = folder / name
+    if Path(name).is_absolute() or not inside(path, root):
+        checker.problem("book", "metadata-file", f"{name!r} lies outside the book project")
+        return book
+    try:
+        data = yaml.safe_load(read_regular(path).decode("utf-8"))
+    except OSError as exc:
+        checker.problem("book", "metadata-file", f"cannot read {name!r}: {exc.strerror}")
+        return book
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        checker.problems.append(ConfigError(f"not a YAML metadata file: {first}", file=path))
+        return book
+    if data is None:
+        return book
+    if not isinstance(data, dict):
+        checker.problems.append(ConfigError("expected a mapping of metadata keys to values", file=path))
+        return book
+    given: dict[str, Any] = {}
+    for key, value in data.items():
+        setting = _PANDOC_KEYS.get(str(key))
+        if setting is None or setting in given or getattr(book, setting) not in (None, ()):
+            continue
+        found = _pandoc_value(value, many=setting in ("author", "subject"))
+        if setting == "date" and isinstance(found, str) and not _DATE_RE.match(found):
+            continue  # "June 2024" is a fine date to print, but no date an EPUB can carry
+        if found is None:
+            checker.problems.append(
+                ConfigError(f"expected text or a list of text, found {value!r}", file=path, key=str(key))
+            )
+            continue
+        given[setting] = found
+    return dataclasses.replace(book, **given)
+
+
+def _pandoc_value(value: Any, many: bool) -> Any:
+    """A Pandoc metadata value as a string (or a tuple of them, for ``many``): a name may be ``{name: …}``, an
+    identifier ``[{text: …}]``, a date a YAML date."""
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("text")
+    if isinstance(value, dt.date):
+        value = value.isoformat()[:10]
+    if isinstance(value, list):
+        items = [_pandoc_value(v, False) for v in value]
+        if any(not isinstance(i, str) for i in items):
+            return None
+        return tuple(items) if many else (items[0] if items else None)
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None
+    return (str(value),) if many else str(value)
 
 
 def metadata_problem(key: str, value: str) -> tuple[str, str] | None:

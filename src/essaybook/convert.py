@@ -30,6 +30,7 @@ from essaybook.langtag import is_language_tag
 from essaybook.mdext import EssaybookExtension
 from essaybook.media import IMAGE_SUFFIX, NAMES, sniff_file, suffix_fits
 from essaybook.model import IMAGE_TYPES, ROLES, Asset, Book, Chapter, Heading
+from essaybook.pandoc import MAX_DIV_NESTING, NOTE_PREFIX, PandocExtension, finish_tree, report_dialects, too_deep
 from essaybook.paths import inside, read_regular
 from essaybook.remote import CACHE, RemoteError, fetch_image
 from essaybook.stylesheets import map_style
@@ -103,6 +104,7 @@ def make_markdown(code_style: str = "xcode", lang: str = "en", math: bool = True
             "md_in_html",
             "sane_lists",
             EssaybookExtension(),
+            PandocExtension(),
             *([mathtex.MathExtension()] if math else []),
         ],
         extension_configs={
@@ -409,6 +411,8 @@ class Conversion:
             source = _CONTROL_RE.sub("", source)
         _check_nesting(source, ctx)
         _check_comments(ctx)
+        _check_divs(ctx)
+        report_dialects(ctx.lines, ctx.display, chapter.body_line, ctx.warnings)
         # Long data: URIs are cut before parsing: libxml2 stops at 10 MB of text and would drop the rest of the
         # chapter, and embedded images are not kept anyway (see _images).
         source = _DATA_URI_RE.sub("data:,", source)
@@ -425,6 +429,7 @@ class Conversion:
         root = _parse(converted)
         chapter.id = ctx.unique_id(slugify(chapter.title or Path(chapter.rel).stem, "chapter"))
         _check_paragraphs(root, ctx)
+        finish_tree(root, lambda message, near: ctx.warn(message, kind="image-size", near=near))
         _clean(root, ctx)
         _assign_ids(root, ctx)
         _notes(root, ctx)
@@ -784,6 +789,18 @@ def _check_nesting(source: str, ctx: _Context) -> None:
                 line=ctx.chapter.body_line + number,
                 hint="no book needs that; flatten the structure",
             )
+
+
+def _check_divs(ctx: _Context) -> None:
+    """Refuse fenced divs nested absurdly deep, as :func:`_check_nesting` does blockquotes."""
+    line = too_deep(ctx.lines)
+    if line is not None:
+        raise ManuscriptError(
+            f"fenced divs (:::) nested deeper than {MAX_DIV_NESTING} levels",
+            file=ctx.display,
+            line=ctx.chapter.body_line + line,
+            hint="no book needs that; close each div with its own ::: line",
+        )
 
 
 MAX_PARAGRAPH = 100_000
@@ -1181,6 +1198,7 @@ def _notes(root: html.HtmlElement, ctx: _Context) -> None:
     cited: set[str] = set()
     inside_notes = set(container.iter())
     sources = [element for element in root.iter() if element not in inside_notes]
+    sources_before = [a for a in sources if a.tag == "a"]
 
     def target(ref: etree._Element) -> str:
         # Ids are already unique in the book (fn-a may now be fn-a-2); hrefs are rewritten later, in _links.
@@ -1193,6 +1211,8 @@ def _notes(root: html.HtmlElement, ctx: _Context) -> None:
             break
         cited |= found
         sources = [e for note in found for e in items[note].iter()]
+    if any(note_id.startswith("fn-" + NOTE_PREFIX) for note_id in items):
+        items = _in_reference_order(items, [target(a) for a in sources_before if a.get("class") == "footnote-ref"])
     number = 0
     for note_id, item in items.items():
         if note_id not in cited:
@@ -1247,6 +1267,14 @@ def _notes(root: html.HtmlElement, ctx: _Context) -> None:
     for back in list(root.iterfind(".//a[@class='backlink']")):
         if back.get("href", "")[1:] not in present:
             _drop_keep_tail(back)
+
+
+def _in_reference_order(items: dict[str, etree._Element], cited: list[str]) -> dict[str, etree._Element]:
+    """``items`` ordered as the text first cites them (notes cited nowhere last): Pandoc numbers notes so, and
+    an inline note ``^[…]``, whose definition Python-Markdown only sees at the chapter's end, must take its place
+    among the others."""
+    first = {note_id: place for place, note_id in reversed(list(enumerate(cited)))}
+    return dict(sorted(items.items(), key=lambda item: first.get(item[0], len(cited))))
 
 
 def _images(root: html.HtmlElement, ctx: _Context) -> None:

@@ -23,7 +23,7 @@ from essaybook.model import ROLES, Asset, Book, Chapter, Meta
 from essaybook.paths import inside, natural_key, read_regular
 from essaybook.text import smarten
 
-_FRONT_KEYS = ("title", "author", "lang", "role")
+_FRONT_KEYS = ("title", "author", "lang", "role", "subtitle", "date", "abstract")
 
 
 def markdown_files(root: Path) -> list[Path]:
@@ -92,9 +92,98 @@ def read_chapter(path: Path, root: Path, index: int) -> Chapter:
         text = raw.decode("utf-8-sig", errors="replace")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     meta, body, body_line = _split_front_matter(text, display)
-    chapter = Chapter(source=path, rel=rel, index=index, markdown=body, body_line=body_line)
+    body, title_block = _title_block(body)
+    for key in ("title", "author", "date"):
+        value = title_block.get(key)
+        if value is not None and _refused(key, [value] if isinstance(value, str) else value, display, body_line):
+            del title_block[key]
+    if index > 0:
+        # The first chapter's title block is the book's (see resolve_meta); a later one titles its chapter.
+        for key, value in title_block.items():
+            meta.setdefault(key, value)
+    body, blocks = _metadata_blocks(body)
+    for line, block in blocks:
+        for key in [key for key in block if key not in _FRONT_KEYS]:
+            log.warn(
+                f"metadata block key '{key}' is not used; the block is left out of the text",
+                kind="front-matter",
+                file=display,
+                line=body_line + line,
+                hint=f"known: {', '.join(_FRONT_KEYS)}",
+            )
+            del block[key]
+        meta.update(block)  # as Pandoc merges them: a later block's value wins
+    chapter = Chapter(source=path, rel=rel, index=index, markdown=body, body_line=body_line, title_block=title_block)
     _apply_front_matter(chapter, meta, display, _key_lines(text, body_line))
     return chapter
+
+
+def _title_block(body: str) -> tuple[str, dict[str, str | list[str]]]:
+    """Pandoc's title block (``% Title``, ``% Author; Author``, ``% Date`` at the top of the file) taken out
+    of ``body`` (its lines left blank, so line numbers hold), and what it says."""
+    lines = body.split("\n")
+    fields: list[str] = []
+    end = 0
+    while end < len(lines) and len(fields) < 3 and lines[end].startswith("%"):
+        value = lines[end][1:].strip()
+        end += 1
+        while end < len(lines) and lines[end].startswith((" ", "\t")) and lines[end].strip():
+            value += ("; " if len(fields) == 1 else " ") + lines[end].strip()  # authors: one a line
+            end += 1
+        fields.append(value)
+    if not fields:
+        return body, {}
+    found: dict[str, str | list[str]] = {}
+    if fields[0]:
+        found["title"] = " ".join(fields[0].split())
+    if len(fields) > 1 and fields[1]:
+        found["author"] = [name.strip() for name in fields[1].split(";") if name.strip()]
+    if len(fields) > 2 and fields[2]:
+        found["date"] = fields[2]
+    return "\n".join([""] * end + lines[end:]), found
+
+
+_YAML_FENCE_RE = re.compile(r"^---[ \t]*$")
+_YAML_END_RE = re.compile(r"^(---|\.\.\.)[ \t]*$")
+_CODE_FENCE_RE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+
+
+def _metadata_blocks(body: str) -> tuple[str, list[tuple[int, dict[str, Any]]]]:
+    """Pandoc's YAML metadata blocks inside the text (``---`` after a blank line, a line of YAML right after it,
+    closed by ``---`` or ``...``) taken out of ``body`` (their lines left blank) and read, each with the
+    0-based line of its opening ``---``.
+
+    A block whose text is not a YAML mapping is no metadata block and stays (a rule, or a setext heading).
+    """
+    lines = body.split("\n")
+    blocks: list[tuple[int, dict[str, Any]]] = []
+    fence: str | None = None
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        code = _CODE_FENCE_RE.match(line)
+        if code and (fence is None or code.group(1)[0] == fence[0]):
+            fence = code.group(1) if fence is None else None
+        elif (
+            fence is None
+            and _YAML_FENCE_RE.match(line)
+            and (i == 0 or not lines[i - 1].strip())
+            and i + 1 < len(lines)
+            and lines[i + 1].strip()
+        ):
+            end = next((j for j in range(i + 1, len(lines)) if _YAML_END_RE.match(lines[j])), None)
+            if end is not None:
+                try:
+                    data = yaml.load("\n".join(lines[i + 1 : end]), Loader=_BoundedLoader)
+                except yaml.YAMLError:
+                    data = None
+                if isinstance(data, dict) and data:
+                    blocks.append((i, data))
+                    lines[i : end + 1] = [""] * (end + 1 - i)
+                    i = end + 1
+                    continue
+        i += 1
+    return "\n".join(lines), blocks
 
 
 def _key_lines(text: str, body_line: int) -> dict[str, int]:
@@ -207,6 +296,8 @@ def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str, li
                 continue
             chapter.author = list(names)
             continue
+        if key == "date" and isinstance(value, dt.date):
+            value = value.isoformat()[:10]
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             _reject(f"expected a string, found {value!r}", display, key)
             continue
@@ -229,6 +320,11 @@ def _apply_front_matter(chapter: Chapter, meta: dict[str, Any], display: str, li
                 continue
             chapter.title = title
             chapter.title_given = True
+        elif key in ("subtitle", "date", "abstract") and not _refused(key, [value], display, lines.get(key)):
+            # An abstract keeps its paragraphs (blank lines); each is set as one paragraph of plain text.
+            paragraphs = re.split(r"\n\s*\n", value.strip()) if key == "abstract" else [value]
+            text = "\n\n".join(" ".join(smarten(p).split()) for p in paragraphs if p.strip())
+            setattr(chapter, key, text or None)
         elif key == "lang":
             if not is_language_tag(value):
                 _reject(
@@ -313,7 +409,9 @@ def resolve_meta(config: Config, book: Book) -> Meta:
     settings = config.book
     toml = str(config.source or "manuscript/book.toml")
     text_lang = settings.lang or "en"
-    title = smarten(settings.title, text_lang) if settings.title else book.chapters[0].title or "Untitled"
+    block = book.chapters[0].title_block if book.chapters else {}
+    given_title = settings.title or (str(block["title"]) if "title" in block else None)
+    title = smarten(given_title, text_lang) if given_title else book.chapters[0].title or "Untitled"
     lang = settings.lang
     if lang is None:
         lang = "en"
@@ -323,7 +421,18 @@ def resolve_meta(config: Config, book: Book) -> Meta:
             kind="config",
             file=project_file(config.source, book.root) or "manuscript/book.toml",
         )
-    authors = settings.author
+    authors = settings.author or tuple(block.get("author", ()))
+    date = settings.date
+    if date is None and isinstance(block.get("date"), str):
+        if re.match(r"^\d{4}(-\d{2}(-\d{2})?)?$", str(block["date"])):
+            date = str(block["date"])
+        else:
+            log.warn(
+                f"the title block's date {block['date']!r} is left out: an EPUB's date is YYYY, YYYY-MM or YYYY-MM-DD",
+                kind="front-matter",
+                file=f"manuscript/{book.chapters[0].rel}",
+                line=book.chapters[0].body_line + 2,
+            )
     identifier = settings.identifier or "urn:uuid:" + str(
         uuid.uuid5(uuid.NAMESPACE_URL, "essaybook:" + title + "\n" + "\n".join(authors))
     )
@@ -367,7 +476,7 @@ def resolve_meta(config: Config, book: Book) -> Meta:
         authors=authors,
         lang=lang,
         identifier=identifier,
-        date=settings.date,
+        date=date,
         publisher=settings.publisher,
         rights=settings.rights,
         description=settings.description,

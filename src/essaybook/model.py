@@ -71,6 +71,15 @@ class Chapter:
     author: list[str] = field(default_factory=list)
     lang: str | None = None
     role: str = "chapter"
+    subtitle: str | None = None
+    """From front matter: printed under the chapter's title."""
+    date: str | None = None
+    """From front matter: printed under the chapter's title."""
+    abstract: str | None = None
+    """From front matter: set as a block at the chapter's start."""
+    title_block: dict[str, str | list[str]] = field(default_factory=dict)
+    """Pandoc's ``%`` title block at the top of the file (title, author, date), taken out of the text: the
+    first chapter's gives the book what book.toml does not."""
     id: str = ""
     """Book-wide unique id of the chapter's opening element."""
     html: str = ""
