@@ -429,7 +429,10 @@ class Conversion:
         root = _parse(converted)
         chapter.id = ctx.unique_id(slugify(chapter.title or Path(chapter.rel).stem, "chapter"))
         _check_paragraphs(root, ctx)
-        finish_tree(root, lambda message, near: ctx.warn(message, kind="image-size", near=near))
+        finish_tree(
+            root,
+            lambda message, near: ctx.warn(message, kind="image-size", line=_attribute_line(ctx, *near.split("=", 1))),
+        )
         _clean(root, ctx)
         _assign_ids(root, ctx)
         _notes(root, ctx)
