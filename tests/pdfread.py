@@ -127,3 +127,23 @@ def horizontal_rules(path: Path, index: int, dpi: int = 100) -> list[tuple[float
             if not rules or abs(rules[-1][0] - span[0]) > 0.01 or abs(rules[-1][1] - span[1]) > 0.01:
                 rules.append(span)
     return rules
+
+
+def text_lines(path: Path, index: int) -> list[tuple[str, float, float, float]]:
+    """The text runs pdfium finds on page ``index``, top to bottom: (text, left, right, baseline box bottom) in
+    points from the page's lower left corner."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(str(path))
+    try:
+        textpage = document[index].get_textpage()
+        runs = []
+        for number in range(textpage.count_rects()):
+            left, bottom, right, top = textpage.get_rect(number)
+            text = textpage.get_text_bounded(left, bottom, right, top).strip()
+            if text:
+                runs.append((text, left, right, bottom))
+        textpage.close()
+    finally:
+        document.close()
+    return sorted(runs, key=lambda run: -run[3])

@@ -7,6 +7,7 @@ reshaped here: notes become page-foot floats in print, links cross file boundari
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from markupsafe import Markup
 from essaybook import __version__, log
 from essaybook.config import Config
 from essaybook.errors import TemplateError
+from essaybook.labels import Labels, css_string, labels_for
 from essaybook.manuscript import direction_of
 from essaybook.model import BACK_ROLES, FRONT_ROLES, ROLES, Book, Chapter, Meta
 from essaybook.stylesheets import map_style
@@ -77,6 +79,23 @@ class ComposedEpub:
         return spine[:first_text] + nav + spine[first_text:]
 
 
+DISPLAY_ROLES = ("dedication", "epigraph")
+"""Roles set as display pages: centred on a page of their own, without running heads or folios."""
+_ATTRIBUTION = re.compile(r"^\s*(?:\u2014|\u2015|\u2013|--)")
+"""A line opening with a dash: in an epigraph, the name of who said it."""
+
+
+def untitled(chapter: Chapter) -> bool:
+    """A display page (dedication, epigraph) that neither front matter nor a heading titles: it prints no
+    heading and has no entry in the contents or the outline (its title would be its file name)."""
+    return chapter.role in DISPLAY_ROLES and not chapter.title_given and not chapter.headings
+
+
+def book_labels(meta: Meta, config: Config) -> Labels:
+    """The generated words of the book: its language's, with ``[labels]`` over them."""
+    return labels_for(meta.lang, dict(config.labels))
+
+
 def matter_of(chapter: Chapter, seen_body: bool) -> str:
     """'front', 'body' or 'back' for a chapter, by its role and place in the book."""
     if chapter.role in BACK_ROLES:
@@ -107,6 +126,8 @@ def table_of_contents(book: Book, depth: int) -> list[TocEntry]:
     kinds = matters(book)
     entries = []
     for chapter in book.chapters:
+        if untitled(chapter):
+            continue
         entry = TocEntry(
             title=chapter.title or chapter.rel, id=chapter.id, level=1, matter=kinds[chapter.id], chapter=chapter
         )
@@ -188,11 +209,22 @@ def _template_place(exc: BaseException, name: str) -> tuple[str, int | None]:
     return place
 
 
-def _chapter_context(chapter: Chapter, matter: str, content: Markup) -> dict[str, Any]:
+def _mark_attributions(root: etree._Element, chapter: Chapter) -> None:
+    """In an epigraph, a paragraph opening with a dash names its source: class ``attribution``."""
+    if chapter.role != "epigraph":
+        return
+    for para in root.iter("p"):
+        if _ATTRIBUTION.match("".join(para.itertext())):
+            para.set("class", f"{para.get('class', '')} attribution".strip())
+
+
+def _chapter_context(chapter: Chapter, matter: str, content: Markup, labels: Labels) -> dict[str, Any]:
     epub_type, role = ROLES[chapter.role]
     return {
         "id": chapter.id,
-        "title": chapter.title,
+        "title": labels[chapter.role] if untitled(chapter) else chapter.title,
+        "untitled": untitled(chapter),
+        "display": chapter.role in DISPLAY_ROLES and matter == "front",
         "role": chapter.role,
         "epub_type": epub_type,
         "aria_role": role,
@@ -207,7 +239,18 @@ def _chapter_context(chapter: Chapter, matter: str, content: Markup) -> dict[str
 
 
 def _common(meta: Meta, config: Config) -> dict[str, Any]:
-    return {"meta": meta, "pdf": config.pdf, "epub": config.epub, "generator": f"essaybook {__version__}"}
+    labels = book_labels(meta, config)
+    return {
+        # Templates print the book's date as its language writes it ("15 January 2026"); a title page, the year.
+        "meta": dataclasses.replace(meta, date=labels.date(meta.date) or None),
+        "title_page_meta": dataclasses.replace(meta, date=labels.date(meta.date, year_only=True) or None),
+        "pdf": config.pdf,
+        "epub": config.epub,
+        "generator": f"essaybook {__version__}",
+        "labels": labels,
+        # Generated words CSS prints (the endnotes' heading), as CSS strings.
+        "css_labels": {"notes": Markup(css_string(labels["notes"]))},
+    }
 
 
 # ----------------------------------------------------------------------------------------------- print
@@ -235,6 +278,7 @@ def print_fragment(
     """
     root = _fragment(chapter)
     _add_author(root, chapter)
+    _mark_attributions(root, chapter)
     if elsewhere:
         own = {e.get("id") for e in root.iter() if e.get("id")}
         for a in root.iter("a"):
@@ -458,6 +502,7 @@ def compose_print(
     :func:`print_fragment`) and the frame and fragments are kept apart.
     """
     kinds = matters(book)
+    labels = book_labels(meta, config)
     chapters = []
     blocks: list[tuple[int, int, str]] = []
     fragments: dict[str, str] = {}
@@ -471,7 +516,7 @@ def compose_print(
         fragments[chapter.id] = str(content)
         running[chapter.id] = _running_title(chapter)
         placeholder = Markup(f"<!--{PLACEHOLDER}{chapter.id}-->")
-        chapters.append(_chapter_context(chapter, kinds[chapter.id], placeholder))
+        chapters.append(_chapter_context(chapter, kinds[chapter.id], placeholder, labels))
     context = _common(meta, config) | {
         "layout": layout,
         "chapters": chapters,
@@ -513,6 +558,7 @@ def epub_fragment(chapter: Chapter, id_to_file: dict[str, str], breaks: dict[int
     """
     root = _fragment(chapter)
     _add_author(root, chapter)
+    _mark_attributions(root, chapter)
     for number, block in enumerate(_blocks(root)):
         for label in (breaks or {}).get(number, []):
             marker = etree.Element("span", {"id": f"page-{label}", "role": "doc-pagebreak", "aria-label": label})
@@ -567,6 +613,7 @@ def compose_epub(
             id_to_file[anchor_id] = chapter.epub_name
     css = ["../" + href for href in css_hrefs]
     common = _common(meta, config) | {"stylesheets": css}
+    labels: Labels = common["labels"]
     kinds = matters(book)
     documents: list[EpubDocument] = []
     cover_href = meta.cover_image.href if meta.cover_image is not None else GENERATED_COVER
@@ -574,7 +621,7 @@ def compose_epub(
         documents.append(
             EpubDocument(
                 name="text/cover.xhtml",
-                title="Cover",
+                title=labels["cover"],
                 xhtml=_render(env, "cover.xhtml", common | {"image": "../" + cover_href}),
             )
         )
@@ -585,28 +632,28 @@ def compose_epub(
     toc = table_of_contents(book, config.epub.toc_depth)
     landmarks = []
     if documents and documents[0].name == "text/cover.xhtml":
-        landmarks.append(("cover", "Cover", "text/cover.xhtml"))
+        landmarks.append(("cover", labels["cover"], "text/cover.xhtml"))
     if documents and documents[-1].name == "text/titlepage.xhtml":
-        landmarks.append(("titlepage", "Title Page", "text/titlepage.xhtml"))
-    landmarks.append(("toc", "Table of Contents", "nav.xhtml#toc"))
+        landmarks.append(("titlepage", labels["title-page"], "text/titlepage.xhtml"))
+    landmarks.append(("toc", labels["contents"], "nav.xhtml#toc"))
     first_front = next((c for c in book.chapters if kinds[c.id] == "front"), None)
     if first_front is not None:
-        landmarks.append(("frontmatter", "Front Matter", first_front.epub_name))
+        landmarks.append(("frontmatter", labels["front-matter"], first_front.epub_name))
     first_body = next((c for c in book.chapters if kinds[c.id] == "body"), book.chapters[0])
-    landmarks.append(("bodymatter", "Start of Content", first_body.epub_name))
+    landmarks.append(("bodymatter", labels["start-of-content"], first_body.epub_name))
     first_back = next((c for c in book.chapters if kinds[c.id] == "back"), None)
     if first_back is not None:
-        landmarks.append(("backmatter", "Back Matter", first_back.epub_name))
+        landmarks.append(("backmatter", labels["back-matter"], first_back.epub_name))
     for chapter in log.progress(book.chapters):
         context = common | {
             "chapter": _chapter_context(
-                chapter, kinds[chapter.id], epub_fragment(chapter, id_to_file, breaks.get(chapter.index))
+                chapter, kinds[chapter.id], epub_fragment(chapter, id_to_file, breaks.get(chapter.index)), labels
             )
         }
         documents.append(
             EpubDocument(
                 name=chapter.epub_name,
-                title=chapter.title or chapter.rel,
+                title=context["chapter"]["title"] or chapter.rel,
                 xhtml=_render(env, "chapter.xhtml", context),
                 chapter=chapter,
             )
@@ -614,7 +661,7 @@ def compose_epub(
     documents.append(
         EpubDocument(
             name="nav.xhtml",
-            title="Contents",
+            title=labels["contents"],
             properties=("nav",),
             xhtml=_render(
                 env,

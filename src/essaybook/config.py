@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from essaybook.errors import ConfigError, ConfigErrors
+from essaybook.labels import KEYS as LABEL_KEYS
+from essaybook.labels import LABELS
+from essaybook.labels import PLACEHOLDERS as LABEL_PLACEHOLDERS
 from essaybook.langtag import is_language_tag
 from essaybook.limits import METADATA_ENTRIES, METADATA_LENGTHS
 from essaybook.paths import read_regular
@@ -124,6 +127,8 @@ class Config:
     pdf: PdfSettings = field(default_factory=PdfSettings)
     epub: EpubSettings = field(default_factory=EpubSettings)
     theme: ThemeSettings = field(default_factory=ThemeSettings)
+    labels: tuple[tuple[str, str], ...] = ()
+    """``[labels]``: the generated words (see :mod:`essaybook.labels`) this book says otherwise, as (key, text)."""
 
 
 _SECTIONS: dict[str, type] = {"book": BookSettings, "pdf": PdfSettings, "epub": EpubSettings, "theme": ThemeSettings}
@@ -147,6 +152,16 @@ def _line_of(text: str, section: str, key: str | None) -> int | None:
         if key is not None and current == section and re.match(rf'^"?{re.escape(key)}"?\s*=', line):
             return number
     return None
+
+
+def key_line(path: Path | None, section: str, key: str) -> int | None:
+    """Line of ``key`` in ``[section]`` of the TOML file ``path`` (None when it is not there)."""
+    if path is None:
+        return None
+    try:
+        return _line_of(path.read_text(encoding="utf-8", errors="replace"), section, key)
+    except OSError:
+        return None
 
 
 def entry_line(path: Path, value: str) -> int | None:
@@ -241,15 +256,18 @@ def read_config(path: Path) -> tuple[Config, list[ConfigError]]:
     checker = _Checker(path, text)
     parts: dict[str, Any] = {}
     for section, value in data.items():
+        if section == "labels":
+            parts["labels"] = _labels(checker, value)
+            continue
         if section not in _SECTIONS:
-            close = difflib.get_close_matches(section, list(_SECTIONS), n=1)
+            close = difflib.get_close_matches(section, [*_SECTIONS, "labels"], n=1)
             checker.problems.append(
                 ConfigError(
                     f"unknown section [{section}]",
                     file=path,
                     line=_line_of(text, section, None),
                     key=section,
-                    hint=f"did you mean [{close[0]}]?" if close else f"sections are {', '.join(_SECTIONS)}",
+                    hint=f"did you mean [{close[0]}]?" if close else f"sections are {', '.join(_SECTIONS)}, labels",
                 )
             )
             continue
@@ -264,6 +282,37 @@ def read_config(path: Path) -> tuple[Config, list[ConfigError]]:
 def _toml_position(message: str) -> tuple[int | None, int | None]:
     found = re.search(r"at line (\d+), column (\d+)", message)
     return (int(found.group(1)), int(found.group(2))) if found else (None, None)
+
+
+def _labels(checker: _Checker, table: Any) -> tuple[tuple[str, str], ...]:
+    """``[labels]``: known keys only, each a string keeping the placeholders of the word it replaces."""
+    if not isinstance(table, dict):
+        checker.problem("labels", None, "expected a table [labels]")
+        return ()
+    result = []
+    for key, value in table.items():
+        if key not in LABEL_KEYS:
+            close = difflib.get_close_matches(key, list(LABEL_KEYS), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(LABEL_KEYS)}"
+            checker.problem("labels", key, "unknown key", hint)
+            continue
+        if not isinstance(value, str):
+            checker._wrong("labels", key, "a string", value)
+            continue
+        if not " ".join(value.split()):
+            checker.problem("labels", key, "is blank", "give it text or leave the key out")
+            continue
+        missing = sorted(name for name in LABEL_PLACEHOLDERS[key] if "{" + name + "}" not in value)
+        if missing:
+            checker.problem(
+                "labels",
+                key,
+                f"leaves out {', '.join('{' + name + '}' for name in missing)}",
+                f"the English is {LABELS['en'][key]!r}; keep its placeholders",
+            )
+            continue
+        result.append((key, value))
+    return tuple(result)
 
 
 def _section(checker: _Checker, section: str, table: dict[str, Any]) -> Any:
@@ -322,7 +371,10 @@ def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
         value = getattr(pdf, key.replace("-", "_"))
         if not _LENGTH_RE.match(value):
             checker.problem("pdf", key, f"expected a length such as '18mm' or '0.75in', found {value!r}")
-    for key, value, allowed in (("layout", pdf.layout, LAYOUTS), ("notes", pdf.notes, NOTES)):
+    for key, value, allowed in (
+        ("layout", pdf.layout, LAYOUTS),
+        ("notes", pdf.notes, NOTES),
+    ):
         if value not in allowed:
             checker.problem("pdf", key, f"unknown value {value!r}", "use one of " + ", ".join(allowed))
     if pdf.bleed is not None and not _LENGTH_RE.match(pdf.bleed):
