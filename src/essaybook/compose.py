@@ -31,6 +31,9 @@ EPUB_NS = "http://www.idpf.org/2007/ops"
 GENERATED_COVER = "cover/cover.png"
 ANCHOR_SCHEME = "essaybook-anchor:"
 """A link between two separately laid-out print documents (see :mod:`essaybook.layout`)."""
+PAGE_PLACEHOLDER = "essaybook-page:"
+"""``essaybook-page:<style>:<id>``: where a unit's cross-reference gets the page number of ``<id>`` written in
+(see :func:`essaybook.layout.units.unit_html`)."""
 PLACEHOLDER = "essaybook-chapter:"
 """The comment ``<!--essaybook-chapter:<id>-->`` marks where a chapter's content goes in the print frame."""
 """Where the EPUB keeps the typographic cover drawn for books without ``cover-image``."""
@@ -268,6 +271,10 @@ def print_fragment(
     anchors: list[str] | None = None,
     note_capacity: int = 0,
     elsewhere: frozenset[str] = frozenset(),
+    links: str = "none",
+    xrefs: dict[str, str] | None = None,
+    labels: Labels | None = None,
+    referred: list[str] | None = None,
 ) -> Markup:
     """Reshape one chapter for paper: notes float to the page foot (or gather at its end), images by path.
 
@@ -275,10 +282,19 @@ def print_fragment(
     each block begins; the EPUB's page-break markers are placed by the same block numbers. A link to one
     of the ids in ``elsewhere`` (laid out in another document) is addressed as ``essaybook-anchor:<id>``,
     which the PDF assembly turns back into a link to that named destination.
+
+    ``links`` is ``[pdf] links`` (how external links print); ``xrefs`` maps every id a link may reach in
+    another chapter to the counter style of its page ('decimal', 'lower-roman'), or is None when links print
+    no page; the ids this chapter's links print the page of are appended to ``referred``.
     """
     root = _fragment(chapter)
     _add_author(root, chapter)
     _mark_attributions(root, chapter)
+    _autolink(root)
+    if xrefs is not None:
+        found = _cross_references(root, xrefs, labels or labels_for("en"), bool(elsewhere))
+        if referred is not None:
+            referred.extend(found)
     if elsewhere:
         own = {e.get("id") for e in root.iter() if e.get("id")}
         for a in root.iter("a"):
@@ -299,6 +315,8 @@ def print_fragment(
         if img.get("src", "").startswith("images/"):
             img.set("src", "essaybook:" + img.get("src", ""))
     _style_urls(root, "essaybook:")
+    _print_code_and_urls(root)
+    _links_on_paper(root, links, notes, chapter)
     if notes == "footnotes":
         section = root.find("section[@class='footnotes']")
         notes_by_id = {a.get("id"): a for a in section.iter("aside")} if section is not None else {}
@@ -407,6 +425,292 @@ def _split_note(span: etree._Element, limit: int) -> list[etree._Element]:
     return parts
 
 
+CODE_HANG = 2
+"""Characters a wrapped code line's continuation is indented by, past the line's own indentation."""
+_URL_TEXT = re.compile(r"^(?:https?://|mailto:|www\.)\S+$", re.IGNORECASE)
+_BREAK_AFTER = re.compile(r"(?<=[/.\-_?&=#])(?=.)")
+"""Where a URL or a long code span may break (after these, with no hyphen)."""
+
+
+def _code_lines(pre: etree._Element) -> None:
+    """Each source line of ``pre`` -> a block ``span.code-line`` whose wrapped continuation lines hang under it.
+
+    The line keeps its leading spaces (so copying the code keeps them); its padding is its indentation plus
+    :data:`CODE_HANG` and its text indent the negative of that, so a line that wraps goes on at its own
+    indentation plus the hang, where the theme draws a continuation mark (``--indent`` gives the mark its
+    place). Token spans that cross a line end (a multi-line string) are cut into one per line.
+    """
+    code = pre.find("code")
+    holder = code if code is not None else pre
+    segments: list[tuple[str, list[etree._Element]]] = []
+
+    def walk(element: etree._Element, chain: list[etree._Element]) -> None:
+        if element.text:
+            segments.append((element.text, chain))
+        for child in element:
+            if isinstance(child.tag, str):
+                walk(child, [*chain, child])
+            if child.tail:
+                segments.append((child.tail, chain))
+
+    walk(holder, [])
+    lines: list[list[tuple[str, list[etree._Element]]]] = [[]]
+    for text, chain in segments:
+        for number, part in enumerate(text.split("\n")):
+            if number:
+                lines.append([])
+            if part:
+                lines[-1].append((part, chain))
+    if len(lines) > 1 and not lines[-1]:
+        lines.pop()  # the newline that ends the last line
+    for child in list(holder):
+        holder.remove(child)
+    holder.text = None
+    for line in lines:
+        source = "".join(text for text, _ in line)
+        indent = len(source.expandtabs(8)) - len(source.expandtabs(8).lstrip(" "))
+        if not source.strip():
+            indent = 0
+        span = etree.SubElement(
+            holder,
+            "span",
+            {
+                "class": "code-line",
+                "style": f"padding-left: {indent + CODE_HANG}ch; text-indent: -{indent + CODE_HANG}ch; "
+                f"background-position: 0 0, {indent + 0.5:g}ch 0",
+            },
+        )
+        for text, chain in line:
+            parent = span
+            for element in chain:  # the token's spans, shallow copies
+                copied = etree.SubElement(parent, element.tag, dict(element.attrib))
+                parent = copied
+            if parent is span:
+                last = span[-1] if len(span) else None
+                if last is None:
+                    span.text = (span.text or "") + text
+                else:
+                    last.tail = (last.tail or "") + text
+            else:
+                parent.text = text
+        # The line's end stays in the text (a copied block keeps its lines) and gives an empty line its height.
+        last = span[-1] if len(span) else None
+        if last is None:
+            span.text = (span.text or "") + "\n"
+        else:
+            last.tail = (last.tail or "") + "\n"
+
+
+def _breakable(element: etree._Element) -> None:
+    """Let a URL or long code span break after ``/``, ``.``, ``-`` and the like, never with a hyphen: a
+    ``<wbr>`` after each (the themes set ``hyphens: manual`` on code and URLs)."""
+    for holder in [element, *element.iterdescendants()]:
+        for attribute in ("text", "tail"):
+            if holder is element and attribute == "tail":
+                continue
+            text = getattr(holder, attribute)
+            if not text or len(text) < 12:
+                continue
+            pieces = _BREAK_AFTER.split(text)
+            if len(pieces) < 2:
+                continue
+            setattr(holder, attribute, pieces[0])
+            anchor = holder
+            for piece in pieces[1:]:
+                wbr = etree.Element("wbr")
+                wbr.tail = piece
+                if attribute == "text":
+                    holder.insert(0 if anchor is holder else holder.index(anchor) + 1, wbr)
+                else:
+                    parent = holder.getparent()
+                    assert parent is not None
+                    parent.insert(parent.index(anchor) + 1, wbr)
+                anchor = wbr
+
+
+def _print_code_and_urls(root: etree._Element) -> None:
+    """Code blocks wrap with a hanging indent; code spans and URLs break without hyphens (issue 12, item 2)."""
+    for pre in list(root.iter("pre")):
+        if any(a.tag == "section" and "footnotes" in (a.get("class") or "") for a in pre.iterancestors()):
+            continue
+        _code_lines(pre)
+    for code in list(root.iter("code", "kbd", "samp")):
+        if any(a.tag == "pre" for a in code.iterancestors()):
+            continue
+        _breakable(code)
+    for a in list(root.iter("a")):
+        text = "".join(a.itertext())
+        if _URL_TEXT.match(text):
+            a.set("class", f"{a.get('class', '')} url".strip())
+            _breakable(a)
+
+
+_CSS_COLOUR = re.compile(r"(?P<property>[\w-]*color)\s*:\s*#(?P<hex>[0-9a-fA-F]{6}|[0-9a-fA-F]{3})\b")
+
+
+def grey_code_css(css: str) -> str:
+    """The Pygments rules with every colour turned to a grey of the same lightness order, for a black interior:
+    text from black to a mid grey no lighter than #737373 (4.7:1 on white, readable at text size), backgrounds
+    a light tint. Syntax colours are mostly dark, so their lightness is stretched to keep them apart."""
+
+    def grey(match: re.Match[str]) -> str:
+        value = match.group("hex")
+        if len(value) == 3:
+            value = "".join(c * 2 for c in value)
+        red, green, blue = (int(value[i : i + 2], 16) / 255 for i in (0, 2, 4))
+        lightness = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+        background = match.group("property").startswith("background")
+        level = round(255 * (0.9 + 0.1 * lightness if background else min(0.45, 1.6 * lightness)))
+        return f"{match.group('property')}: #{level:02x}{level:02x}{level:02x}"
+
+    return _CSS_COLOUR.sub(grey, css)
+
+
+_BARE_URL = re.compile(r"\bhttps?://[^\s<>\"'\u00a0]+", re.IGNORECASE)
+_TRAILING = ".,;:!?'\"\u2019\u201d*_"
+_NO_AUTOLINK = frozenset({"a", "code", "kbd", "samp", "pre", "script", "style", "math", "svg"})
+
+
+def _autolink(root: etree._Element) -> None:
+    """Bare ``http(s)://`` addresses in running text become links (both outputs; issue 12, item 3). A trailing
+    full stop, comma, quote or unbalanced parenthesis is the sentence's, not the address's."""
+    for element in list(root.iter()):
+        if not isinstance(element.tag, str) or element.tag in _NO_AUTOLINK:
+            continue
+        if any(a.tag in _NO_AUTOLINK for a in element.iterancestors()):
+            continue
+        _autolink_text(element, "text")
+        for child in list(element):
+            if isinstance(child.tag, str):
+                _autolink_text(child, "tail")
+
+
+def _autolink_text(holder: etree._Element, attribute: str) -> None:
+    text = getattr(holder, attribute)
+    if not text or "://" not in text:
+        return
+    pieces: list[str | etree._Element] = []
+    position = 0
+    for match in _BARE_URL.finditer(text):
+        url = match.group(0).rstrip(_TRAILING)
+        while url.endswith(")") and url.count(")") > url.count("("):
+            url = url[:-1].rstrip(_TRAILING)
+        if "://" not in url or url.endswith("://"):
+            continue
+        link = etree.Element("a", {"href": url})
+        link.text = url
+        pieces.extend([text[position : match.start()], link])
+        position = match.start() + len(url)
+    if not pieces:
+        return
+    pieces.append(text[position:])
+    setattr(holder, attribute, pieces[0])
+    if attribute == "text":
+        parent, index = holder, 0
+    else:
+        found = holder.getparent()
+        assert found is not None
+        parent, index = found, found.index(holder) + 1
+    last: etree._Element | None = None
+    for piece in pieces[1:]:
+        if isinstance(piece, str):
+            assert last is not None
+            last.tail = piece
+        else:
+            parent.insert(index, piece)
+            index += 1
+            last = piece
+
+
+def _external(href: str) -> bool:
+    return href.lower().startswith(("http://", "https://", "mailto:", "ftp://"))
+
+
+def _shown(url: str) -> str:
+    """An address as a reader reads it: no ``mailto:``, no trailing slash after the host."""
+    if url.lower().startswith("mailto:"):
+        return url[7:]
+    return url
+
+
+def _links_on_paper(root: etree._Element, links: str, notes: str, chapter: Chapter) -> None:
+    """Print where an external link leads (issue 12, item 3): its address in a page-foot note (``footnote``),
+    in parentheses after its text (``after``, also for ``footnote`` when notes are endnotes), or not at all
+    (``none``). A link whose text is its address prints nothing more."""
+    if links == "none":
+        return
+    number = 0
+    for a in list(root.iter("a")):
+        href = a.get("href", "")
+        if not _external(href) or any(e.tag in ("pre", "code") for e in a.iterancestors()):
+            continue
+        text = " ".join("".join(a.itertext()).split())
+        url = _shown(href)
+        if text.rstrip("/") in (href.rstrip("/"), url.rstrip("/")) or "url" in (a.get("class") or "").split():
+            continue
+        parent = a.getparent()
+        if parent is None:
+            continue
+        if links == "footnote" and notes == "footnotes":
+            number += 1
+            note_id = f"link-{chapter.index}-{number}"
+            # The same markup as a written note (see print_fragment), so the page-foot machinery treats it alike.
+            call = etree.Element("span", {"class": "footnote-call-mark", "id": f"{note_id}-call"})
+            note = etree.Element("span", {"class": "footnote link-note", "id": note_id})
+            para = etree.SubElement(note, "span", {"class": "note-para"})
+            shown = etree.SubElement(para, "a", {"href": href, "class": "url"})
+            shown.text = url
+            _breakable(shown)
+            note.tail, a.tail = a.tail, None
+            a.addnext(call)
+            call.addnext(note)
+            block = call
+            while block.getparent() is not None and block.getparent() is not root:
+                block = block.getparent()
+            block.set("data-notes", f"{block.get('data-notes', '')} {note_id}".strip())
+            previous = block.getprevious()
+            if previous is not None and previous.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+                previous.set("data-notes-next", f"{previous.get('data-notes-next', '')} {note_id}".strip())
+                block.set("data-after-heading", "")
+        else:
+            after = etree.Element("span", {"class": "link-url"})
+            after.text = " ("
+            shown = etree.SubElement(after, "a", {"href": href, "class": "url"})
+            shown.text = url
+            shown.tail = ")"
+            _breakable(shown)
+            after.tail, a.tail = a.tail, None
+            a.addnext(after)
+
+
+def _cross_references(root: etree._Element, xrefs: dict[str, str], labels: Labels, split: bool) -> list[str]:
+    """Links to another chapter print the page they lead to, "(p. 42)": class ``xref`` (pages.css adds the
+    number with ``target-counter()``), the label's words around it in ``data-page-before``/``-after``. In a
+    book laid out unit by unit (``split``), the number is written in later (``essaybook-page:`` placeholders,
+    see layout/units.py). Returns the ids referred to."""
+    own = {e.get("id") for e in root.iter() if e.get("id")}
+    before, _, after = labels["page-reference"].partition("{page}")
+    targets = []
+    for a in root.iter("a"):
+        href = a.get("href", "")
+        target = (
+            href[1:] if href.startswith("#") else href[len(ANCHOR_SCHEME) :] if href.startswith(ANCHOR_SCHEME) else None
+        )
+        if not target or target in own or target not in xrefs:
+            continue
+        if any(e.tag in ("pre",) for e in a.iterancestors()) or (a.get("class") or "") == "noteref":
+            continue
+        style = xrefs[target]
+        a.set("class", f"{a.get('class', '')} xref{' xref-front' if style == 'lower-roman' else ''}".strip())
+        a.set("data-page-before", before)
+        a.set("data-page-after", after)
+        if split:
+            for counter in ("decimal", "lower-roman"):
+                a.set(f"data-essaybook-page-{counter}", f"{PAGE_PLACEHOLDER}{counter}:{target}")
+        targets.append(target)
+    return targets
+
+
 def _drop_backlinks(root: etree._Element) -> None:
     """Paper has no links back to the call."""
     for back in list(root.iter("a")):
@@ -484,6 +788,8 @@ class PrintDocument:
     running: dict[str, str] = field(default_factory=dict)
     ids: dict[str, frozenset[str]] = field(default_factory=dict)
     """Chapter id -> the ids in its content (what links from other chapters can reach)."""
+    referred: dict[str, list[str]] = field(default_factory=dict)
+    """Chapter id -> the ids in other chapters whose page its cross-references print (``essaybook-page:``)."""
 
 
 def compose_print(
@@ -507,11 +813,31 @@ def compose_print(
     blocks: list[tuple[int, int, str]] = []
     fragments: dict[str, str] = {}
     running: dict[str, str] = {}
-    ids = {c.id: frozenset(_ids(c)) for c in book.chapters} if split else {}
+    ids = {c.id: frozenset(_ids(c)) for c in book.chapters} if split or config.pdf.page_references else {}
     elsewhere = frozenset(i for c in book.chapters for i in [c.id, *ids[c.id]]) if split else frozenset()
+    xrefs: dict[str, str] | None = None
+    if config.pdf.page_references:
+        # Each id a link may reach, with the counter style of its page: front matter's folios are roman.
+        xrefs = {
+            target: "lower-roman" if layout == "book" and kinds[c.id] == "front" else "decimal"
+            for c in book.chapters
+            for target in [c.id, *ids[c.id]]
+        }
+    referred: dict[str, list[str]] = {}
     for chapter in log.progress(book.chapters):
         anchors: list[str] = []
-        content = print_fragment(chapter, config.pdf.notes, book, anchors, note_capacity(config), elsewhere)
+        content = print_fragment(
+            chapter,
+            config.pdf.notes,
+            book,
+            anchors,
+            note_capacity(config),
+            elsewhere,
+            links=config.pdf.links,
+            xrefs=xrefs,
+            labels=labels,
+            referred=referred.setdefault(chapter.id, []),
+        )
         blocks.extend((chapter.index, number, anchor) for number, anchor in enumerate(anchors))
         fragments[chapter.id] = str(content)
         running[chapter.id] = _running_title(chapter)
@@ -527,14 +853,17 @@ def compose_print(
         "stylesheets": [p.as_uri() for p in theme.css("print")],
         "page_size": config.pdf.css_size,
         "cover_image": f"essaybook:{meta.cover_image.href}" if meta.cover_image and config.pdf.cover else None,
-        "code_css": Markup(code_css),  # generated by Pygments, not from the manuscript
+        # Generated by Pygments, not from the manuscript; in greys unless [pdf] code-colour asks for colour.
+        "code_css": Markup(code_css if config.pdf.code_colour else grey_code_css(code_css)),
         "print_href": lambda entry: f"#{entry.id}",
     }
     frame = _render(env, "book.html", context)
     html = _PLACEHOLDER_RE.sub(lambda m: fragments.get(m.group(1), m.group(0)), frame)
     if not split:
         return PrintDocument(html=html, blocks=blocks)
-    return PrintDocument(html=html, blocks=blocks, frame=frame, fragments=fragments, running=running, ids=ids)
+    return PrintDocument(
+        html=html, blocks=blocks, frame=frame, fragments=fragments, running=running, ids=ids, referred=referred
+    )
 
 
 _PLACEHOLDER_RE = re.compile(r"<!--" + re.escape(PLACEHOLDER) + r"([^>]*?)-->")
@@ -559,6 +888,7 @@ def epub_fragment(chapter: Chapter, id_to_file: dict[str, str], breaks: dict[int
     root = _fragment(chapter)
     _add_author(root, chapter)
     _mark_attributions(root, chapter)
+    _autolink(root)
     for number, block in enumerate(_blocks(root)):
         for label in (breaks or {}).get(number, []):
             marker = etree.Element("span", {"id": f"page-{label}", "role": "doc-pagebreak", "aria-label": label})

@@ -40,6 +40,7 @@ _SIZES_BY_LOWER = {name.lower(): size for name, size in PAGE_SIZES.items()}
 PDF_VARIANTS = ("pdf/a-1b", "pdf/a-2b", "pdf/a-3b", "pdf/a-2u", "pdf/a-3u", "pdf/ua-1")
 LAYOUTS = ("auto", "book", "essay")
 NOTES = ("footnotes", "endnotes")
+LINKS = ("footnote", "after", "none")
 
 _LENGTH = r"(?:\d+(?:\.\d+)?|\.\d+)(?:mm|cm|in|pt|pc|px)"
 _LENGTH_RE = re.compile(rf"^{_LENGTH}$")
@@ -91,6 +92,14 @@ class PdfSettings:
     cover: bool = _doc("Open the PDF with the cover image (off for a print-ready interior).", default=True)
     bleed: str | None = _doc("Bleed around each page for print, a CSS length such as '3mm'.", default=None)
     crop_marks: bool = _doc("Draw crop marks in the bleed (needs bleed).", default=False)
+    links: str = _doc(
+        "How an external link prints: its URL in a 'footnote', 'after' the text in parentheses, or 'none'.",
+        default="footnote",
+    )
+    page_references: bool = _doc('A link to another chapter prints the page it leads to: "(p. 42)".', default=True)
+    code_colour: bool = _doc(
+        "Print code in the Pygments style's colours; off, in greys (for a black interior).", default=False
+    )
     allow_missing_glyphs: bool = _doc(
         "Write the PDF even when no font on this machine can draw a script of the book (it shows empty boxes).",
         default=False,
@@ -374,6 +383,7 @@ def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
     for key, value, allowed in (
         ("layout", pdf.layout, LAYOUTS),
         ("notes", pdf.notes, NOTES),
+        ("links", pdf.links, LINKS),
     ):
         if value not in allowed:
             checker.problem("pdf", key, f"unknown value {value!r}", "use one of " + ", ".join(allowed))
