@@ -321,12 +321,55 @@ def test_page_list_follows_the_printed_pages(features: Built) -> None:
         index = labels.index(label)
         if not page_text(reader, index).strip():
             continue  # a blank verso: marked at the next block
-        parent = next(p for p in doc.iter() if marker in list(p))
-        following = list(parent)[list(parent).index(marker) + 1 :]
-        block = next(e for e in following if e.get(EPUB_TYPE) != "pagebreak")
-        words = " ".join("".join(block.itertext()).split()[:4])
+        words = " ".join(_text_after(doc, marker).split()[:4])
         nearby = " ".join(page_text(reader, i) for i in (index - 1, index)).replace("\n", " ")
         assert words in " ".join(nearby.split()), f"page {label}: {words!r} is not on that printed page"
+
+
+def _text_after(root: ET.Element, marker: ET.Element) -> str:
+    """The text that follows ``marker`` in document order."""
+    found, out = False, []
+
+    def walk(element: ET.Element) -> None:
+        nonlocal found
+        if element is marker:
+            found = True
+        elif found and element.text:
+            out.append(element.text)
+        for child in element:
+            walk(child)
+            if found and child.tail:
+                out.append(child.tail)
+
+    walk(root)
+    return " ".join(out)
+
+
+def test_page_break_markers_keep_the_paragraph_indent(features: Built) -> None:
+    # A marker between two paragraphs would end `p + p`, so the paragraph at a printed page's top would
+    # lose its indent (issue 12, item 9): each marker opens the block it marks instead.
+    epub = Epub(features.epub)
+    markers = 0
+    for href in epub.spine():
+        doc = epub.xml(href)
+        for parent in doc.iter():
+            children = list(parent)
+            for number, child in enumerate(children):
+                if child.get(EPUB_TYPE) != "pagebreak":
+                    continue
+                markers += 1
+                following = children[number + 1] if number + 1 < len(children) else None
+                assert following is None or following.tag != f"{{{NS['x']}}}p", (href, child.get("id"))
+                if parent.tag == f"{{{NS['x']}}}p":
+                    # At the paragraph's start (after the markers of the pages before it, a blank verso's).
+                    before = children[:number]
+                    assert all(c.get(EPUB_TYPE) == "pagebreak" and not (c.tail or "").strip() for c in before)
+                    assert not (parent.text or "").strip(), (href, child.get("id"))
+    assert markers >= 5
+    # The running-text pages of chapter two all begin inside a paragraph, which keeps its place after another.
+    doc = epub.xml("text/chapter-02-markdown.xhtml")
+    inside = [p for p in doc.iter(f"{{{NS['x']}}}p") if len(p) and p[0].get(EPUB_TYPE) == "pagebreak"]
+    assert len(inside) >= 2
 
 
 def test_page_list_without_the_pdf(sample: Built, tmp_path: Path) -> None:

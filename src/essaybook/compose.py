@@ -890,10 +890,21 @@ def epub_fragment(chapter: Chapter, id_to_file: dict[str, str], breaks: dict[int
     _mark_attributions(root, chapter)
     _autolink(root)
     for number, block in enumerate(_blocks(root)):
+        markers = []
         for label in (breaks or {}).get(number, []):
             marker = etree.Element("span", {"id": f"page-{label}", "role": "doc-pagebreak", "aria-label": label})
             marker.set(_EPUB_TYPE, "pagebreak")
-            block.addprevious(marker)
+            markers.append(marker)
+        home = _marker_home(block) if markers else None
+        if home is None:
+            for marker in markers:
+                block.addprevious(marker)
+            continue
+        # At the start of the block's first line: a marker between two paragraphs would end `p + p` (the
+        # indent of the paragraph after it; issue 12, item 9).
+        for marker in reversed(markers):
+            marker.tail, home.text = home.text, None
+            home.insert(0, marker)
     for a in root.iter("a"):
         href = a.get("href", "")
         if href.startswith("#"):
@@ -906,6 +917,33 @@ def epub_fragment(chapter: Chapter, id_to_file: dict[str, str], breaks: dict[int
             img.set("src", "../" + src)
     _style_urls(root, "../")
     return _inner(root, "xml")
+
+
+_PHRASING_HOLDERS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "dt", "figcaption", "caption"})
+_FLOW_HOLDERS = frozenset({"li", "dd", "td", "th", "div", "blockquote", "section", "aside", "figure"})
+_GROUPS = frozenset({"ul", "ol", "dl", "table", "thead", "tbody", "tfoot", "tr"})
+
+
+def _marker_home(block: etree._Element) -> etree._Element | None:
+    """The element a page-break marker opens, where it marks the block's first line without changing its
+    typography: the first paragraph-like element down the block's first children; None (before the block)
+    for one that cannot hold a ``span`` (``hr``, an image, math)."""
+    element = block
+    while True:
+        if element.tag in _PHRASING_HOLDERS:
+            return element
+        children = [child for child in element if isinstance(child.tag, str)]
+        if element.tag in _GROUPS:
+            if not children:
+                return None
+            element = children[0]
+            continue
+        if element.tag in _FLOW_HOLDERS:
+            if children and not (element.text or "").strip() and children[0].tag not in ("span", "a", "em", "strong"):
+                element = children[0]
+                continue
+            return element
+        return None
 
 
 def _style_urls(root: etree._Element, prefix: str) -> None:
