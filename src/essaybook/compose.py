@@ -427,8 +427,11 @@ def _split_note(span: etree._Element, limit: int) -> list[etree._Element]:
 
 CODE_HANG = 2
 """Characters a wrapped code line's continuation is indented by, past the line's own indentation."""
+CODE_HANG_LIMIT = 24
+"""The deepest indentation a continuation follows: past it, the line's continuations all start here (a hang
+wider than the measure would leave no room for text, a character a line)."""
 _URL_TEXT = re.compile(r"^(?:https?://|mailto:|www\.)\S+$", re.IGNORECASE)
-_BREAK_AFTER = re.compile(r"(?<=[/.\-_?&=#])(?=.)")
+_BREAK_AFTER = re.compile(r"(?<=[/.\-_?&=#])(?=[^\s\u200b])")
 """Where a URL or a long code span may break (after these, with no hyphen)."""
 
 
@@ -471,6 +474,7 @@ def _code_lines(pre: etree._Element) -> None:
         indent = len(source.expandtabs(8)) - len(source.expandtabs(8).lstrip(" "))
         if not source.strip():
             indent = 0
+        indent = min(indent, CODE_HANG_LIMIT)
         span = etree.SubElement(
             holder,
             "span",
@@ -502,30 +506,17 @@ def _code_lines(pre: etree._Element) -> None:
 
 
 def _breakable(element: etree._Element) -> None:
-    """Let a URL or long code span break after ``/``, ``.``, ``-`` and the like, never with a hyphen: a
-    ``<wbr>`` after each (the themes set ``hyphens: manual`` on code and URLs)."""
+    """Let a URL or long code span break after ``/``, ``.``, ``-`` and the like, never with a hyphen: a zero
+    width space after each (the themes set ``hyphens: manual`` on code and URLs). Not ``<wbr>``, which
+    WeasyPrint draws as that same character but in a box of its own: thousands of them in a long address
+    made its layout minutes long."""
     for holder in [element, *element.iterdescendants()]:
         for attribute in ("text", "tail"):
             if holder is element and attribute == "tail":
                 continue
             text = getattr(holder, attribute)
-            if not text or len(text) < 12:
-                continue
-            pieces = _BREAK_AFTER.split(text)
-            if len(pieces) < 2:
-                continue
-            setattr(holder, attribute, pieces[0])
-            anchor = holder
-            for piece in pieces[1:]:
-                wbr = etree.Element("wbr")
-                wbr.tail = piece
-                if attribute == "text":
-                    holder.insert(0 if anchor is holder else holder.index(anchor) + 1, wbr)
-                else:
-                    parent = holder.getparent()
-                    assert parent is not None
-                    parent.insert(parent.index(anchor) + 1, wbr)
-                anchor = wbr
+            if text and len(text) >= 12:
+                setattr(holder, attribute, _BREAK_AFTER.sub("\u200b", text))
 
 
 def _print_code_and_urls(root: etree._Element) -> None:
@@ -651,7 +642,11 @@ def _links_on_paper(root: etree._Element, links: str, notes: str, chapter: Chapt
         parent = a.getparent()
         if parent is None:
             continue
-        if links == "footnote" and notes == "footnotes":
+        # Not a note in a note, nor one in a heading (whose text becomes the running head): their
+        # addresses follow the link.
+        in_note = any(e.tag == "section" and "footnotes" in (e.get("class") or "") for e in a.iterancestors())
+        in_heading = any(e.tag in ("h1", "h2", "h3", "h4", "h5", "h6") for e in a.iterancestors())
+        if links == "footnote" and notes == "footnotes" and not in_note and not in_heading:
             number += 1
             note_id = f"link-{chapter.index}-{number}"
             # The same markup as a written note (see print_fragment), so the page-foot machinery treats it alike.

@@ -317,7 +317,7 @@ def _labels(checker: _Checker, table: Any) -> tuple[tuple[str, str], ...]:
                 "labels",
                 key,
                 f"leaves out {', '.join('{' + name + '}' for name in missing)}",
-                f"the English is {LABELS['en'][key]!r}; keep its placeholders",
+                'the English is "' + LABELS["en"][key].replace("\u00a0", " ") + '"; keep its placeholders',
             )
             continue
         result.append((key, value))
