@@ -28,7 +28,6 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Start of content",
         "back-matter": "Back matter",
         "page-reference": "p.\u00a0{page}",
-        "part": "Part",
     },
     "de": {
         "contents": "Inhalt",
@@ -46,7 +45,6 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Textbeginn",
         "back-matter": "Anhang",
         "page-reference": "S.\u00a0{page}",
-        "part": "Teil",
     },
     "fr": {
         "contents": "Table des matières",
@@ -64,7 +62,6 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Début du texte",
         "back-matter": "Annexes",
         "page-reference": "p.\u00a0{page}",
-        "part": "Partie",
     },
     "es": {
         "contents": "Índice",
@@ -82,7 +79,6 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Inicio del texto",
         "back-matter": "Apéndices",
         "page-reference": "p.\u00a0{page}",
-        "part": "Parte",
     },
     "it": {
         "contents": "Indice",
@@ -100,7 +96,6 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Inizio del testo",
         "back-matter": "Apparati",
         "page-reference": "p.\u00a0{page}",
-        "part": "Parte",
     },
     "pt": {
         "contents": "Sumário",
@@ -118,7 +113,6 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Início do texto",
         "back-matter": "Elementos pós-textuais",
         "page-reference": "p.\u00a0{page}",
-        "part": "Parte",
     },
     "nl": {
         "contents": "Inhoud",
@@ -136,7 +130,6 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Begin van de tekst",
         "back-matter": "Nawerk",
         "page-reference": "p.\u00a0{page}",
-        "part": "Deel",
     },
     "ar": {
         "contents": "المحتويات",
@@ -154,7 +147,6 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "بداية النص",
         "back-matter": "الملاحق",
         "page-reference": "ص\u00a0{page}",
-        "part": "الجزء",
     },
     "zh": {
         "contents": "目录",
@@ -172,7 +164,6 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "正文",
         "back-matter": "后置部分",
         "page-reference": "第{page}页",
-        "part": "部分",
     },
     "ja": {
         "contents": "目次",
@@ -190,7 +181,6 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "本文",
         "back-matter": "後付",
         "page-reference": "{page}ページ",
-        "part": "部",
     },
 }
 """Every generated word, by primary language subtag; each table has every key of the English one."""
