@@ -141,7 +141,8 @@ def _essay(tmp_path: Path, pdf_settings: str) -> BuildResult:
     manuscript.mkdir(parents=True)
     (manuscript / "book.toml").write_text(f'[book]\ntitle = "E"\nlang = "en"\n\n[pdf]\n{pdf_settings}\n')
     (manuscript / "essay.md").write_text(
-        "# E\n\nRead [the guide](https://example.com/guide/) and <https://example.com/plain>.\n\n"
+        "# E\n\nRead [the guide](https://example.com/guide/) and <https://example.com/plain>, "
+        "[example.com/short](https://www.example.com/short/).\n\n"
         '```python\ndef f():\n    return "colour"  # a comment\n```\n',
         encoding="utf-8",
     )
@@ -153,12 +154,13 @@ def test_links_after_the_text_or_not_at_all_and_code_in_colour(tmp_path: Path) -
     after = _essay(tmp_path / "after", 'links = "after"\ncode-colour = true')
     assert after.pdf is not None
     text = "".join(page_text(open_pdf(after.pdf.path), 0).replace("\u200b", "").split())  # no spaces, no line ends
-    assert "Readtheguide(https://example.com/guide/)andhttps://example.com/plain." in text
+    # A link whose text is its address (with or without the scheme) is not repeated.
+    assert "Readtheguide(https://example.com/guide/)andhttps://example.com/plain,example.com/short." in text
     assert _colours(after.pdf.path, 0) > 0  # code-colour = true: Pygments' colours
     none = _essay(tmp_path / "none", 'links = "none"')
     assert none.pdf is not None
     text = " ".join(page_text(open_pdf(none.pdf.path), 0).split())
-    assert "Read the guide and https://example.com/plain." in text
+    assert "Read the guide and https://example.com/plain, example.com/short." in text
     assert _colours(none.pdf.path, 0) == 0
 
 

@@ -618,10 +618,17 @@ def _external(href: str) -> bool:
 
 
 def _shown(url: str) -> str:
-    """An address as a reader reads it: no ``mailto:``, no trailing slash after the host."""
+    """An address as a reader reads it: an e-mail address without ``mailto:``, a web address as written."""
     if url.lower().startswith("mailto:"):
         return url[7:]
     return url
+
+
+def _says_its_address(text: str, href: str) -> bool:
+    """Whether a link's text is its address already ("example.org/x" for ``https://example.org/x`` too)."""
+    bare = re.sub(r"^([a-z]+://)?(www\.)?", "", href.lower()).rstrip("/")
+    said = re.sub(r"^([a-z]+://)?(www\.)?", "", text.lower()).rstrip("/")
+    return said in (bare, _shown(href).lower().rstrip("/"))
 
 
 def _links_on_paper(root: etree._Element, links: str, notes: str, chapter: Chapter) -> None:
@@ -637,7 +644,7 @@ def _links_on_paper(root: etree._Element, links: str, notes: str, chapter: Chapt
             continue
         text = " ".join("".join(a.itertext()).split())
         url = _shown(href)
-        if text.rstrip("/") in (href.rstrip("/"), url.rstrip("/")) or "url" in (a.get("class") or "").split():
+        if _says_its_address(text, href) or "url" in (a.get("class") or "").split():
             continue
         parent = a.getparent()
         if parent is None:
