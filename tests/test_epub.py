@@ -16,7 +16,7 @@ from essaybook import log
 from essaybook.commands.build import build
 
 from conftest import BOOKS, REPO, Built, build_once, copy_project, epubcheck_messages
-from pdfread import open_pdf, outline, page_text
+from pdfread import open_pdf, page_text
 
 NS = {
     "opf": "http://www.idpf.org/2007/opf",
@@ -94,10 +94,12 @@ def test_one_xhtml_file_per_chapter_in_reading_order(features: Built) -> None:
     chapters = [
         href for href in spine if href.startswith("text/") and href not in ("text/cover.xhtml", "text/titlepage.xhtml")
     ]
-    assert len(chapters) == 5
+    assert len(chapters) == 6
     titles = [epub.xml(href).findtext(".//x:title", namespaces=NS) for href in chapters]
+    # The untitled dedication and epigraph are titled by their role, in the book's language.
     assert titles == [
         "Dedication",
+        "Epigraph",
         "Preface",
         "Markdown, all of it",
         "Links and Pictures",
@@ -105,9 +107,14 @@ def test_one_xhtml_file_per_chapter_in_reading_order(features: Built) -> None:
     ]
     dedication = epub.xml(chapters[0]).find(".//x:section", NS)
     assert dedication is not None and dedication.get(EPUB_TYPE) == "dedication"
-    preface = epub.xml(chapters[1]).find(".//x:section", NS)
+    assert dedication.get("aria-label") == "Dedication" and dedication.find("x:h1", NS) is None  # no invented heading
+    epigraph = epub.xml(chapters[1]).find(".//x:section", NS)
+    assert epigraph is not None and epigraph.get(EPUB_TYPE) == "epigraph"
+    attribution = epigraph.find(".//x:p[@class='attribution']", NS)
+    assert attribution is not None and "careful printer" in "".join(attribution.itertext())
+    preface = epub.xml(chapters[2]).find(".//x:section", NS)
     assert preface is not None and preface.get(EPUB_TYPE) == "preface" and preface.get("role") == "doc-preface"
-    appendix_body = epub.xml(chapters[4]).find("x:body", NS)
+    appendix_body = epub.xml(chapters[5]).find("x:body", NS)
     assert appendix_body is not None and appendix_body.get(EPUB_TYPE) == "backmatter"
 
 
@@ -117,14 +124,13 @@ def test_nav_is_nested_with_landmarks_and_ncx(features: Built) -> None:
     nav = epub.xml(nav_item.get("href", ""))
     toc = next(n for n in nav.iter(f"{{{NS['x']}}}nav") if n.get(EPUB_TYPE) == "toc")
     top = toc.findall("x:ol/x:li", NS)
-    assert [li.findtext("x:a", namespaces=NS) for li in top] == [
-        "Dedication",
+    assert [li.findtext("x:a", namespaces=NS) for li in top] == [  # not the untitled dedication and epigraph
         "Preface",
         "Markdown, all of it",
         "Links and Pictures",
         "Appendix: Colophon of Tests",
     ]
-    nested = [a.text for a in top[2].iterfind("x:ol/x:li/x:a", NS)]
+    nested = [a.text for a in top[1].iterfind("x:ol/x:li/x:a", NS)]
     assert nested == ["Introduction", "Tables", "Code", "Lists and definitions", "Pictures", "Running text"]
     landmarks = next(n for n in nav.iter(f"{{{NS['x']}}}nav") if n.get(EPUB_TYPE) == "landmarks")
     kinds = [a.get(EPUB_TYPE) for a in landmarks.iter(f"{{{NS['x']}}}a")]
@@ -295,7 +301,7 @@ def test_page_list_follows_the_printed_pages(features: Built) -> None:
     reader = open_pdf(features.pdf)
     labels = reader.page_labels
     page_list = _page_list(epub)
-    first = outline(reader)[0].page  # the dedication, the first chapter
+    first = next(i for i in range(len(labels)) if "For everyone" in page_text(reader, i))  # the dedication
     listed = [label for label, _ in page_list]
     assert listed == [label for label in labels[first:] if label in listed]  # in printed order
     for index in range(first, len(labels)):
@@ -315,12 +321,55 @@ def test_page_list_follows_the_printed_pages(features: Built) -> None:
         index = labels.index(label)
         if not page_text(reader, index).strip():
             continue  # a blank verso: marked at the next block
-        parent = next(p for p in doc.iter() if marker in list(p))
-        following = list(parent)[list(parent).index(marker) + 1 :]
-        block = next(e for e in following if e.get(EPUB_TYPE) != "pagebreak")
-        words = " ".join("".join(block.itertext()).split()[:4])
+        words = " ".join(_text_after(doc, marker).split()[:4])
         nearby = " ".join(page_text(reader, i) for i in (index - 1, index)).replace("\n", " ")
         assert words in " ".join(nearby.split()), f"page {label}: {words!r} is not on that printed page"
+
+
+def _text_after(root: ET.Element, marker: ET.Element) -> str:
+    """The text that follows ``marker`` in document order."""
+    found, out = False, []
+
+    def walk(element: ET.Element) -> None:
+        nonlocal found
+        if element is marker:
+            found = True
+        elif found and element.text:
+            out.append(element.text)
+        for child in element:
+            walk(child)
+            if found and child.tail:
+                out.append(child.tail)
+
+    walk(root)
+    return " ".join(out)
+
+
+def test_page_break_markers_keep_the_paragraph_indent(features: Built) -> None:
+    # A marker between two paragraphs would end `p + p`, so the paragraph at a printed page's top would
+    # lose its indent (issue 12, item 9): each marker opens the block it marks instead.
+    epub = Epub(features.epub)
+    markers = 0
+    for href in epub.spine():
+        doc = epub.xml(href)
+        for parent in doc.iter():
+            children = list(parent)
+            for number, child in enumerate(children):
+                if child.get(EPUB_TYPE) != "pagebreak":
+                    continue
+                markers += 1
+                following = children[number + 1] if number + 1 < len(children) else None
+                assert following is None or following.tag != f"{{{NS['x']}}}p", (href, child.get("id"))
+                if parent.tag == f"{{{NS['x']}}}p":
+                    # At the paragraph's start (after the markers of the pages before it, a blank verso's).
+                    before = children[:number]
+                    assert all(c.get(EPUB_TYPE) == "pagebreak" and not (c.tail or "").strip() for c in before)
+                    assert not (parent.text or "").strip(), (href, child.get("id"))
+    assert markers >= 5
+    # The running-text pages of chapter two all begin inside a paragraph, which keeps its place after another.
+    doc = epub.xml("text/chapter-02-markdown.xhtml")
+    inside = [p for p in doc.iter(f"{{{NS['x']}}}p") if len(p) and p[0].get(EPUB_TYPE) == "pagebreak"]
+    assert len(inside) >= 2
 
 
 def test_page_list_without_the_pdf(sample: Built, tmp_path: Path) -> None:

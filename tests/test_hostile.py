@@ -439,3 +439,55 @@ def test_bad_metadata_file_or_keywords(tmp_path: Path, toml: str, meta: str | No
     root = make_project(tmp_path, files)
     result = timed(lambda: build(root, *NO_PDF))
     assert_user_error(result, root, *fragments)
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragments"),
+    [
+        ('labels = "Inhalt"\n', ("book.toml", "labels", "expected a table [labels]")),
+        ('\n[labels]\ncontents = ["Inhalt"]\n', ("book.toml:6", "labels.contents", "expected a string")),
+        ('\n[labels]\nnotez = "Noten"\n', ("book.toml:6", "labels.notez", "did you mean 'notes'?")),
+        ('\n[labels]\npage-reference = "S."\n', ("book.toml:6", "labels.page-reference", "{page}")),
+        ('\n[labels]\ncontents = "  "\n', ("book.toml:6", "labels.contents", "is blank")),
+        ('\n[pdf]\nlinks = "margin"\n', ("book.toml:6", "pdf.links", "footnote, after, none")),
+        ('\n[pdf]\ncode-colour = "grey"\n', ("book.toml:6", "pdf.code-colour", "true or false")),
+    ],
+    ids=[
+        "labels-not-a-table",
+        "label-not-a-string",
+        "unknown-label",
+        "label-loses-placeholder",
+        "blank-label",
+        "unknown-links",
+        "code-colour-not-bool",
+    ],
+)
+def test_bad_labels_and_print_settings(tmp_path: Path, extra: str, fragments: tuple[str, ...]) -> None:
+    """Issue 12: [labels] and the new [pdf] settings are checked like the rest of book.toml."""
+    toml = extra + TOML if extra.startswith("labels =") else TOML + extra
+    root = make_project(tmp_path, {"manuscript/book.toml": toml, "manuscript/01-one.md": chapter("Text.\n")})
+    result = timed(lambda: build(root, *NO_PDF))
+    assert_user_error(result, root, *fragments)
+
+
+def test_hostile_urls_and_code_print_and_package(tmp_path: Path) -> None:
+    """Issue 12: bare addresses of every awkward shape, an 18,000-character one (a break after each of its
+    thousands of slashes and dots), links in headings and notes, code indented 160 columns (the nesting limit
+    allows no more) with tabs and a 5,000-character line: the build finishes, the EPUB is valid."""
+    long_url = "https://example.org/" + "a/b-c.d_e" * 2_000
+    body = (
+        "## A heading with https://example.org/heading and [a link](https://example.org/h)\n\n"
+        f'See https://en.wikipedia.org/wiki/Foo_(bar)), (https://example.org/x). and "https://example.org/q".\n'
+        f"Also https:// alone, http://, `https://example.org/in-code` and {long_url}.[^n]\n\n"
+        "[^n]: A note with [a link](https://example.org/note) and https://example.org/bare.\n\n"
+        "```\n" + "\t" * 12 + "deep\n" + " " * 160 + "deeper " + "x" * 5_000 + "\n\n\n```\n"
+    )
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01-one.md": chapter(body)})
+    result = timed(lambda: build(root))
+    assert_success(result)
+    text = chapter_file(root, "01-one")
+    assert 'href="https://en.wikipedia.org/wiki/Foo_(bar)"' in text
+    assert 'href="https://example.org/x"' in text and 'href="https://example.org/q"' in text
+    assert 'href="https://example.org/in-code"' not in text and f'href="{long_url}"' in text
+    assert 'href="https://"' not in text and 'href="http://"' not in text
+    assert epubcheck_messages(root / "dist" / f"{SLUG}.epub") == []

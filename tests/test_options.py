@@ -301,3 +301,12 @@ def test_toc_depth_and_untagged_pdf(tmp_path: Path) -> None:
     assert "Section A" not in contents and "Section B" not in contents
     with Pdf.open(result.pdf.path) as pdf:
         assert "/StructTreeRoot" not in pdf.Root
+
+
+def test_generated_words_and_dates_in_german(options: Built) -> None:
+    text = page_text(open_pdf(options.pdf), 0)
+    lines = text.splitlines()
+    assert lines[:3] == ["Optionen", "Erika Mustermann", "5. März 2026"]  # the essay's title block
+    assert "Anmerkungen" in lines and "Notes" not in lines  # the endnotes' heading
+    nav = Epub(options.epub).xml("nav.xhtml")
+    assert nav.findtext(".//x:h1", namespaces=NS) == "Inhalt"

@@ -7,6 +7,7 @@ reshaped here: notes become page-foot floats in print, links cross file boundari
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from essaybook import __version__, contentmodel, log, mathtex
 from essaybook.config import Config
 from essaybook.diagnostics import Diagnostic
 from essaybook.errors import TemplateError
+from essaybook.labels import Labels, css_string, labels_for
 from essaybook.manuscript import direction_of
 from essaybook.model import BACK_ROLES, FRONT_ROLES, ROLES, Book, Chapter, Meta
 from essaybook.stylesheets import map_style
@@ -30,6 +32,9 @@ EPUB_NS = "http://www.idpf.org/2007/ops"
 GENERATED_COVER = "cover/cover.png"
 ANCHOR_SCHEME = "essaybook-anchor:"
 """A link between two separately laid-out print documents (see :mod:`essaybook.layout`)."""
+PAGE_PLACEHOLDER = "essaybook-page:"
+"""``essaybook-page:<style>:<id>``: where a unit's cross-reference gets the page number of ``<id>`` written in
+(see :func:`essaybook.layout.units.unit_html`)."""
 PLACEHOLDER = "essaybook-chapter:"
 """The comment ``<!--essaybook-chapter:<id>-->`` marks where a chapter's content goes in the print frame."""
 """Where the EPUB keeps the typographic cover drawn for books without ``cover-image``."""
@@ -78,6 +83,23 @@ class ComposedEpub:
         return spine[:first_text] + nav + spine[first_text:]
 
 
+DISPLAY_ROLES = ("dedication", "epigraph")
+"""Roles set as display pages: centred on a page of their own, without running heads or folios."""
+_ATTRIBUTION = re.compile(r"^\s*(?:\u2014|\u2015|\u2013|--)")
+"""A line opening with a dash: in an epigraph, the name of who said it."""
+
+
+def untitled(chapter: Chapter) -> bool:
+    """A display page (dedication, epigraph) that neither front matter nor a heading titles: it prints no
+    heading and has no entry in the contents or the outline (its title would be its file name)."""
+    return chapter.role in DISPLAY_ROLES and not chapter.title_given and not chapter.headings
+
+
+def book_labels(meta: Meta, config: Config) -> Labels:
+    """The generated words of the book: its language's, with ``[labels]`` over them."""
+    return labels_for(meta.lang, dict(config.labels))
+
+
 def matter_of(chapter: Chapter, seen_body: bool) -> str:
     """'front', 'body' or 'back' for a chapter, by its role and place in the book."""
     if chapter.role in BACK_ROLES:
@@ -108,6 +130,8 @@ def table_of_contents(book: Book, depth: int) -> list[TocEntry]:
     kinds = matters(book)
     entries = []
     for chapter in book.chapters:
+        if untitled(chapter):
+            continue
         entry = TocEntry(
             title=chapter.title or chapter.rel, id=chapter.id, level=1, matter=kinds[chapter.id], chapter=chapter
         )
@@ -207,11 +231,22 @@ def _template_place(exc: BaseException, name: str) -> tuple[str, int | None]:
     return place
 
 
-def _chapter_context(chapter: Chapter, matter: str, content: Markup) -> dict[str, Any]:
+def _mark_attributions(root: etree._Element, chapter: Chapter) -> None:
+    """In an epigraph, a paragraph opening with a dash names its source: class ``attribution``."""
+    if chapter.role != "epigraph":
+        return
+    for para in root.iter("p"):
+        if _ATTRIBUTION.match("".join(para.itertext())):
+            para.set("class", f"{para.get('class', '')} attribution".strip())
+
+
+def _chapter_context(chapter: Chapter, matter: str, content: Markup, labels: Labels) -> dict[str, Any]:
     epub_type, role = ROLES[chapter.role]
     return {
         "id": chapter.id,
-        "title": chapter.title,
+        "title": labels[chapter.role] if untitled(chapter) else chapter.title,
+        "untitled": untitled(chapter),
+        "display": chapter.role in DISPLAY_ROLES and matter == "front",
         "role": chapter.role,
         "epub_type": epub_type,
         "aria_role": role,
@@ -226,7 +261,18 @@ def _chapter_context(chapter: Chapter, matter: str, content: Markup) -> dict[str
 
 
 def _common(meta: Meta, config: Config) -> dict[str, Any]:
-    return {"meta": meta, "pdf": config.pdf, "epub": config.epub, "generator": f"essaybook {__version__}"}
+    labels = book_labels(meta, config)
+    return {
+        # Templates print the book's date as its language writes it ("15 January 2026"); a title page, the year.
+        "meta": dataclasses.replace(meta, date=labels.date(meta.date) or None),
+        "title_page_meta": dataclasses.replace(meta, date=labels.date(meta.date, year_only=True) or None),
+        "pdf": config.pdf,
+        "epub": config.epub,
+        "generator": f"essaybook {__version__}",
+        "labels": labels,
+        # Generated words CSS prints (the endnotes' heading), as CSS strings.
+        "css_labels": {"notes": Markup(css_string(labels["notes"]))},
+    }
 
 
 # ----------------------------------------------------------------------------------------------- print
@@ -244,6 +290,10 @@ def print_fragment(
     anchors: list[str] | None = None,
     note_capacity: int = 0,
     elsewhere: frozenset[str] = frozenset(),
+    links: str = "none",
+    xrefs: dict[str, str] | None = None,
+    labels: Labels | None = None,
+    referred: list[str] | None = None,
 ) -> Markup:
     """Reshape one chapter for paper: notes float to the page foot (or gather at its end), images by path.
 
@@ -251,10 +301,20 @@ def print_fragment(
     each block begins; the EPUB's page-break markers are placed by the same block numbers. A link to one
     of the ids in ``elsewhere`` (laid out in another document) is addressed as ``essaybook-anchor:<id>``,
     which the PDF assembly turns back into a link to that named destination.
+
+    ``links`` is ``[pdf] links`` (how external links print); ``xrefs`` maps every id a link may reach in
+    another chapter to the counter style of its page ('decimal', 'lower-roman'), or is None when links print
+    no page; the ids this chapter's links print the page of are appended to ``referred``.
     """
     root = _fragment(chapter)
     _add_author(root, chapter)
     mathtex.for_print(root)
+    _mark_attributions(root, chapter)
+    _autolink(root)
+    if xrefs is not None:
+        found = _cross_references(root, xrefs, labels or labels_for("en"), bool(elsewhere))
+        if referred is not None:
+            referred.extend(found)
     if elsewhere:
         own = {e.get("id") for e in root.iter() if e.get("id")}
         for a in root.iter("a"):
@@ -275,6 +335,8 @@ def print_fragment(
         if img.get("src", "").startswith("images/"):
             img.set("src", "essaybook:" + img.get("src", ""))
     _style_urls(root, "essaybook:")
+    _print_code_and_urls(root)
+    _links_on_paper(root, links, notes, chapter)
     if notes == "footnotes":
         section = root.find("section[@class='footnotes']")
         notes_by_id = {a.get("id"): a for a in section.iter("aside")} if section is not None else {}
@@ -383,6 +445,294 @@ def _split_note(span: etree._Element, limit: int) -> list[etree._Element]:
     return parts
 
 
+CODE_HANG = 2
+"""Characters a wrapped code line's continuation is indented by, past the line's own indentation."""
+CODE_HANG_LIMIT = 24
+"""The deepest indentation a continuation follows: past it, the line's continuations all start here (a hang
+wider than the measure would leave no room for text, a character a line)."""
+_URL_TEXT = re.compile(r"^(?:https?://|mailto:|www\.)\S+$", re.IGNORECASE)
+_BREAK_AFTER = re.compile(r"(?<=[/.\-_?&=#])(?=[^\s\u200b])")
+"""Where a URL or a long code span may break (after these, with no hyphen)."""
+
+
+def _code_lines(pre: etree._Element) -> None:
+    """Each source line of ``pre`` -> a block ``span.code-line`` whose wrapped continuation lines hang under it.
+
+    The line keeps its leading spaces (so copying the code keeps them); its padding is its indentation plus
+    :data:`CODE_HANG` and its text indent the negative of that, so a line that wraps goes on at its own
+    indentation plus the hang, where the theme draws a continuation mark (``--indent`` gives the mark its
+    place). Token spans that cross a line end (a multi-line string) are cut into one per line.
+    """
+    code = pre.find("code")
+    holder = code if code is not None else pre
+    segments: list[tuple[str, list[etree._Element]]] = []
+
+    def walk(element: etree._Element, chain: list[etree._Element]) -> None:
+        if element.text:
+            segments.append((element.text, chain))
+        for child in element:
+            if isinstance(child.tag, str):
+                walk(child, [*chain, child])
+            if child.tail:
+                segments.append((child.tail, chain))
+
+    walk(holder, [])
+    lines: list[list[tuple[str, list[etree._Element]]]] = [[]]
+    for text, chain in segments:
+        for number, part in enumerate(text.split("\n")):
+            if number:
+                lines.append([])
+            if part:
+                lines[-1].append((part, chain))
+    if len(lines) > 1 and not lines[-1]:
+        lines.pop()  # the newline that ends the last line
+    for child in list(holder):
+        holder.remove(child)
+    holder.text = None
+    for line in lines:
+        source = "".join(text for text, _ in line)
+        indent = len(source.expandtabs(8)) - len(source.expandtabs(8).lstrip(" "))
+        if not source.strip():
+            indent = 0
+        indent = min(indent, CODE_HANG_LIMIT)
+        span = etree.SubElement(
+            holder,
+            "span",
+            {
+                "class": "code-line",
+                "style": f"padding-left: {indent + CODE_HANG}ch; text-indent: -{indent + CODE_HANG}ch; "
+                f"background-position: 0 0, {indent + 0.5:g}ch 0",
+            },
+        )
+        for text, chain in line:
+            parent = span
+            for element in chain:  # the token's spans, shallow copies
+                copied = etree.SubElement(parent, element.tag, dict(element.attrib))
+                parent = copied
+            if parent is span:
+                last = span[-1] if len(span) else None
+                if last is None:
+                    span.text = (span.text or "") + text
+                else:
+                    last.tail = (last.tail or "") + text
+            else:
+                parent.text = text
+        # The line's end stays in the text (a copied block keeps its lines) and gives an empty line its height.
+        last = span[-1] if len(span) else None
+        if last is None:
+            span.text = (span.text or "") + "\n"
+        else:
+            last.tail = (last.tail or "") + "\n"
+
+
+def _breakable(element: etree._Element) -> None:
+    """Let a URL or long code span break after ``/``, ``.``, ``-`` and the like, never with a hyphen: a zero
+    width space after each (the themes set ``hyphens: manual`` on code and URLs). Not ``<wbr>``, which
+    WeasyPrint draws as that same character but in a box of its own: thousands of them in a long address
+    made its layout minutes long."""
+    for holder in [element, *element.iterdescendants()]:
+        for attribute in ("text", "tail"):
+            if holder is element and attribute == "tail":
+                continue
+            text = getattr(holder, attribute)
+            if text and len(text) >= 12:
+                setattr(holder, attribute, _BREAK_AFTER.sub("\u200b", text))
+
+
+def _print_code_and_urls(root: etree._Element) -> None:
+    """Code blocks wrap with a hanging indent; code spans and URLs break without hyphens (issue 12, item 2)."""
+    for pre in list(root.iter("pre")):
+        if any(a.tag == "section" and "footnotes" in (a.get("class") or "") for a in pre.iterancestors()):
+            continue
+        _code_lines(pre)
+    for code in list(root.iter("code", "kbd", "samp")):
+        if any(a.tag == "pre" for a in code.iterancestors()):
+            continue
+        _breakable(code)
+    for a in list(root.iter("a")):
+        text = "".join(a.itertext())
+        if _URL_TEXT.match(text):
+            a.set("class", f"{a.get('class', '')} url".strip())
+            _breakable(a)
+
+
+_CSS_COLOUR = re.compile(r"(?P<property>[\w-]*color)\s*:\s*#(?P<hex>[0-9a-fA-F]{6}|[0-9a-fA-F]{3})\b")
+
+
+def grey_code_css(css: str) -> str:
+    """The Pygments rules with every colour turned to a grey of the same lightness order, for a black interior:
+    text from black to a mid grey no lighter than #737373 (4.7:1 on white, readable at text size), backgrounds
+    a light tint. Syntax colours are mostly dark, so their lightness is stretched to keep them apart."""
+
+    def grey(match: re.Match[str]) -> str:
+        value = match.group("hex")
+        if len(value) == 3:
+            value = "".join(c * 2 for c in value)
+        red, green, blue = (int(value[i : i + 2], 16) / 255 for i in (0, 2, 4))
+        lightness = 0.2126 * red + 0.7152 * green + 0.0722 * blue
+        background = match.group("property").startswith("background")
+        level = round(255 * (0.9 + 0.1 * lightness if background else min(0.45, 1.6 * lightness)))
+        return f"{match.group('property')}: #{level:02x}{level:02x}{level:02x}"
+
+    return _CSS_COLOUR.sub(grey, css)
+
+
+_BARE_URL = re.compile(r"\bhttps?://[^\s<>\"'\u00a0]+", re.IGNORECASE)
+_TRAILING = ".,;:!?'\"\u2019\u201d*_"
+_NO_AUTOLINK = frozenset({"a", "code", "kbd", "samp", "pre", "script", "style", "math", "svg"})
+
+
+def _autolink(root: etree._Element) -> None:
+    """Bare ``http(s)://`` addresses in running text become links (both outputs; issue 12, item 3). A trailing
+    full stop, comma, quote or unbalanced parenthesis is the sentence's, not the address's."""
+    for element in list(root.iter()):
+        if not isinstance(element.tag, str) or element.tag in _NO_AUTOLINK:
+            continue
+        if any(a.tag in _NO_AUTOLINK for a in element.iterancestors()):
+            continue
+        _autolink_text(element, "text")
+        for child in list(element):
+            if isinstance(child.tag, str):
+                _autolink_text(child, "tail")
+
+
+def _autolink_text(holder: etree._Element, attribute: str) -> None:
+    text = getattr(holder, attribute)
+    if not text or "://" not in text:
+        return
+    pieces: list[str | etree._Element] = []
+    position = 0
+    for match in _BARE_URL.finditer(text):
+        url = match.group(0).rstrip(_TRAILING)
+        while url.endswith(")") and url.count(")") > url.count("("):
+            url = url[:-1].rstrip(_TRAILING)
+        if "://" not in url or url.endswith("://"):
+            continue
+        link = etree.Element("a", {"href": url})
+        link.text = url
+        pieces.extend([text[position : match.start()], link])
+        position = match.start() + len(url)
+    if not pieces:
+        return
+    pieces.append(text[position:])
+    setattr(holder, attribute, pieces[0])
+    if attribute == "text":
+        parent, index = holder, 0
+    else:
+        found = holder.getparent()
+        assert found is not None
+        parent, index = found, found.index(holder) + 1
+    last: etree._Element | None = None
+    for piece in pieces[1:]:
+        if isinstance(piece, str):
+            assert last is not None
+            last.tail = piece
+        else:
+            parent.insert(index, piece)
+            index += 1
+            last = piece
+
+
+def _external(href: str) -> bool:
+    return href.lower().startswith(("http://", "https://", "mailto:", "ftp://"))
+
+
+def _shown(url: str) -> str:
+    """An address as a reader reads it: an e-mail address without ``mailto:``, a web address as written."""
+    if url.lower().startswith("mailto:"):
+        return url[7:]
+    return url
+
+
+def _says_its_address(text: str, href: str) -> bool:
+    """Whether a link's text is its address already ("example.org/x" for ``https://example.org/x`` too)."""
+    bare = re.sub(r"^([a-z]+://)?(www\.)?", "", href.lower()).rstrip("/")
+    said = re.sub(r"^([a-z]+://)?(www\.)?", "", text.lower()).rstrip("/")
+    return said in (bare, _shown(href).lower().rstrip("/"))
+
+
+def _links_on_paper(root: etree._Element, links: str, notes: str, chapter: Chapter) -> None:
+    """Print where an external link leads (issue 12, item 3): its address in a page-foot note (``footnote``),
+    in parentheses after its text (``after``, also for ``footnote`` when notes are endnotes), or not at all
+    (``none``). A link whose text is its address prints nothing more."""
+    if links == "none":
+        return
+    number = 0
+    for a in list(root.iter("a")):
+        href = a.get("href", "")
+        if not _external(href) or any(e.tag in ("pre", "code") for e in a.iterancestors()):
+            continue
+        text = " ".join("".join(a.itertext()).split())
+        url = _shown(href)
+        if _says_its_address(text, href) or "url" in (a.get("class") or "").split():
+            continue
+        parent = a.getparent()
+        if parent is None:
+            continue
+        # Not a note in a note, nor one in a heading (whose text becomes the running head): their
+        # addresses follow the link.
+        in_note = any(e.tag == "section" and "footnotes" in (e.get("class") or "") for e in a.iterancestors())
+        in_heading = any(e.tag in ("h1", "h2", "h3", "h4", "h5", "h6") for e in a.iterancestors())
+        if links == "footnote" and notes == "footnotes" and not in_note and not in_heading:
+            number += 1
+            note_id = f"link-{chapter.index}-{number}"
+            # The same markup as a written note (see print_fragment), so the page-foot machinery treats it alike.
+            call = etree.Element("span", {"class": "footnote-call-mark", "id": f"{note_id}-call"})
+            note = etree.Element("span", {"class": "footnote link-note", "id": note_id})
+            para = etree.SubElement(note, "span", {"class": "note-para"})
+            shown = etree.SubElement(para, "a", {"href": href, "class": "url"})
+            shown.text = url
+            _breakable(shown)
+            note.tail, a.tail = a.tail, None
+            a.addnext(call)
+            call.addnext(note)
+            block = call
+            while block.getparent() is not None and block.getparent() is not root:
+                block = block.getparent()
+            block.set("data-notes", f"{block.get('data-notes', '')} {note_id}".strip())
+            previous = block.getprevious()
+            if previous is not None and previous.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+                previous.set("data-notes-next", f"{previous.get('data-notes-next', '')} {note_id}".strip())
+                block.set("data-after-heading", "")
+        else:
+            after = etree.Element("span", {"class": "link-url"})
+            after.text = " ("
+            shown = etree.SubElement(after, "a", {"href": href, "class": "url"})
+            shown.text = url
+            shown.tail = ")"
+            _breakable(shown)
+            after.tail, a.tail = a.tail, None
+            a.addnext(after)
+
+
+def _cross_references(root: etree._Element, xrefs: dict[str, str], labels: Labels, split: bool) -> list[str]:
+    """Links to another chapter print the page they lead to, "(p. 42)": class ``xref`` (pages.css adds the
+    number with ``target-counter()``), the label's words around it in ``data-page-before``/``-after``. In a
+    book laid out unit by unit (``split``), the number is written in later (``essaybook-page:`` placeholders,
+    see layout/units.py). Returns the ids referred to."""
+    own = {e.get("id") for e in root.iter() if e.get("id")}
+    before, _, after = labels["page-reference"].partition("{page}")
+    targets = []
+    for a in root.iter("a"):
+        href = a.get("href", "")
+        target = (
+            href[1:] if href.startswith("#") else href[len(ANCHOR_SCHEME) :] if href.startswith(ANCHOR_SCHEME) else None
+        )
+        if not target or target in own or target not in xrefs:
+            continue
+        if any(e.tag in ("pre",) for e in a.iterancestors()) or (a.get("class") or "") == "noteref":
+            continue
+        style = xrefs[target]
+        a.set("class", f"{a.get('class', '')} xref{' xref-front' if style == 'lower-roman' else ''}".strip())
+        a.set("data-page-before", before)
+        a.set("data-page-after", after)
+        if split:
+            for counter in ("decimal", "lower-roman"):
+                a.set(f"data-essaybook-page-{counter}", f"{PAGE_PLACEHOLDER}{counter}:{target}")
+        targets.append(target)
+    return targets
+
+
 def _drop_backlinks(root: etree._Element) -> None:
     """Paper has no links back to the call."""
     for back in list(root.iter("a")):
@@ -460,6 +810,8 @@ class PrintDocument:
     running: dict[str, str] = field(default_factory=dict)
     ids: dict[str, frozenset[str]] = field(default_factory=dict)
     """Chapter id -> the ids in its content (what links from other chapters can reach)."""
+    referred: dict[str, list[str]] = field(default_factory=dict)
+    """Chapter id -> the ids in other chapters whose page its cross-references print (``essaybook-page:``)."""
 
 
 def compose_print(
@@ -478,20 +830,41 @@ def compose_print(
     :func:`print_fragment`) and the frame and fragments are kept apart.
     """
     kinds = matters(book)
+    labels = book_labels(meta, config)
     chapters = []
     blocks: list[tuple[int, int, str]] = []
     fragments: dict[str, str] = {}
     running: dict[str, str] = {}
-    ids = {c.id: frozenset(_ids(c)) for c in book.chapters} if split else {}
+    ids = {c.id: frozenset(_ids(c)) for c in book.chapters} if split or config.pdf.page_references else {}
     elsewhere = frozenset(i for c in book.chapters for i in [c.id, *ids[c.id]]) if split else frozenset()
+    xrefs: dict[str, str] | None = None
+    if config.pdf.page_references:
+        # Each id a link may reach, with the counter style of its page: front matter's folios are roman.
+        xrefs = {
+            target: "lower-roman" if layout == "book" and kinds[c.id] == "front" else "decimal"
+            for c in book.chapters
+            for target in [c.id, *ids[c.id]]
+        }
+    referred: dict[str, list[str]] = {}
     for chapter in log.progress(book.chapters):
         anchors: list[str] = []
-        content = print_fragment(chapter, config.pdf.notes, book, anchors, note_capacity(config), elsewhere)
+        content = print_fragment(
+            chapter,
+            config.pdf.notes,
+            book,
+            anchors,
+            note_capacity(config),
+            elsewhere,
+            links=config.pdf.links,
+            xrefs=xrefs,
+            labels=labels,
+            referred=referred.setdefault(chapter.id, []),
+        )
         blocks.extend((chapter.index, number, anchor) for number, anchor in enumerate(anchors))
         fragments[chapter.id] = str(content)
         running[chapter.id] = _running_title(chapter)
         placeholder = Markup(f"<!--{PLACEHOLDER}{chapter.id}-->")
-        chapters.append(_chapter_context(chapter, kinds[chapter.id], placeholder))
+        chapters.append(_chapter_context(chapter, kinds[chapter.id], placeholder, labels))
     context = _common(meta, config) | {
         "layout": layout,
         "chapters": chapters,
@@ -502,14 +875,17 @@ def compose_print(
         "stylesheets": [p.as_uri() for p in theme.css("print")],
         "page_size": config.pdf.css_size,
         "cover_image": f"essaybook:{meta.cover_image.href}" if meta.cover_image and config.pdf.cover else None,
-        "code_css": Markup(code_css),  # generated by Pygments, not from the manuscript
+        # Generated by Pygments, not from the manuscript; in greys unless [pdf] code-colour asks for colour.
+        "code_css": Markup(code_css if config.pdf.code_colour else grey_code_css(code_css)),
         "print_href": lambda entry: f"#{entry.id}",
     }
     frame = _render(env, "book.html", context)
     html = _PLACEHOLDER_RE.sub(lambda m: fragments.get(m.group(1), m.group(0)), frame)
     if not split:
         return PrintDocument(html=html, blocks=blocks)
-    return PrintDocument(html=html, blocks=blocks, frame=frame, fragments=fragments, running=running, ids=ids)
+    return PrintDocument(
+        html=html, blocks=blocks, frame=frame, fragments=fragments, running=running, ids=ids, referred=referred
+    )
 
 
 _PLACEHOLDER_RE = re.compile(r"<!--" + re.escape(PLACEHOLDER) + r"([^>]*?)-->")
@@ -534,11 +910,24 @@ def epub_fragment(chapter: Chapter, id_to_file: dict[str, str], breaks: dict[int
     root = _fragment(chapter)
     _add_author(root, chapter)
     mathtex.for_epub(root)
+    _mark_attributions(root, chapter)
+    _autolink(root)
     for number, block in enumerate(_blocks(root)):
+        markers = []
         for label in (breaks or {}).get(number, []):
             marker = etree.Element("span", {"id": f"page-{label}", "role": "doc-pagebreak", "aria-label": label})
             marker.set(_EPUB_TYPE, "pagebreak")
-            block.addprevious(marker)
+            markers.append(marker)
+        home = _marker_home(block) if markers else None
+        if home is None:
+            for marker in markers:
+                block.addprevious(marker)
+            continue
+        # At the start of the block's first line: a marker between two paragraphs would end `p + p` (the
+        # indent of the paragraph after it; issue 12, item 9).
+        for marker in reversed(markers):
+            marker.tail, home.text = home.text, None
+            home.insert(0, marker)
     for page_break in root.findall(".//div[@class='page-break']"):
         # \newpage is for paper only: an e-book's pages are the reader's.
         page_break.getparent().remove(page_break)
@@ -554,6 +943,33 @@ def epub_fragment(chapter: Chapter, id_to_file: dict[str, str], breaks: dict[int
             img.set("src", "../" + src)
     _style_urls(root, "../")
     return _inner(root, "xml")
+
+
+_PHRASING_HOLDERS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "dt", "figcaption", "caption"})
+_FLOW_HOLDERS = frozenset({"li", "dd", "td", "th", "div", "blockquote", "section", "aside", "figure"})
+_GROUPS = frozenset({"ul", "ol", "dl", "table", "thead", "tbody", "tfoot", "tr"})
+
+
+def _marker_home(block: etree._Element) -> etree._Element | None:
+    """The element a page-break marker opens, where it marks the block's first line without changing its
+    typography: the first paragraph-like element down the block's first children; None (before the block)
+    for one that cannot hold a ``span`` (``hr``, an image, math)."""
+    element = block
+    while True:
+        if element.tag in _PHRASING_HOLDERS:
+            return element
+        children = [child for child in element if isinstance(child.tag, str)]
+        if element.tag in _GROUPS:
+            if not children:
+                return None
+            element = children[0]
+            continue
+        if element.tag in _FLOW_HOLDERS:
+            if children and not (element.text or "").strip() and children[0].tag not in ("span", "a", "em", "strong"):
+                element = children[0]
+                continue
+            return element
+        return None
 
 
 def _style_urls(root: etree._Element, prefix: str) -> None:
@@ -591,6 +1007,7 @@ def compose_epub(
             id_to_file[anchor_id] = chapter.epub_name
     css = ["../" + href for href in css_hrefs]
     common = _common(meta, config) | {"stylesheets": css}
+    labels: Labels = common["labels"]
     kinds = matters(book)
     documents: list[EpubDocument] = []
     cover_href = meta.cover_image.href if meta.cover_image is not None else GENERATED_COVER
@@ -598,7 +1015,7 @@ def compose_epub(
         documents.append(
             EpubDocument(
                 name="text/cover.xhtml",
-                title="Cover",
+                title=labels["cover"],
                 xhtml=_fitted(_render(env, "cover.xhtml", common | {"image": "../" + cover_href}), "cover.xhtml"),
             )
         )
@@ -613,28 +1030,28 @@ def compose_epub(
     toc = table_of_contents(book, config.epub.toc_depth)
     landmarks = []
     if documents and documents[0].name == "text/cover.xhtml":
-        landmarks.append(("cover", "Cover", "text/cover.xhtml"))
+        landmarks.append(("cover", labels["cover"], "text/cover.xhtml"))
     if documents and documents[-1].name == "text/titlepage.xhtml":
-        landmarks.append(("titlepage", "Title Page", "text/titlepage.xhtml"))
-    landmarks.append(("toc", "Table of Contents", "nav.xhtml#toc"))
+        landmarks.append(("titlepage", labels["title-page"], "text/titlepage.xhtml"))
+    landmarks.append(("toc", labels["contents"], "nav.xhtml#toc"))
     first_front = next((c for c in book.chapters if kinds[c.id] == "front"), None)
     if first_front is not None:
-        landmarks.append(("frontmatter", "Front Matter", first_front.epub_name))
+        landmarks.append(("frontmatter", labels["front-matter"], first_front.epub_name))
     first_body = next((c for c in book.chapters if kinds[c.id] == "body"), book.chapters[0])
-    landmarks.append(("bodymatter", "Start of Content", first_body.epub_name))
+    landmarks.append(("bodymatter", labels["start-of-content"], first_body.epub_name))
     first_back = next((c for c in book.chapters if kinds[c.id] == "back"), None)
     if first_back is not None:
-        landmarks.append(("backmatter", "Back Matter", first_back.epub_name))
+        landmarks.append(("backmatter", labels["back-matter"], first_back.epub_name))
     for chapter in log.progress(book.chapters):
         context = common | {
             "chapter": _chapter_context(
-                chapter, kinds[chapter.id], epub_fragment(chapter, id_to_file, breaks.get(chapter.index))
+                chapter, kinds[chapter.id], epub_fragment(chapter, id_to_file, breaks.get(chapter.index)), labels
             )
         }
         documents.append(
             EpubDocument(
                 name=chapter.epub_name,
-                title=chapter.title or chapter.rel,
+                title=context["chapter"]["title"] or chapter.rel,
                 xhtml=_fitted(_render(env, "chapter.xhtml", context), "chapter.xhtml", chapter),
                 chapter=chapter,
                 # ebooklib only finds "scripted" itself (EpubHtml.get_content) and our documents bypass EpubHtml
@@ -645,7 +1062,7 @@ def compose_epub(
     documents.append(
         EpubDocument(
             name="nav.xhtml",
-            title="Contents",
+            title=labels["contents"],
             properties=("nav",),
             xhtml=_render(
                 env,

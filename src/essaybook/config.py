@@ -14,6 +14,9 @@ from typing import Any
 import yaml
 
 from essaybook.errors import ConfigError, ConfigErrors
+from essaybook.labels import KEYS as LABEL_KEYS
+from essaybook.labels import LABELS
+from essaybook.labels import PLACEHOLDERS as LABEL_PLACEHOLDERS
 from essaybook.langtag import is_language_tag
 from essaybook.limits import METADATA_ENTRIES, METADATA_LENGTHS
 from essaybook.paths import inside, read_regular
@@ -40,6 +43,7 @@ _SIZES_BY_LOWER = {name.lower(): size for name, size in PAGE_SIZES.items()}
 PDF_VARIANTS = ("pdf/a-1b", "pdf/a-2b", "pdf/a-3b", "pdf/a-2u", "pdf/a-3u", "pdf/ua-1")
 LAYOUTS = ("auto", "book", "essay")
 NOTES = ("footnotes", "endnotes")
+LINKS = ("footnote", "after", "none")
 
 _LENGTH = r"(?:\d+(?:\.\d+)?|\.\d+)(?:mm|cm|in|pt|pc|px)"
 _LENGTH_RE = re.compile(rf"^{_LENGTH}$")
@@ -98,6 +102,14 @@ class PdfSettings:
     cover: bool = _doc("Open the PDF with the cover image (off for a print-ready interior).", default=True)
     bleed: str | None = _doc("Bleed around each page for print, a CSS length such as '3mm'.", default=None)
     crop_marks: bool = _doc("Draw crop marks in the bleed (needs bleed).", default=False)
+    links: str = _doc(
+        "How an external link prints: its URL in a 'footnote', 'after' the text in parentheses, or 'none'.",
+        default="footnote",
+    )
+    page_references: bool = _doc('A link to another chapter prints the page it leads to: "(p. 42)".', default=True)
+    code_colour: bool = _doc(
+        "Print code in the Pygments style's colours; off, in greys (for a black interior).", default=False
+    )
     allow_missing_glyphs: bool = _doc(
         "Write the PDF even when no font on this machine can draw a script of the book (it shows empty boxes).",
         default=False,
@@ -134,6 +146,8 @@ class Config:
     pdf: PdfSettings = field(default_factory=PdfSettings)
     epub: EpubSettings = field(default_factory=EpubSettings)
     theme: ThemeSettings = field(default_factory=ThemeSettings)
+    labels: tuple[tuple[str, str], ...] = ()
+    """``[labels]``: the generated words (see :mod:`essaybook.labels`) this book says otherwise, as (key, text)."""
 
 
 _SECTIONS: dict[str, type] = {"book": BookSettings, "pdf": PdfSettings, "epub": EpubSettings, "theme": ThemeSettings}
@@ -157,6 +171,16 @@ def _line_of(text: str, section: str, key: str | None) -> int | None:
         if key is not None and current == section and re.match(rf'^"?{re.escape(key)}"?\s*=', line):
             return number
     return None
+
+
+def key_line(path: Path | None, section: str, key: str) -> int | None:
+    """Line of ``key`` in ``[section]`` of the TOML file ``path`` (None when it is not there)."""
+    if path is None:
+        return None
+    try:
+        return _line_of(path.read_text(encoding="utf-8", errors="replace"), section, key)
+    except OSError:
+        return None
 
 
 def entry_line(path: Path, value: str) -> int | None:
@@ -251,15 +275,18 @@ def read_config(path: Path) -> tuple[Config, list[ConfigError]]:
     checker = _Checker(path, text)
     parts: dict[str, Any] = {}
     for section, value in data.items():
+        if section == "labels":
+            parts["labels"] = _labels(checker, value)
+            continue
         if section not in _SECTIONS:
-            close = difflib.get_close_matches(section, list(_SECTIONS), n=1)
+            close = difflib.get_close_matches(section, [*_SECTIONS, "labels"], n=1)
             checker.problems.append(
                 ConfigError(
                     f"unknown section [{section}]",
                     file=path,
                     line=_line_of(text, section, None),
                     key=section,
-                    hint=f"did you mean [{close[0]}]?" if close else f"sections are {', '.join(_SECTIONS)}",
+                    hint=f"did you mean [{close[0]}]?" if close else f"sections are {', '.join(_SECTIONS)}, labels",
                 )
             )
             continue
@@ -277,6 +304,37 @@ def read_config(path: Path) -> tuple[Config, list[ConfigError]]:
 def _toml_position(message: str) -> tuple[int | None, int | None]:
     found = re.search(r"at line (\d+), column (\d+)", message)
     return (int(found.group(1)), int(found.group(2))) if found else (None, None)
+
+
+def _labels(checker: _Checker, table: Any) -> tuple[tuple[str, str], ...]:
+    """``[labels]``: known keys only, each a string keeping the placeholders of the word it replaces."""
+    if not isinstance(table, dict):
+        checker.problem("labels", None, "expected a table [labels]")
+        return ()
+    result = []
+    for key, value in table.items():
+        if key not in LABEL_KEYS:
+            close = difflib.get_close_matches(key, list(LABEL_KEYS), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(LABEL_KEYS)}"
+            checker.problem("labels", key, "unknown key", hint)
+            continue
+        if not isinstance(value, str):
+            checker._wrong("labels", key, "a string", value)
+            continue
+        if not " ".join(value.split()):
+            checker.problem("labels", key, "is blank", "give it text or leave the key out")
+            continue
+        missing = sorted(name for name in LABEL_PLACEHOLDERS[key] if "{" + name + "}" not in value)
+        if missing:
+            checker.problem(
+                "labels",
+                key,
+                f"leaves out {', '.join('{' + name + '}' for name in missing)}",
+                'the English is "' + LABELS["en"][key].replace("\u00a0", " ") + '"; keep its placeholders',
+            )
+            continue
+        result.append((key, value))
+    return tuple(result)
 
 
 def _section(checker: _Checker, section: str, table: dict[str, Any]) -> Any:
@@ -341,7 +399,11 @@ def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
         value = getattr(pdf, key.replace("-", "_"))
         if not _LENGTH_RE.match(value):
             checker.problem("pdf", key, f"expected a length such as '18mm' or '0.75in', found {value!r}")
-    for key, value, allowed in (("layout", pdf.layout, LAYOUTS), ("notes", pdf.notes, NOTES)):
+    for key, value, allowed in (
+        ("layout", pdf.layout, LAYOUTS),
+        ("notes", pdf.notes, NOTES),
+        ("links", pdf.links, LINKS),
+    ):
         if value not in allowed:
             checker.problem("pdf", key, f"unknown value {value!r}", "use one of " + ", ".join(allowed))
     if pdf.bleed is not None and not _LENGTH_RE.match(pdf.bleed):

@@ -13,9 +13,11 @@ from typing import Any
 import yaml
 
 from essaybook import log
-from essaybook.config import Config, entry_line, metadata_problem
+from essaybook.config import Config, entry_line, key_line, metadata_problem
 from essaybook.diagnostics import project_file
 from essaybook.errors import ConfigError, ManuscriptError
+from essaybook.labels import KEYS as LABEL_KEYS
+from essaybook.labels import has_table
 from essaybook.langtag import is_language_tag
 from essaybook.limits import METADATA_ENTRIES, YAML_ALIAS_VALUES
 from essaybook.media import IMAGE_SUFFIX, NAMES, sniff_file, suffix_fits
@@ -421,6 +423,18 @@ def resolve_meta(config: Config, book: Book) -> Meta:
             kind="config",
             file=project_file(config.source, book.root) or "manuscript/book.toml",
         )
+    if not has_table(lang):
+        given = {key for key, _ in config.labels}
+        missing = [key for key in LABEL_KEYS if key not in given]
+        if missing:
+            log.warn(
+                f"essaybook has no words for language {lang!r}; the generated ones "
+                f"({', '.join(missing[:3])}, ...) are printed in English",
+                kind="labels",
+                file=project_file(config.source, book.root) or "manuscript/book.toml",
+                line=key_line(config.source, "book", "lang"),
+                hint="translate them in a [labels] table of book.toml (see the README)",
+            )
     authors = settings.author or tuple(block.get("author", ()))
     date = settings.date
     if date is None and isinstance(block.get("date"), str):

@@ -295,7 +295,7 @@ def lay_out_book(
     """Lay the book out unit by unit (see the module docstring); without ``pdf``, only as far as the EPUB's
     page list needs (no furniture, and :attr:`BookLayout.write` must not be called)."""
     try:
-        frame = units.split(printed.frame, printed.fragments, printed.running, printed.ids)
+        frame = units.split(printed.frame, printed.fragments, printed.running, printed.ids, printed.referred)
     except ValueError as exc:
         raise Unsplittable(str(exc)) from None
     if len(frame.units) < 2:

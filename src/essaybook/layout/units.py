@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import tinyhtml5
 
-from essaybook.compose import ANCHOR_SCHEME, PLACEHOLDER
+from essaybook.compose import ANCHOR_SCHEME, PAGE_PLACEHOLDER, PLACEHOLDER
 
 _VOID = frozenset(
     "area base br col embed hr img input link meta param source track wbr basefont bgsound frame keygen".split()
@@ -148,10 +148,15 @@ class Frame:
 
 
 def split(
-    frame_html: str, fragments: dict[str, str], running: dict[str, str], chapter_ids: dict[str, frozenset[str]]
+    frame_html: str,
+    fragments: dict[str, str],
+    running: dict[str, str],
+    chapter_ids: dict[str, frozenset[str]],
+    referred: dict[str, list[str]] | None = None,
 ) -> Frame:
     """Parse the frame and find its units (see the module docstring); ``chapter_ids`` are the ids in each
-    chapter's content (compose.PrintDocument.ids)."""
+    chapter's content (compose.PrintDocument.ids), ``referred`` the ids whose page numbers each chapter's
+    cross-references print (compose.PrintDocument.referred): those chapters are numbered units too."""
     html = tinyhtml5.parse(frame_html, namespace_html_elements=False)
     head, body = html.find("head"), html.find("body")
     if head is None or body is None:
@@ -183,6 +188,12 @@ def split(
             if href.startswith("#") and href[1:] not in unit.ids and href[1:] in owner:
                 a.set("href", ANCHOR_SCHEME + href[1:])
                 unit.links.append(href[1:])
+        if unit.chapter_id is not None:
+            unit.links.extend(
+                target
+                for target in dict.fromkeys((referred or {}).get(unit.chapter_id, []))
+                if target not in unit.ids and target in owner
+            )
     return Frame(html, head, body, units, fragments, running)
 
 
@@ -298,7 +309,16 @@ def unit_html(
                 a.set(f"data-essaybook-page-{style}", (numbers or {}).get(target, {}).get(style, "000"))
     parent.append(root)
     root.tail = "\n"
-    return _document(html, frame.fragments)
+    fragments = frame.fragments
+    if unit.numbered and unit.chapter_id in fragments:
+        # The chapter's cross-references carry essaybook-page:<style>:<id> placeholders (compose) for the numbers.
+        text = fragments[unit.chapter_id]
+        for target in unit.links:
+            for style in ("decimal", "lower-roman"):
+                number = (numbers or {}).get(target, {}).get(style, "000")
+                text = text.replace(f'"{PAGE_PLACEHOLDER}{style}:{_escape(target, True)}"', f'"{number}"')
+        fragments = {**fragments, unit.chapter_id: text}
+    return _document(html, fragments)
 
 
 def rewrite_target_counters(css: str) -> str:
