@@ -4,7 +4,8 @@ Every generated book must build (exit 0, or exit 1 with one clear message for in
 an internal error or a traceback), and every EPUB written must pass EPUBCheck with no error or warning.
 
 Profiles (``ESSAYBOOK_HYPOTHESIS=ci|thorough``): ``ci`` (the default) runs a small derandomised set so the
-suite stays fast and repeatable; ``thorough`` runs 200 random examples per test, for a run by hand::
+suite stays fast and repeatable; ``thorough`` runs 200 random examples per test (or
+``ESSAYBOOK_HYPOTHESIS_EXAMPLES``), for a run by hand::
 
     ESSAYBOOK_HYPOTHESIS=thorough pytest tests/test_properties.py
 """
@@ -41,7 +42,7 @@ settings.register_profile(
 )
 settings.register_profile(
     "thorough",
-    max_examples=200,
+    max_examples=int(os.environ.get("ESSAYBOOK_HYPOTHESIS_EXAMPLES", "200")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
 )
