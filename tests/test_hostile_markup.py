@@ -248,11 +248,14 @@ def test_a_valid_tree_is_left_alone() -> None:
 TEMPLATE = """<?xml version="1.0" encoding="utf-8"?>
 <!DOCTYPE html>
 <html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" lang="en" xml:lang="en">
-<head><meta charset="utf-8"/><title>{{ chapter.title }}</title></head>
+<head><meta charset="utf-8"/><title>{{ chapter.title }}</title>
+<style>body { background: url(https://example.com/tracker.png); }</style></head>
 <body>
 <section id="{{ chapter.id }}" epub:type="chapter" role="doc-chapter">
 <p class="wrapped">{{ chapter.content }}</p>
 <span><li>A list item the template left alone</li></span>
+<div style="background: url(file:///etc/passwd); color: red">A styled div</div>
+<div style="background-image: url('/home/writer/logo.png')">Another</div>
 </section>
 </body>
 </html>
@@ -260,7 +263,8 @@ TEMPLATE = """<?xml version="1.0" encoding="utf-8"?>
 
 
 def test_a_template_breaking_the_content_model_is_mended_and_named(tmp_path: Path) -> None:
-    """A project's chapter.xhtml that wraps the chapter in a <p>: every document is checked after composing."""
+    """A project's chapter.xhtml that wraps the chapter in a <p>, and styles with URLs to the network, to
+    file: and to an absolute path: every document is checked after composing."""
     files = {
         "manuscript/book.toml": TOML,
         "manuscript/01-one.md": "# One\n\nFirst paragraph.\n\n- a list\n",
@@ -272,8 +276,12 @@ def test_a_template_breaking_the_content_model_is_mended_and_named(tmp_path: Pat
     warned = [line for line in result.output.splitlines() if line.startswith("warning: manuscript/01-one.md")]
     assert any("chapter.xhtml" in line and "<h1> inside <p>" in line for line in warned), describe(result)
     assert any("chapter.xhtml" in line and "<li> outside a" in line for line in warned), describe(result)
+    assert any("chapter.xhtml" in line and "url(" in line and "2 more" in line for line in warned), describe(result)
     document = chapter_file(root, "01-one")
     assert "First paragraph." in document and "A list item the template left alone" in document
+    for leaked in ("example.com", "file:", "/home/writer"):
+        assert leaked not in document
+    assert 'style="color: red"' in document
     assert epubcheck_messages(next((root / "dist").glob("*.epub"))) == []
 
 

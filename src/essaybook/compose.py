@@ -1089,7 +1089,7 @@ def _fitted(xhtml: str, template: str, chapter: Chapter | None = None) -> str:
     Chapters' content was mended when it was converted (where the Markdown line is known); what is left to find
     here comes from a template, which the warning names along with the chapter.
     """
-    fitted, repairs = contentmodel.repair_document(xhtml)
+    fitted, repairs = contentmodel.repair_document(_local_urls(xhtml, template, chapter))
     grouped: dict[str, int] = {}
     for repair in repairs:
         grouped[repair.message] = grouped.get(repair.message, 0) + 1
@@ -1106,6 +1106,63 @@ def _fitted(xhtml: str, template: str, chapter: Chapter | None = None) -> str:
             )
         )
     return fitted
+
+
+_URL_RE = re.compile(r"url\(\s*(['\"]?)(.*?)\1\s*\)", re.IGNORECASE | re.DOTALL)
+
+_SCHEME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _foreign(url: str) -> bool:
+    """A URL an EPUB document may not use in CSS: another scheme than ``data:``, or a path from the root."""
+    url = url.strip()
+    return bool(_SCHEME_RE.match(url) and not url.lower().startswith("data:")) or url.startswith(("/", "\\"))
+
+
+def _local_urls(xhtml: str, template: str, chapter: Chapter | None) -> str:
+    """``xhtml`` without the ``style`` declarations and ``<style>`` elements a template wrote with a URL to the
+    network, to ``file:`` or to a path from the root, each reported (the chapters' own went through the same
+    policy when they were converted): no local path or remote resource reaches the EPUB."""
+    if "url(" not in xhtml.lower():
+        return xhtml
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    tree = etree.fromstring(xhtml.encode("utf-8"), parser)
+    removed: list[str] = []
+    for element in list(tree.iter()):
+        if not isinstance(element.tag, str):
+            continue
+        style = element.get("style")
+        if style and "url(" in style.lower():
+
+            def local(url: str, _line: int) -> str | None:
+                if _foreign(url):
+                    removed.append(url)
+                    return None
+                return url
+
+            element.set("style", map_style(style, local, lambda _declaration: None))
+        if etree.QName(element).localname == "style" and element.text:
+            foreign = [m.group(2) for m in _URL_RE.finditer(element.text) if _foreign(m.group(2))]
+            if foreign:
+                removed.extend(foreign)
+                element.getparent().remove(element)
+    if not removed:
+        return xhtml
+    log.warn(
+        Diagnostic(
+            "warning",
+            "css-url",
+            f"url({removed[0]}) is not a file in the book; the template {template}'s style that uses it is left "
+            "out of the EPUB",
+            f"manuscript/{chapter.rel}" if chapter is not None else template,
+            None,
+            "refer to images in the book project by a relative path in the project's templates",
+            more=len(removed) - 1,
+        )
+    )
+    declaration = '<?xml version="1.0" encoding="utf-8"?>\n' if xhtml.lstrip().startswith("<?xml") else ""
+    doctype = "<!DOCTYPE html>\n" if "<!DOCTYPE html>" in xhtml[:500] else ""
+    return declaration + doctype + str(etree.tostring(tree, encoding="unicode")) + "\n"
 
 
 def _ids(chapter: Chapter) -> list[str]:
