@@ -294,6 +294,7 @@ def print_fragment(
     xrefs: dict[str, str] | None = None,
     labels: Labels | None = None,
     referred: list[str] | None = None,
+    code_wrap: int = 0,
 ) -> Markup:
     """Reshape one chapter for paper: notes float to the page foot (or gather at its end), images by path.
 
@@ -335,7 +336,7 @@ def print_fragment(
         if img.get("src", "").startswith("images/"):
             img.set("src", "essaybook:" + img.get("src", ""))
     _style_urls(root, "essaybook:")
-    _print_code_and_urls(root)
+    _print_code_and_urls(root, code_wrap)
     _links_on_paper(root, links, notes, chapter)
     if notes == "footnotes":
         section = root.find("section[@class='footnotes']")
@@ -455,8 +456,9 @@ _BREAK_AFTER = re.compile(r"(?<=[/.\-_?&=#])(?=[^\s\u200b])")
 """Where a URL or a long code span may break (after these, with no hyphen)."""
 
 
-def _code_lines(pre: etree._Element) -> None:
-    """Each source line of ``pre`` -> a block ``span.code-line`` whose wrapped continuation lines hang under it.
+def _code_lines(pre: etree._Element, short: int = 0) -> None:
+    """Each source line of ``pre`` -> a block ``span.code-line`` whose wrapped continuation lines hang under it;
+    a line of fewer than ``short`` characters, which cannot wrap, stays text as it was.
 
     The line keeps its leading spaces (so copying the code keeps them); its padding is its indentation plus
     :data:`CODE_HANG` and its text indent the negative of that, so a line that wraps goes on at its own
@@ -491,19 +493,21 @@ def _code_lines(pre: etree._Element) -> None:
     holder.text = None
     for line in lines:
         source = "".join(text for text, _ in line)
-        indent = len(source.expandtabs(8)) - len(source.expandtabs(8).lstrip(" "))
-        if not source.strip():
-            indent = 0
-        indent = min(indent, CODE_HANG_LIMIT)
-        span = etree.SubElement(
-            holder,
-            "span",
-            {
-                "class": "code-line",
-                "style": f"padding-left: {indent + CODE_HANG}ch; text-indent: -{indent + CODE_HANG}ch; "
-                f"background-position: 0 0, {indent + 0.5:g}ch 0",
-            },
-        )
+        expanded = source.expandtabs(8)
+        if len(expanded) < short:
+            span = holder  # the line's tokens go on after the last line's, as they were
+        else:
+            indent = len(expanded) - len(expanded.lstrip(" ")) if source.strip() else 0
+            indent = min(indent, CODE_HANG_LIMIT)
+            span = etree.SubElement(
+                holder,
+                "span",
+                {
+                    "class": "code-line",
+                    "style": f"padding-left: {indent + CODE_HANG}ch; text-indent: -{indent + CODE_HANG}ch; "
+                    f"background-position: 0 0, {indent + 0.5:g}ch 0",
+                },
+            )
         for text, chain in line:
             parent = span
             for element in chain:  # the token's spans, shallow copies
@@ -539,12 +543,25 @@ def _breakable(element: etree._Element) -> None:
                 setattr(holder, attribute, _BREAK_AFTER.sub("\u200b", text))
 
 
-def _print_code_and_urls(root: etree._Element) -> None:
+def code_wrap_length(config: Config) -> int:
+    """The fewest characters a code line may need to wrap on this book's pages: shorter ones are left as they
+    are by :func:`_code_lines` (a block for every line of a code-heavy book is a sixth of its layout time).
+
+    Reckoned low: a character of code 6 pt wide (the themes set code at about 9 pt, 0.6 em a character), less
+    3 em of the block's own padding and 20 % for a list or quotation around it. With a text width that
+    cannot be read, every line is made a block."""
+    width = config.pdf.text_width_pt
+    if width is None:
+        return 0
+    return max(0, int((width - 36) * 0.8 / 6))
+
+
+def _print_code_and_urls(root: etree._Element, code_wrap: int = 0) -> None:
     """Code blocks wrap with a hanging indent; code spans and URLs break without hyphens (issue 12, item 2)."""
     for pre in list(root.iter("pre")):
         if any(a.tag == "section" and "footnotes" in (a.get("class") or "") for a in pre.iterancestors()):
             continue
-        _code_lines(pre)
+        _code_lines(pre, code_wrap)
     for code in list(root.iter("code", "kbd", "samp")):
         if any(a.tag == "pre" for a in code.iterancestors()):
             continue
@@ -846,6 +863,7 @@ def compose_print(
             for target in [c.id, *ids[c.id]]
         }
     referred: dict[str, list[str]] = {}
+    code_wrap = code_wrap_length(config)
     for chapter in log.progress(book.chapters):
         anchors: list[str] = []
         content = print_fragment(
@@ -859,6 +877,7 @@ def compose_print(
             xrefs=xrefs,
             labels=labels,
             referred=referred.setdefault(chapter.id, []),
+            code_wrap=code_wrap,
         )
         blocks.extend((chapter.index, number, anchor) for number, anchor in enumerate(anchors))
         fragments[chapter.id] = str(content)

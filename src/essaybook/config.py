@@ -51,6 +51,15 @@ _SIZE_RE = re.compile(rf"^({_LENGTH})\s+({_LENGTH})$")
 _DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
+_POINTS = {"mm": 72 / 25.4, "cm": 72 / 2.54, "in": 72.0, "pt": 1.0, "pc": 12.0, "px": 0.75}
+
+
+def _points(length: str) -> float | None:
+    """A CSS length as :data:`_LENGTH` allows it, in points; None for anything else."""
+    found = re.match(r"^((?:\d+(?:\.\d+)?|\.\d+))(mm|cm|in|pt|pc|px)$", length.strip())
+    return float(found.group(1)) * _POINTS[found.group(2)] if found else None
+
+
 def _doc(text: str, **kwargs: Any) -> Any:
     return field(metadata={"doc": text}, **kwargs)
 
@@ -106,7 +115,10 @@ class PdfSettings:
         "How an external link prints: its URL in a 'footnote', 'after' the text in parentheses, or 'none'.",
         default="footnote",
     )
-    page_references: bool = _doc('A link to another chapter prints the page it leads to: "(p. 42)".', default=True)
+    page_references: bool = _doc(
+        'A link to another chapter prints the page it leads to: "(p. 42)" (each such chapter is laid out twice).',
+        default=False,
+    )
     code_colour: bool = _doc(
         "Print code in the Pygments style's colours; off, in greys (for a black interior).", default=False
     )
@@ -118,6 +130,18 @@ class PdfSettings:
     @property
     def css_size(self) -> str:
         return _SIZES_BY_LOWER.get(self.page_size.lower(), self.page_size)
+
+    @property
+    def text_width_pt(self) -> float | None:
+        """The width of the text block in points (page width less the inside and outside margins), or None
+        when a length cannot be read."""
+        size = _SIZE_RE.match(self.css_size)
+        lengths = [size.group(1) if size else "", self.margin_inside, self.margin_outside]
+        points = [_points(length) for length in lengths]
+        if any(p is None for p in points):
+            return None
+        width, inside, outside = (p or 0.0 for p in points)
+        return width - inside - outside
 
 
 @dataclass(frozen=True)
