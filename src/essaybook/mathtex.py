@@ -20,21 +20,18 @@ WeasyPrint draws as vector shapes (WeasyPrint has no MathML layout of its own).
 
 from __future__ import annotations
 
+import functools
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import latex2mathml.commands
-import latex2mathml.converter
 import markdown
 from lxml import etree
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
-from ziamath.config import config as ziamath_config
-from ziamath.zmath import Math as ZiaMath
 
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 SVG_NS = "http://www.w3.org/2000/svg"
@@ -51,7 +48,17 @@ _EQREF_RE = re.compile(rf"\[@({_LABEL})\]|(?<![\w@\\])@({_LABEL})")
 _ATTRS_RE = re.compile(rf"[ \t]*\{{#({_LABEL})\}}")
 _UNKNOWN_RE = re.compile(r"^\\[A-Za-z]+$")
 _ENV_RE = re.compile(r"\\(begin|end)\s*\{([A-Za-z*]+)\}")
-_KNOWN_ENVS = frozenset(name[1:] for name in latex2mathml.commands.MATRICES)
+
+
+@functools.cache
+def _known_envs() -> frozenset[str]:
+    """The environments latex2mathml lays out (imported only where a book has math: it and ziamath take a
+    tenth of a second to import, which every build would pay)."""
+    import latex2mathml.commands
+
+    return frozenset(name[1:] for name in latex2mathml.commands.MATRICES)
+
+
 _ENV_SPELLINGS = {"aligned": "align*", "gathered": "matrix", "gather": "matrix", "gather*": "matrix"}
 """Environments Pandoc users write that latex2mathml 3.81 does not know, as ones it lays out the same way (it
 would turn their ``&`` and ``\\\\`` into text); ``equation`` only wraps, so it is dropped."""
@@ -182,7 +189,7 @@ def _environments(tex: str) -> str:
         if name in ("equation", "equation*"):
             return ""
         name = _ENV_SPELLINGS.get(name, name)
-        if name not in _KNOWN_ENVS:
+        if name not in _known_envs():
             raise BadTex(f"unknown environment {found.group(2)}")
         return f"\\{found.group(1)}{{{name}}}"
 
@@ -195,6 +202,8 @@ def to_mathml(tex: str, display: bool) -> etree._Element:
         raise BadTex(f"longer than {MAX_TEX} characters")
     _check_braces(tex)
     try:
+        import latex2mathml.converter
+
         converted = latex2mathml.converter.convert(_environments(tex), display="block" if display else "inline")
         math = etree.fromstring(converted)
     except etree.XMLSyntaxError as exc:  # latex2mathml writes a bare '&' as it was; libxml2 allows 256 levels
@@ -218,6 +227,9 @@ def to_mathml(tex: str, display: bool) -> etree._Element:
 
 def to_svg(mathml: etree._Element, tex: str) -> etree._Element:
     """``mathml`` drawn by ziamath as an SVG of paths (no text, no ids), with the TeX as its ``<title>``."""
+    from ziamath.config import config as ziamath_config
+    from ziamath.zmath import Math as ZiaMath
+
     ziamath_config.svg2 = False  # glyphs as plain <path>s: <symbol>/<use> ids would repeat across equations
     display = mathml.get("display") == "block"
     try:
