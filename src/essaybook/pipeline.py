@@ -402,8 +402,15 @@ class Pipeline:
         fresh = {id(c) for c in book.chapters if self._composed.get(id(c), (None,))[0] is not c}
         # The other chapters stand in with their ids only: links into them still name the right file.
         stand_ins = [c if id(c) in fresh else self._proxy(c) for c in book.chapters]
+        styles = project.theme.project_styles
         composed = compose.compose_epub(
-            dataclasses.replace(book, chapters=stand_ins), meta, config, self.epub_styles().hrefs, self.env, pages
+            dataclasses.replace(book, chapters=stand_ins),
+            meta,
+            config,
+            self.epub_styles().hrefs,
+            self.env,
+            pages,
+            check_templates=styles is not None and (styles / "templates").is_dir(),
         )
         documents = []
         for document in composed.documents:
