@@ -283,6 +283,20 @@ def _blocks(root: etree._Element) -> list[etree._Element]:
     return [child for child in root if isinstance(child.tag, str)]
 
 
+def _mark_note_block(root: etree._Element, call: etree._Element, note_id: str) -> None:
+    """Name ``note_id`` on the top-level block that holds its ``call`` (``data-notes``), and on a heading just
+    before that block (``data-notes-next``): the renderer's footnote passes find them there."""
+    block = call
+    while block.getparent() is not None and block.getparent() is not root:
+        block = block.getparent()
+    block.set("data-notes", f"{block.get('data-notes', '')} {note_id}".strip())
+    previous = block.getprevious()
+    if previous is not None and previous.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+        # Lets the renderer move a heading together with the paragraph that follows it.
+        previous.set("data-notes-next", f"{previous.get('data-notes-next', '')} {note_id}".strip())
+        block.set("data-after-heading", "")
+
+
 def print_fragment(
     chapter: Chapter,
     notes: str,
@@ -359,15 +373,7 @@ def print_fragment(
             parent.replace(ref, call)
             for part in reversed(parts):
                 call.addnext(part)
-            block = call
-            while block.getparent() is not None and block.getparent() is not root:
-                block = block.getparent()
-            block.set("data-notes", f"{block.get('data-notes', '')} {note_id}".strip())
-            previous = block.getprevious()
-            if previous is not None and previous.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
-                # Lets the renderer move a heading together with the paragraph that follows it.
-                previous.set("data-notes-next", f"{previous.get('data-notes-next', '')} {note_id}".strip())
-                block.set("data-after-heading", "")
+            _mark_note_block(root, call, note_id)
         if section is not None:
             root.remove(section)
     else:
@@ -703,14 +709,7 @@ def _links_on_paper(root: etree._Element, links: str, notes: str, chapter: Chapt
             note.tail, a.tail = a.tail, None
             a.addnext(call)
             call.addnext(note)
-            block = call
-            while block.getparent() is not None and block.getparent() is not root:
-                block = block.getparent()
-            block.set("data-notes", f"{block.get('data-notes', '')} {note_id}".strip())
-            previous = block.getprevious()
-            if previous is not None and previous.tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
-                previous.set("data-notes-next", f"{previous.get('data-notes-next', '')} {note_id}".strip())
-                block.set("data-after-heading", "")
+            _mark_note_block(root, call, note_id)
         else:
             after = etree.Element("span", {"class": "link-url"})
             after.text = " ("
