@@ -172,3 +172,23 @@ def test_links_setting_is_checked(tmp_path: Path) -> None:
     assert set(by_key) == {"pdf.links", "pdf.code-colour", "pdf.page-references"}
     assert "footnote, after, none" in by_key["pdf.links"] and ":2:" in by_key["pdf.links"]
     assert "true or false" in by_key["pdf.code-colour"]
+
+
+def test_only_code_lines_that_can_wrap_become_blocks() -> None:
+    """A line shorter than the page's narrowest code measure cannot wrap: it stays text, the others hang."""
+    from lxml import html as lxml_html
+
+    from essaybook.compose import _code_lines, code_wrap_length
+    from essaybook.config import Config
+
+    assert 30 <= code_wrap_length(Config(None)) <= 45  # A5 with the default margins
+    pre = lxml_html.fragment_fromstring(
+        '<pre><code><span class="k">fn</span> main() {\n    let x = "a long line that can wrap";\n}\n</code></pre>'
+    )
+    _code_lines(pre, 20)
+    code = pre.find("code")
+    assert code is not None
+    blocks = code.findall("span[@class='code-line']")
+    assert ["".join(b.itertext()) for b in blocks] == ['    let x = "a long line that can wrap";\n']
+    assert "".join(code.itertext()) == 'fn main() {\n    let x = "a long line that can wrap";\n}\n'
+    assert code[0].get("class") == "k"  # the short first line kept its token span, outside any block

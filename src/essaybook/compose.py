@@ -551,7 +551,7 @@ def _breakable(element: etree._Element) -> None:
 
 def code_wrap_length(config: Config) -> int:
     """The fewest characters a code line may need to wrap on this book's pages: shorter ones are left as they
-    are by :func:`_code_lines` (a block for every line of a code-heavy book is a sixth of its layout time).
+    are by :func:`_code_lines`, so fewer blocks are laid out (two thirds of the Rust book's code lines).
 
     Reckoned low: a character of code 6 pt wide (the themes set code at about 9 pt, 0.6 em a character), less
     3 em of the block's own padding and 20 % for a list or quotation around it. With a text width that
