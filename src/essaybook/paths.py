@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,20 @@ class TooLarge(OSError):
 
     def __init__(self, path: Path | str, size: int, limit: int) -> None:
         super().__init__(errno.EFBIG, f"{size:,} bytes; the limit is {limit:,}", str(path))
+
+
+_read: set[str] | None = None
+
+
+@contextlib.contextmanager
+def tracking() -> Iterator[set[str]]:
+    """Collect the absolute paths :func:`read_regular` reads in this process while the block runs."""
+    global _read
+    _read, previous = set(), _read
+    try:
+        yield _read
+    finally:
+        _read = previous
 
 
 def read_regular(path: Path | str, within: list[Path] | None = None, limit: int | None = None) -> bytes:
@@ -57,6 +73,8 @@ def read_regular(path: Path | str, within: list[Path] | None = None, limit: int 
             size += len(chunk)
             if limit is not None and size > limit:  # it grew while being read
                 raise TooLarge(path, size, limit)
+        if _read is not None:
+            _read.add(os.path.abspath(path))
         return b"".join(chunks)
     finally:
         os.close(fd)

@@ -7,13 +7,15 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from essaybook import log
+from essaybook import log, paths
+from essaybook.buildrecord import BuildRecord, Record
 from essaybook.errors import EssaybookError, RenderError
-from essaybook.pipeline import Pipeline
-from essaybook.renderers import remove_stale_temporaries, staged
-from essaybook.renderers.epub import EpubResult
-from essaybook.renderers.pdf import PdfResult
+
+if TYPE_CHECKING:
+    from essaybook.renderers.epub import EpubResult
+    from essaybook.renderers.pdf import PdfResult
 
 
 def _shown(path: Path) -> str:
@@ -36,6 +38,8 @@ class BuildResult:
     """Printed pages (laid out even when no PDF is written)."""
     laid_out: int | None = None
     """Layout units (chapters, display pages) WeasyPrint laid out in this build; None for a one-document layout."""
+    unchanged: bool = False
+    """Nothing the outputs depend on changed since the last build: nothing was written."""
 
     def summary(self) -> str:
         parts = []
@@ -44,6 +48,9 @@ class BuildResult:
         if self.epub:
             parts.append(f"{_shown(self.epub.path)} ({self.epub.files} files)")
         warned = f", {self.warnings} warning{'s' if self.warnings != 1 else ''}" if self.warnings else ""
+        if self.unchanged:
+            unchanged = "nothing changed since the last build"
+            return f"Up to date: {' and '.join(parts)}, {unchanged} ({self.seconds:.1f} s){warned}"
         return f"Wrote {' and '.join(parts) or 'nothing'} in {self.seconds:.1f} s{warned}"
 
 
@@ -82,11 +89,22 @@ def build(
     """
     start = time.perf_counter()
     root = root.absolute()
+    out = out_dir if out_dir is not None else root / "dist"
+    record = None
+    if cache is True and (root / "manuscript").is_dir():
+        options = {"pdf": pdf, "epub": epub, "out": str(out.absolute()), "strict": strict}
+        record = BuildRecord(root, options)
+        previous = record.up_to_date()
+        if previous is not None:
+            return _unchanged(previous, pdf, epub, start)
+    # The pipeline (and WeasyPrint behind it) is imported only when there is something to build.
+    from essaybook.pipeline import Pipeline
+    from essaybook.renderers import remove_stale_temporaries, staged
+
     total = 4 + pdf + epub
-    with Pipeline(root, cache=cache, jobs=jobs) as pipeline:
+    with Pipeline(root, cache=cache, jobs=jobs) as pipeline, paths.tracking() as read:
         with log.step(1, total, f"Loading {_shown(root / 'manuscript')}"):
             pipeline.load()
-            out = out_dir if out_dir is not None else root / "dist"
             _check_output(out)
             for stale in remove_stale_temporaries(out):
                 log.LOGGER.debug("        removed %s, left by an interrupted build", stale.name)
@@ -114,6 +132,7 @@ def build(
             if epub:
                 with log.step(5 + pdf, total, "Packaging EPUB (ebooklib)"):
                     epub_result = dataclasses.replace(pipeline.package_epub(temps[-1]), path=targets[-1])
+            written = BuildRecord.output_digests(dict(zip(targets, temps, strict=True))) if record else None
     result = BuildResult(
         pdf=pdf_result,
         epub=epub_result,
@@ -121,6 +140,38 @@ def build(
         warnings=len(log.warnings_seen()),
         pages=layout.pages,
         laid_out=layout.laid_out,
+    )
+    if record is not None and written is not None and not project.book.allow_remote:  # a server's image may change
+        used = [asset.source for asset in project.book.assets.values()]
+        summary = {
+            "pages": layout.pages,
+            "pdf_pages": pdf_result.pages if pdf_result else 0,
+            "epub_files": epub_result.files if epub_result else 0,
+        }
+        record.save([*used, *map(Path, sorted(read))], written, log.diagnostics_seen(), summary)
+    log.LOGGER.info(result.summary())
+    return result
+
+
+def _unchanged(previous: Record, pdf: bool, epub: bool, start: float) -> BuildResult:
+    """The result of a build that found its outputs up to date: its diagnostics again, nothing written."""
+    from essaybook.renderers.epub import EpubResult
+    from essaybook.renderers.pdf import PdfResult
+
+    for diagnostic in previous.diagnostics:
+        log.report(diagnostic)
+    summary = previous.summary
+    paths_of = sorted(Path(p) for p in previous.outputs)
+    pdf_path = next((p for p in paths_of if p.suffix == ".pdf"), None)
+    epub_path = next((p for p in paths_of if p.suffix == ".epub"), None)
+    result = BuildResult(
+        pdf=PdfResult(path=pdf_path, pages=summary["pdf_pages"]) if pdf and pdf_path else None,
+        epub=EpubResult(path=epub_path, files=summary["epub_files"]) if epub and epub_path else None,
+        seconds=time.perf_counter() - start,
+        warnings=len(previous.diagnostics),
+        pages=summary["pages"],
+        laid_out=0,
+        unchanged=True,
     )
     log.LOGGER.info(result.summary())
     return result
