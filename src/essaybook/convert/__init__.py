@@ -12,6 +12,7 @@ drives them. A new pass is one module and one ``register`` line in :mod:`essaybo
 
     context.py     Context (what a chapter's passes know and report), Record (what it took from the book)
     passes.py      the registries: every pass's name, priority and function
+    nodes.py       helpers on lxml trees the passes share
     guards.py      input guards: control characters, nesting, comments, data: URIs, directives, paragraphs
     dialect.py     other tools' syntax: Pandoc's constructs given their elements, the rest named
     parse.py       the Python-Markdown instance; Markdown -> tree -> XHTML text

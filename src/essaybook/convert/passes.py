@@ -38,10 +38,14 @@ Finish passes, on the same tree with every chapter converted (``(root, ctx) -> N
 
 A new pass is one module (a function of the pass's shape, taking what it needs from the
 :class:`~essaybook.convert.context.Context`) and one ``register`` line below, with a priority between those of
-the passes it must follow and precede; add its line to the table above too (a test compares them). A chapter
-pass whose result depends on anything but the chapter and what :class:`Record` keeps must make the chapter
-uncacheable (``ctx.record.cacheable = False``), and a change in what a pass writes bumps the cache's format
-(:mod:`essaybook.convert_cache`).
+the passes it must follow and precede; add its line to the table above too (a test compares them). Settings
+a pass reads come on the :class:`~essaybook.model.Book` (as ``book.math`` does). A chapter pass's result is
+kept in the conversion cache, so whatever it reads must name the entry or be checked on replay: a setting
+goes into :meth:`Conversion.inputs <essaybook.convert.conversion.Conversion.inputs>`, book-wide state into the
+:class:`~essaybook.convert.context.Record`; what no entry can vouch for makes the chapter uncacheable
+(``ctx.record.cacheable = False``); and a change in what a pass writes bumps the cache's format
+(:mod:`essaybook.convert_cache`). A pass that needs every chapter (numbers across the book, say) is a finish
+pass: those always run and read the other chapters from ``ctx.book``.
 """
 
 from __future__ import annotations
