@@ -217,8 +217,8 @@ def test_a_long_book_converts_its_second_half_ahead_in_another_process(
     chapter is converted again. The result is the same as converting every chapter one after the other."""
     from essaybook import convert as convert_module
 
-    monkeypatch.setattr(convert_module._Ahead, "MIN_CHAPTERS", 2)
-    monkeypatch.setattr(convert_module._Ahead, "MIN_BYTES", 0)
+    monkeypatch.setattr(convert_module.Ahead, "MIN_CHAPTERS", 2)
+    monkeypatch.setattr(convert_module.Ahead, "MIN_BYTES", 0)
     root = write_book(tmp_path)
     for number in range(8):
         # The same heading in many chapters (ids numbered across the book, which the process guesses), and a

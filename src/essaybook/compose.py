@@ -991,8 +991,8 @@ def _marker_home(block: etree._Element) -> etree._Element | None:
 
 
 def _style_urls(root: etree._Element, prefix: str) -> None:
-    """Address the images ``style`` attributes use (``url(images/…)``, see :func:`convert._style`) from the
-    output's document: ``prefix`` goes before each."""
+    """Address the images ``style`` attributes use (``url(images/…)``, see
+    :func:`essaybook.convert.sanitize.clean`) from the output's document: ``prefix`` goes before each."""
     for element in root.iter():
         style = element.get("style")
         if style and "images/" in style:

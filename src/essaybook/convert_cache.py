@@ -5,7 +5,7 @@ hash of what the chapter's first pass reads apart from book-wide state (its text
 the project folder and the settings), the folder's identity (device and inode) and the versions of
 essaybook, Python-Markdown, Pygments and lxml. The entry records the book-wide state the pass read: the ids
 and raw HTML tags the chapters before it had taken, the custom block elements they registered, the image
-files it looked at. It is trusted only while all of that reads the same (:func:`essaybook.convert._replay`),
+files it looked at. It is trusted only while all of that reads the same (:func:`essaybook.convert.cache.replay`),
 so an edit converts again exactly the chapters whose result can differ. Entries are written atomically
 (a temporary file, then a rename); one that does not parse is ignored. The layout cache prunes old ones.
 """

@@ -7,7 +7,7 @@
   display class and DPUB-ARIA role).
 - Bracketed spans ``[text]{.smallcaps}``, ``{.underline}``, ``{.mark}``, ``{lang=fr}`` become ``<span>``,
   ``<u>`` or ``<mark>`` (the ``lang`` tag is checked later with the other attributes, in
-  :func:`essaybook.convert._clean`).
+  :func:`essaybook.convert.sanitize.clean`).
 - ``\\newpage`` or ``\\pagebreak`` alone on a line is a page break in print (``<div class="page-break">``,
   which the EPUB leaves out).
 - ``width`` and ``height`` on an image (``![a](x.png){width=50%}``) become CSS: HTML's attributes hold

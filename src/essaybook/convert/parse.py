@@ -1,0 +1,63 @@
+"""Markdown -> an lxml tree of the chapter's fragment (Python-Markdown with essaybook's extensions), and back
+to XHTML text."""
+
+from __future__ import annotations
+
+import markdown
+from lxml import etree, html
+
+from essaybook import contentmodel, mathtex
+from essaybook.mdext import EssaybookExtension
+from essaybook.pandoc import PandocExtension
+from essaybook.text import QUOTES
+
+
+def make_markdown(code_style: str = "xcode", lang: str = "en", math: bool = True) -> markdown.Markdown:
+    """The Python-Markdown instance for chapters in ``lang`` (reset between chapters); ``math``: TeX between
+    dollars is math (:mod:`essaybook.mathtex`), else plain text."""
+    quotes = QUOTES.get(lang.split("-")[0].lower(), {})
+    return markdown.Markdown(
+        extensions=[
+            "footnotes",
+            "tables",
+            "fenced_code",
+            "codehilite",
+            "attr_list",
+            "def_list",
+            "abbr",
+            "admonition",
+            "smarty",
+            "md_in_html",
+            "sane_lists",
+            EssaybookExtension(),
+            PandocExtension(),
+            *([mathtex.MathExtension()] if math else []),
+        ],
+        extension_configs={
+            "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": "\u21a9", "BACKLINK_TITLE": "Back to note %d"},
+            "codehilite": {"guess_lang": False, "css_class": "codehilite", "pygments_style": code_style},
+            "smarty": {"substitutions": quotes},
+        },
+        output_format="xhtml",
+    )
+
+
+def parse(converted: str) -> html.HtmlElement:
+    """Python-Markdown's output as the children of one ``<div>`` (void elements out of places they cannot be)."""
+    if not converted.strip():
+        return html.fragment_fromstring("<div></div>")
+    root = html.fragment_fromstring(converted, create_parent="div")
+    contentmodel.hoist_void(root)
+    return root
+
+
+def serialize(root: html.HtmlElement) -> str:
+    """The fragment under ``root`` as XHTML text (text before its first element escaped)."""
+    text = "".join(str(etree.tostring(child, encoding="unicode", method="xml", with_tail=True)) for child in root)
+    if root.text and root.text.strip():
+        text = _escape(root.text) + text
+    return text
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
