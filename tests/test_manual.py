@@ -142,7 +142,7 @@ def command_reference(name: str) -> str:
     usage = " ".join(["essaybook", *([name] if name else []), *command.collect_usage_pieces(context)])
     lines = [f"`{usage}`", ""]
     for param in command.get_params(context):
-        record = param.get_help_record(context)
+        record = param.get_help_record(context) if isinstance(param, click.Option) else None
         if record is None:
             continue
         opts, help_text = record
