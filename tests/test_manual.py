@@ -81,7 +81,10 @@ def _markdown_text(text: str) -> str:
     text = re.sub(r"``([^`]+)``", r"`\1`", " ".join(text.split()))
     parts = re.split(r"(`[^`]+`)", text)
     return "".join(
-        part if part.startswith("`") else re.sub(r"([*_\[\]$])", r"\\\1", html.escape(part, quote=False))
+        part
+        if part.startswith("`")
+        # \[ would open display math (essaybook reads \[...\] as TeX), so brackets are written as character references
+        else re.sub(r"([*_$])", r"\\\1", html.escape(part, quote=False)).replace("[", "&#91;").replace("]", "&#93;")
         for part in parts
     )
 
