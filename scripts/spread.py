@@ -5,7 +5,8 @@ The README's picture and the manual's are made with it from the sample book::
     essaybook build && python scripts/spread.py dist/openais-open-source-move-a-new-era-for-ai.pdf 2 \
         docs/manual/manuscript/images/sample-spread.png
 
-The pages are rendered by poppler's ``pdftoppm`` (at 150 dpi: sharp enough to print at 300 ppi on the manual's
+Two pages that do not face each other (``--right``) show two places of a book side by side. The pages are
+rendered by poppler's ``pdftoppm`` (at 150 dpi: sharp enough to print at 300 ppi on the manual's
 text width) and put on a grey ground, meeting at the spine.
 """
 
@@ -53,16 +54,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("pdf", type=Path)
     parser.add_argument("left", type=int, help="the left-hand page, an even page number")
+    parser.add_argument("--right", type=int, help="the right-hand page, when it is not the next one")
     parser.add_argument("out", type=Path)
     parser.add_argument("--dpi", type=int, default=150)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         left = render(args.pdf, args.left, Path(folder), args.dpi)
-        right = render(args.pdf, args.left + 1, Path(folder), args.dpi)
+        right = render(args.pdf, args.right or args.left + 1, Path(folder), args.dpi)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     # 256 colours hold antialiased text and a theme's accent colour: a third of the size of full RGB.
     spread(left, right).quantize(colors=256).save(args.out, optimize=True)
-    print(f"Wrote {args.out} (pages {args.left}-{args.left + 1}, {args.dpi} dpi)")
+    print(f"Wrote {args.out} (pages {args.left} and {args.right or args.left + 1}, {args.dpi} dpi)")
 
 
 if __name__ == "__main__":

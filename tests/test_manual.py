@@ -139,7 +139,7 @@ def config_reference() -> str:
 
 def command_reference(name: str) -> str:
     """The usage line and every option of ``essaybook NAME`` (or of ``essaybook`` itself for ``""``)."""
-    root = click.Context(main, info_name="essaybook")
+    root = click.Context(main, info_name="essaybook", **main.context_settings)
     command: click.Command = main.commands[name] if name else main
     context = click.Context(command, info_name=name, parent=root) if name else root
     usage = " ".join(["essaybook", *([name] if name else []), *command.collect_usage_pieces(context)])
