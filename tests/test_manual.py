@@ -1,7 +1,8 @@
 """The user manual (docs/manual/, an essaybook book) and the README: built clean, valid, and true to the code.
 
 The manual is built once per session (the ``manual`` fixture in conftest.py) and is the largest real book the
-suite builds. Two of its parts are generated from the code and checked here so they cannot drift: the
+suite builds. Every ``essaybook`` command line the README and the manual show must parse, and every
+``book.toml`` the manual shows must load without a problem. Two of its parts are generated from the code and checked here so they cannot drift: the
 ``book.toml`` reference in 40-configuration.md (from config.py's dataclass fields and their docstrings, and
 labels.py) and each command's options in 70-commands.md (from the click commands). When a key or an option
 changes, refresh them with::
@@ -27,7 +28,7 @@ import pikepdf
 import pytest
 
 from essaybook.cli import main
-from essaybook.config import Config
+from essaybook.config import Config, read_config
 from essaybook.labels import KEYS as LABEL_KEYS
 from essaybook.labels import LABELS
 
@@ -201,6 +202,26 @@ def test_generated_options_match_every_command() -> None:
     expected = {"options of essaybook": command_reference("")}
     expected |= {f"options of essaybook {name}": command_reference(name) for name in main.commands}
     _check_generated(COMMANDS_CHAPTER, expected)
+
+
+def _toml_blocks(text: str) -> list[str]:
+    return re.findall(r"^```toml\n(.*?)^```", text, re.DOTALL | re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in sorted(CHAPTERS.glob("*.md")) if _toml_blocks(p.read_text(encoding="utf-8"))],
+    ids=lambda p: p.name,
+)
+def test_book_toml_examples_are_valid_settings(path: Path, tmp_path: Path) -> None:
+    """Every ``book.toml`` the manual shows is one essaybook accepts: no renamed key or value left behind."""
+    for number, block in enumerate(_toml_blocks(path.read_text(encoding="utf-8")), 1):
+        toml = tmp_path / str(number) / "manuscript" / "book.toml"
+        toml.parent.mkdir(parents=True)
+        toml.write_text(block, encoding="utf-8")
+        (toml.parent / "meta.yaml").write_text("title: A metadata file\n", encoding="utf-8")
+        _, problems = read_config(toml)
+        assert [str(p) for p in problems] == [], f"{path.name}, toml block {number}"
 
 
 # --------------------------------------------------------------------------------------------- README
