@@ -2,10 +2,10 @@
 
 The manual is built once per session (the ``manual`` fixture in conftest.py) and is the largest real book the
 suite builds. Every ``essaybook`` command line the README and the manual show must parse, and every
-``book.toml`` the manual shows must load without a problem. Two of its parts are generated from the code and checked here so they cannot drift: the
-``book.toml`` reference in 40-configuration.md (from config.py's dataclass fields and their docstrings, and
-labels.py) and each command's options in 70-commands.md (from the click commands). When a key or an option
-changes, refresh them with::
+``book.toml`` the manual shows must load without a problem. Two parts of the manual are generated from the
+code and checked here so they cannot drift: the ``book.toml`` reference in 40-configuration.md (from
+config.py's dataclass fields and their docstrings, and labels.py) and each command's options in
+70-commands.md (from the click commands). When a key or an option changes, refresh them with::
 
     ESSAYBOOK_UPDATE_GOLDEN=1 pytest tests/test_manual.py -k generated
 """
