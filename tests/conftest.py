@@ -81,6 +81,12 @@ def math_book(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 
 @pytest.fixture(scope="session")
+def manual(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """docs/manual: the user manual, an essaybook book (the largest real book the suite builds)."""
+    return build_once(copy_project(REPO / "docs" / "manual", tmp_path_factory.mktemp("manual")))
+
+
+@pytest.fixture(scope="session")
 def features_modern(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """The features book in the modern theme."""
     root = copy_project(BOOKS / "features", tmp_path_factory.mktemp("features-modern"))

@@ -8,7 +8,7 @@ import click
 
 from essaybook.diagnostics import Diagnostic, project_file
 
-#: Exit codes (documented in README.md): 1 = the book project has a problem the user can fix,
+#: Exit codes (documented in the manual, "The commands"): 1 = the book project has a problem the user can fix,
 #: 2 = the command line was wrong (click's usage errors), 3 = essaybook itself failed (a bug).
 EXIT_USER = 1
 EXIT_INTERNAL = 3

@@ -1,4 +1,4 @@
-"""Every bound on what a build accepts, in one place (README.md, "Limits", lists them for users).
+"""Every bound on what a build accepts, in one place (the manual's "Limits and safety" chapter lists them for users).
 
 A manuscript may come from anyone: these keep the work of one build bounded and its messages clear. Each is
 far beyond what a real book needs.

@@ -433,7 +433,7 @@ def resolve_meta(config: Config, book: Book) -> Meta:
                 kind="labels",
                 file=project_file(config.source, book.root) or "manuscript/book.toml",
                 line=key_line(config.source, "book", "lang"),
-                hint="translate them in a [labels] table of book.toml (see the README)",
+                hint="translate them in a [labels] table of book.toml (see 'Configuration' in essaybook's manual)",
             )
     authors = settings.author or tuple(block.get("author", ()))
     date = settings.date
