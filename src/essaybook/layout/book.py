@@ -470,7 +470,9 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
         temp = cached.with_name(f".{cached.name}.pid{os.getpid()}.tmp")
         try:
             fonts = sorted({Path(f) for r in results for f in r.loaded if f.lower().endswith(FONT_SUFFIXES)})
-            assemble.assemble(unit_paths, plan, furniture, labels, temp, fonts, cache.folder / "fonts")
+            assemble.assemble(
+                unit_paths, plan, furniture, labels, temp, fonts, cache.folder / "fonts", _outline_kinds(frame)
+            )
             os.replace(temp, cached)
         finally:
             temp.unlink(missing_ok=True)
@@ -493,6 +495,16 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
         write=write,
         laid_out=runner.laid_out,
     )
+
+
+def _outline_kinds(frame: units.Frame) -> list[str]:
+    """For assemble.assemble(): "part" for a part's title page, "in-part" for a chapter of a part
+    (book.html gives them those classes), else ""."""
+    kinds = []
+    for unit in frame.units:
+        classes = unit.root.get("class", "").split()
+        kinds.append("part" if "part-page" in classes else "in-part" if "in-part" in classes else "")
+    return kinds
 
 
 def _plan(frame: units.Frame, pages: list[int], skeleton: Result) -> list[assemble.Placed]:
