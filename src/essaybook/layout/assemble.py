@@ -18,6 +18,7 @@ from pikepdf import Array, Dictionary, Name, String
 
 from essaybook.compose import ANCHOR_SCHEME
 from essaybook.layout.fontshare import share_fonts
+from essaybook.production import trim_spine_bleed
 
 _CATALOG_KEYS = ("/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata", "/OutputIntents", "/PageMode")
 
@@ -61,13 +62,15 @@ def assemble(
     fonts: Sequence[Path] = (),
     font_cache: Path | None = None,
     outline_kinds: Sequence[str] = (),
+    spine_bleed: str | None = None,
 ) -> int:
     """Write the book to ``target``: ``plan`` orders the units' pages (and blank pages); ``furniture[i]``
     (a PDF and a page of it) is drawn over page ``i`` of the book as an artifact; ``labels`` are page-label
     ranges (start, "/r" | "/D" | literal label). The units' subsets of the font files in ``fonts`` become one
     per font (see fontshare.py; ``font_cache`` keeps them between builds). ``outline_kinds`` (one per unit,
     default "") nests the outline as a book with parts: a "part" unit's first entry takes the entries of the
-    "in-part" units after it as its children. Returns the number of pages.
+    "in-part" units after it as its children. ``spine_bleed``: the side of the first page, when the bleed is
+    to be taken off the spine edge (production.trim_spine_bleed). Returns the number of pages.
     """
     sources = [pikepdf.open(path) for path in units]
     skeletons = {path: pikepdf.open(path) for path in dict.fromkeys(path for path, _ in furniture)}
@@ -110,6 +113,8 @@ def assemble(
             nums.append(start)
             nums.append(Dictionary(S=Name(style)) if style.startswith("/") else Dictionary(P=String(style)))
         out.Root.PageLabels = Dictionary(Nums=nums)
+        if spine_bleed is not None:
+            trim_spine_bleed(out, spine_bleed)
         # Object streams, as WeasyPrint writes them: the structure tree's dictionaries compress well (PDF/A-1,
         # a PDF 1.4 format, has none).
         streams = pikepdf.ObjectStreamMode.generate if base.pdf_version >= "1.5" else pikepdf.ObjectStreamMode.disable

@@ -67,6 +67,9 @@ class Settings:
     """The project's own stylesheets the print layout reads ("styles/x.css"), for messages."""
     seconds: float = 0
     """The time limit of each job (0: none), see essaybook.limits."""
+    spine_bleed: str | None = None
+    """The side of the first page ("right" or "left") when the bleed is to be taken off the spine edge (see
+    production.trim_spine_bleed); None to keep the pages as laid out."""
 
 
 @dataclass
@@ -457,7 +460,9 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
             furniture = [(cache.path_of(whole.kind, whole.key), index) for index in range(len(plan))]
     unit_paths = [cache.path_of(t.kind, t.key) for t in tasks]
     starts = _page_starts(plan, results, label_list(labels, len(plan)))
-    final_key = key_of("book", [t.key for t in tasks], [t.key for t in furniture_tasks], labels)
+    final_key = key_of(
+        "book", [t.key for t in tasks], [t.key for t in furniture_tasks], labels, settings.spine_bleed
+    )
 
     def write(target: Path) -> None:
         if not furniture:
@@ -471,7 +476,15 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
         try:
             fonts = sorted({Path(f) for r in results for f in r.loaded if f.lower().endswith(FONT_SUFFIXES)})
             assemble.assemble(
-                unit_paths, plan, furniture, labels, temp, fonts, cache.folder / "fonts", _outline_kinds(frame)
+                unit_paths,
+                plan,
+                furniture,
+                labels,
+                temp,
+                fonts,
+                cache.folder / "fonts",
+                _outline_kinds(frame),
+                settings.spine_bleed,
             )
             os.replace(temp, cached)
         finally:
