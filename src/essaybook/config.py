@@ -55,6 +55,11 @@ _DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _POINTS = {"mm": 72 / 25.4, "cm": 72 / 2.54, "in": 72.0, "pt": 1.0, "pc": 12.0, "px": 0.75}
 
 
+def points(length: str) -> float | None:
+    """A CSS length in mm, cm, in, pt, pc or px, in points; None for anything else."""
+    return _points(length)
+
+
 def _points(length: str) -> float | None:
     """A CSS length as :data:`_LENGTH` allows it, in points; None for anything else."""
     found = re.match(r"^((?:\d+(?:\.\d+)?|\.\d+))(mm|cm|in|pt|pc|px)$", length.strip())
@@ -142,6 +147,18 @@ class PdfSettings:
     @property
     def css_size(self) -> str:
         return _SIZES_BY_LOWER.get(self.page_size.lower(), self.page_size)
+
+    @property
+    def trim_pt(self) -> tuple[float, float] | None:
+        """The trim (page) size in points, width and height, or None when it cannot be read."""
+        size = _SIZE_RE.match(self.css_size)
+        width, height = (_points(size.group(1)), _points(size.group(2))) if size else (None, None)
+        return (width, height) if width is not None and height is not None else None
+
+    @property
+    def bleed_pt(self) -> float:
+        """The bleed in points (0 without one)."""
+        return (_points(self.bleed) or 0.0) if self.bleed else 0.0
 
     @property
     def margin_inside_pt(self) -> float | None:
