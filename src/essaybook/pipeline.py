@@ -41,6 +41,7 @@ from essaybook.errors import ConfigError, EssaybookError, ManuscriptError, Rende
 from essaybook.fonts import check_coverage
 from essaybook.layout.book import Settings, Unsplittable, lay_out_book
 from essaybook.layout.cache import LayoutCache, cache_folder
+from essaybook.layout.images import printed_images, report_resolution
 from essaybook.limits import layout_seconds
 from essaybook.manuscript import find_chapters, read_chapter, resolve_meta, slug_of
 from essaybook.model import Book, Chapter, Meta
@@ -555,6 +556,13 @@ def load_project(root: Path) -> Project:
     return Pipeline(root, cache=False).convert()
 
 
+def _manuscript_name(source: Path, root: Path) -> str:
+    """An image file as the manuscript names it (relative to manuscript/ when it lies there)."""
+    manuscript = (root / "manuscript").resolve()
+    resolved = source.resolve()
+    return resolved.relative_to(manuscript).as_posix() if resolved.is_relative_to(manuscript) else source.name
+
+
 def _check_inside_margin(project: Project, pages: int) -> None:
     """Warn when ``[pdf] margin-inside`` is below what the preset's print service asks for at this page count."""
     config = project.config
@@ -589,6 +597,7 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
     if meta.cover_image is not None:
         assets[meta.cover_image.href] = meta.cover_image.source
     uses = {a.href: a.used_at for a in book.assets.values()}
+    names = {a.href: _manuscript_name(a.source, root) for a in book.assets.values()}
     heading_ids = frozenset(h.id for c in book.chapters for h in c.headings)
     cover = meta.cover_image is not None and config.pdf.cover
     sources = {c.id: f"manuscript/{c.rel}" for c in book.chapters}
@@ -623,6 +632,7 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
         else:
             log.LOGGER.debug("        %d of the layout units laid out, the others from the cache", laid.laid_out)
             report_layout(laid.displaced, laid.refused, laid.failed, laid.messages, uses)
+            report_resolution(laid.images, uses, names)
 
             def write_book(meta: Meta, config: Config, target: Path) -> PdfResult:
                 try:
@@ -652,6 +662,8 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
         stylesheets=stylesheets,
         seconds=seconds * max(1, len(book.chapters)),  # one document: each chapter's time, all at once
     )
+
+    report_resolution(printed_images(layout.rendered.pages), uses, names)
 
     def write_one(meta: Meta, config: Config, target: Path) -> PdfResult:
         return write_pdf(layout, meta, config, target)

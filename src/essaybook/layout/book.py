@@ -86,6 +86,8 @@ class BookLayout:
     write: Callable[[Path], None] = lambda target: None
     laid_out: int = 0
     """Units laid out by this build (the others came from the cache)."""
+    images: list[tuple[str, float, float]] = field(default_factory=list)
+    """The raster images printed: see layout/images.py."""
 
 
 @dataclass
@@ -505,6 +507,7 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
         refused=[u for r in results for u in r.refused],
         failed=[u for r in results for u in r.failed],
         messages=[m for r in [*results, *furniture_results] for m in r.messages],
+        images=[tuple(i) for r in results for i in r.images],  # type: ignore[misc]
         write=write,
         laid_out=runner.laid_out,
     )
