@@ -135,7 +135,7 @@ class Parts:
     parent: dict[str, str]
 
     def label(self, chapter: Chapter, labels: Labels) -> str:
-        """"Part II" for the second part (its number in the language's numerals); "" for any other chapter."""
+        """ "Part II" for the second part (its number in the language's numerals); "" for any other chapter."""
         number = self.numbers.get(chapter.id)
         return labels.format("part", number=part_numeral(number, labels.lang)) if number else ""
 

@@ -191,8 +191,12 @@ class EpubSettings:
 class CoverSettings:
     """``[cover]``: the print cover ``essaybook cover`` makes (back, spine and front on one sheet)."""
 
-    front_image: str | None = _doc("Front cover image, relative to manuscript/; default: [book] cover-image.", default=None)
-    back_image: str | None = _doc("Back cover image, relative to manuscript/; default: a typographic back.", default=None)
+    front_image: str | None = _doc(
+        "Front cover image, relative to manuscript/; default: [book] cover-image.", default=None
+    )
+    back_image: str | None = _doc(
+        "Back cover image, relative to manuscript/; default: a typographic back.", default=None
+    )
     back_text: str | None = _doc("Text on the typographic back cover; default: [book] description.", default=None)
     paper: str | None = _doc(
         "Paper for the spine width: 'white-50lb', 'cream-55lb', 'colour-premium' or a thickness per page such as "

@@ -632,7 +632,8 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
         else:
             log.LOGGER.debug("        %d of the layout units laid out, the others from the cache", laid.laid_out)
             report_layout(laid.displaced, laid.refused, laid.failed, laid.messages, uses)
-            report_resolution(laid.images, uses, names)
+            if pdf:  # what the paper gets: a layout for the EPUB's page list alone says nothing of it
+                report_resolution(laid.images, uses, names)
 
             def write_book(meta: Meta, config: Config, target: Path) -> PdfResult:
                 try:
@@ -663,7 +664,8 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
         seconds=seconds * max(1, len(book.chapters)),  # one document: each chapter's time, all at once
     )
 
-    report_resolution(printed_images(layout.rendered.pages), uses, names)
+    if pdf:
+        report_resolution(printed_images(layout.rendered.pages), uses, names)
 
     def write_one(meta: Meta, config: Config, target: Path) -> PdfResult:
         return write_pdf(layout, meta, config, target)

@@ -53,7 +53,7 @@ class Preset:
     paper: str
     """The paper the cover is computed for unless ``[cover] paper`` says otherwise."""
     cover_allowance: float = 0.0
-    """Inches the service adds to pages × paper thickness for the cover's spine (the cover board)."""
+    """Inches the service adds to pages * paper thickness for the cover's spine (the cover board)."""
     spine_text_pages: int = 0
     """The fewest pages a spine may carry text at (0: only the spine width decides)."""
 
@@ -113,7 +113,7 @@ def printed_pages(pages: int) -> int:
 
 
 def spine_width(pages: int, paper: Paper, preset: Preset | None = None) -> float:
-    """The spine's width in points: printed pages × the paper's thickness, plus the service's allowance."""
+    """The spine's width in points: printed pages * the paper's thickness, plus the service's allowance."""
     allowance = preset.cover_allowance if preset is not None else 0.0
     return (printed_pages(pages) * paper.inches_per_page + allowance) * POINTS_PER_INCH
 

@@ -57,7 +57,7 @@ class CoverGeometry:
 
     @property
     def width(self) -> float:
-        """The sheet's width: 2 × trim + spine + 2 × bleed."""
+        """The sheet's width: 2 * trim + spine + 2 * bleed."""
         return 2 * self.trim_width + self.spine + 2 * self.bleed
 
     @property
@@ -95,7 +95,9 @@ def geometry(config: Config, pages: int) -> CoverGeometry:
     preset = PRESETS.get(config.pdf.preset or "")
     paper = paper_of(config)
     bleed = config.pdf.bleed_pt or DEFAULT_BLEED
-    return CoverGeometry(trim[0], trim[1], spine_width(pages, paper, preset), bleed, printed_pages(pages), paper, preset)
+    return CoverGeometry(
+        trim[0], trim[1], spine_width(pages, paper, preset), bleed, printed_pages(pages), paper, preset
+    )
 
 
 def interior_pages(pdf: Path) -> int:
@@ -165,7 +167,8 @@ def cover_html(
         style = _box(front_x + inner, th * 0.22, tw - 2 * inner, th * 0.5)
         parts.append(f'<div class="front-text" style="{style}">{title}<hr>{subtitle}</div>')
         if authors:
-            parts.append(f'<div class="front-author" style="{_box(front_x + inner, th * 0.8, tw - 2 * inner, th * 0.1)}">{authors}</div>')
+            style = _box(front_x + inner, th * 0.8, tw - 2 * inner, th * 0.1)
+            parts.append(f'<div class="front-author" style="{style}">{authors}</div>')
     if not back:
         text = config.cover.back_text or meta.description or ""
         paragraphs = "".join(f"<p>{esc(p.strip())}</p>" for p in text.split("\n\n") if p.strip())
@@ -182,7 +185,10 @@ def cover_html(
         # reads top to bottom, as on English-language books.
         length = th - 2 * inner
         cx, cy = (tw + spine / 2), th / 2
-        style = _box(cx - length / 2, cy - size, length, 2 * size) + f" font-size: {size:.2f}pt; line-height: {_pt(2 * size)};"
+        style = (
+            _box(cx - length / 2, cy - size, length, 2 * size)
+            + f" font-size: {size:.2f}pt; line-height: {_pt(2 * size)};"
+        )
         parts.append(f'<div class="spine-text" style="{style}">{words}</div>')
     if proof:
         parts.extend(_guides(shape, rtl))
@@ -208,7 +214,8 @@ div, img, p {{ margin: 0; box-sizing: border-box; }}
 .spine-text {{ transform: rotate(90deg); text-align: center; white-space: nowrap;
   overflow: hidden; }}
 .guide {{ border: 0 solid; }}
-.guide-label {{ position: absolute; font: 7pt sans-serif; padding: 1pt 2pt; background: rgba(255,255,255,0.85); white-space: nowrap; }}
+.guide-label {{ position: absolute; font: 7pt sans-serif; padding: 1pt 2pt; white-space: nowrap;
+  background: rgba(255, 255, 255, 0.85); }}
 </style></head>
 <body>
 {"".join(parts)}
@@ -275,7 +282,7 @@ class CoverResult:
         g = self.geometry
         inch = POINTS_PER_INCH
         return (
-            f"Wrote {self.path.name}: {g.width / inch:.3f} × {g.height / inch:.3f} in "
+            f"Wrote {self.path.name}: {g.width / inch:.3f} by {g.height / inch:.3f} in "
             f"(back {g.trim_width / inch:.3f} + spine {g.spine / inch:.3f} + front {g.trim_width / inch:.3f} "
             f"+ bleed {g.bleed / inch:.3f} each side; {g.pages} pages on {g.paper.name}"
             f"{'' if g.spine_text else ', spine too narrow for text'})"
@@ -300,7 +307,9 @@ def make_cover(root: Path, pages: int | None = None, proof: bool = False, output
         pages = interior_pages(project_pdf(project.root).path)
     shape = geometry(config, pages)
     front_source = config.cover.front_image or config.book.cover_image
-    front = _image(config, project.root, "cover.front-image" if config.cover.front_image else "book.cover-image", front_source)
+    front = _image(
+        config, project.root, "cover.front-image" if config.cover.front_image else "book.cover-image", front_source
+    )
     back = _image(config, project.root, "cover.back-image", config.cover.back_image)
     document = cover_html(meta, config, shape, _font_faces(theme), front is not None, back is not None, proof)
     assets = {name: path for name, path in (("front", front), ("back", back)) if path is not None}

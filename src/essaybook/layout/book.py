@@ -462,9 +462,7 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
             furniture = [(cache.path_of(whole.kind, whole.key), index) for index in range(len(plan))]
     unit_paths = [cache.path_of(t.kind, t.key) for t in tasks]
     starts = _page_starts(plan, results, label_list(labels, len(plan)))
-    final_key = key_of(
-        "book", [t.key for t in tasks], [t.key for t in furniture_tasks], labels, settings.spine_bleed
-    )
+    final_key = key_of("book", [t.key for t in tasks], [t.key for t in furniture_tasks], labels, settings.spine_bleed)
 
     def write(target: Path) -> None:
         if not furniture:

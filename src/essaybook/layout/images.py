@@ -59,7 +59,8 @@ def report_resolution(
         where = uses.get(href, "")
         file, _, line = where.rpartition(":") if where.rpartition(":")[2].isdigit() else (where, "", "")
         log.warn(
-            f"{(names or {}).get(href, href)} prints at {ppi:.0f} pixels per inch ({inches:.2f} in wide); print wants {MIN_PPI}",
+            f"{(names or {}).get(href, href)} prints at {ppi:.0f} pixels per inch ({inches:.2f} in wide); "
+            f"print wants {MIN_PPI}",
             kind="image-resolution",
             file=file or None,
             line=int(line) if line else None,
