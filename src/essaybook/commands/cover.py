@@ -271,6 +271,30 @@ def _font_faces(theme: Theme) -> str:
     return "\n".join(rules)
 
 
+def _check_resolution(image: Path, shape: CoverGeometry, toml: Path, key: str | None) -> None:
+    """Warn (image-resolution) when ``image`` fills its panel and bleed at under MIN_PPI pixels per inch."""
+    from PIL import Image
+
+    from essaybook.layout.images import MIN_PPI
+
+    try:
+        with Image.open(image) as opened:
+            width, height = opened.size
+    except OSError as exc:
+        raise EssaybookError(f"cannot read the image: {exc}", file=image) from None
+    inches = ((shape.trim_width + shape.bleed) / POINTS_PER_INCH, shape.height / POINTS_PER_INCH)
+    ppi = min(width / inches[0], height / inches[1])  # object-fit: cover scales it to the larger ratio
+    if ppi < MIN_PPI:
+        log.warn(
+            f"{image.relative_to(toml.parent).as_posix()} prints at {ppi:.0f} pixels per inch on the cover; "
+            f"print wants {MIN_PPI}",
+            kind="image-resolution",
+            file="manuscript/book.toml",
+            line=key_line(toml, "cover", key) if key else key_line(toml, "book", "cover-image"),
+            hint=f"give it at least {int(inches[0] * MIN_PPI) + 1} x {int(inches[1] * MIN_PPI) + 1} pixels",
+        )
+
+
 @dataclass(frozen=True)
 class CoverResult:
     """What ``essaybook cover`` wrote."""
@@ -311,6 +335,10 @@ def make_cover(root: Path, pages: int | None = None, proof: bool = False, output
         config, project.root, "cover.front-image" if config.cover.front_image else "book.cover-image", front_source
     )
     back = _image(config, project.root, "cover.back-image", config.cover.back_image)
+    toml = project.root / "manuscript" / "book.toml"
+    for key, image in (("front-image", front), ("back-image", back)):
+        if image is not None:
+            _check_resolution(image, shape, toml, key if key == "back-image" or config.cover.front_image else None)
     document = cover_html(meta, config, shape, _font_faces(theme), front is not None, back is not None, proof)
     assets = {name: path for name, path in (("front", front), ("back", back)) if path is not None}
     fetcher = RestrictedFetcher([project.root, *theme.roots], assets=assets)
