@@ -349,10 +349,10 @@ def make_cover(root: Path, pages: int | None = None, proof: bool = False, output
             HTML(string=document, base_url=project.root.as_uri() + "/", url_fetcher=fetcher).write_pdf(
                 str(temp), pdf_identifier=hashlib.md5(f"cover:{meta.identifier}".encode()).hexdigest().encode()
             )
+            if fetcher.refused or fetcher.failed:  # raised here, the half-made cover is not kept
+                raise RenderError(f"cannot read {(fetcher.refused or fetcher.failed)[0]} for the cover", file=target)
     except OSError as exc:
         raise RenderError(f"cannot write the cover: {exc.strerror or exc}", file=target) from None
-    if fetcher.refused or fetcher.failed:
-        raise RenderError(f"cannot read {(fetcher.refused or fetcher.failed)[0]} for the cover", file=target)
     result = CoverResult(target, shape)
     log.LOGGER.info(result.summary())
     return result
