@@ -135,7 +135,8 @@ class Parts:
     parent: dict[str, str]
 
     def label(self, chapter: Chapter, labels: Labels) -> str:
-        """ "Part II" for the second part (its number in the language's numerals); "" for any other chapter."""
+        """The label printed over a part's title ("Part II" for the second, in the book's language and
+        numerals); "" for any other chapter."""
         number = self.numbers.get(chapter.id)
         return labels.format("part", number=part_numeral(number, labels.lang)) if number else ""
 
@@ -151,6 +152,7 @@ def part_numeral(number: int, lang: str) -> str:
 
 
 def book_parts(book: Book) -> Parts:
+    """The parts of ``book``, numbered from 1 in reading order, and the chapters each holds."""
     kinds = matters(book)
     numbers: dict[str, int] = {}
     parent: dict[str, str] = {}
@@ -159,9 +161,9 @@ def book_parts(book: Book) -> Parts:
         if chapter.role == "part":
             numbers[chapter.id] = len(numbers) + 1
             current = chapter.id
-        elif kinds[chapter.id] != "body":
-            current = None if kinds[chapter.id] == "back" else current
-        elif current is not None:
+        elif kinds[chapter.id] == "back":
+            current = None
+        elif kinds[chapter.id] == "body" and current is not None:
             parent[chapter.id] = current
     return Parts(numbers, parent)
 
