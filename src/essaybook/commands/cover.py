@@ -39,7 +39,9 @@ SAFETY = 0.125 * POINTS_PER_INCH
 BACKGROUND = "#262c3a"
 INK = "#f4efe4"
 ACCENT = "#c9a063"
-_GUIDE = {"trim": "#00a0e0", "fold": "#e0007a", "safe": "#20a040", "bleed": "#e06000"}
+_GUIDE = {"trim": "#00a0e0", "fold": "#e0007a", "safe": "#20a040", "bleed": "#e06000", "barcode": "#808080"}
+BARCODE = (2.0 * POINTS_PER_INCH, 1.2 * POINTS_PER_INCH)
+"""The box KDP and IngramSpark keep for the ISBN barcode, at the foot of the back by the spine (0.25 in in)."""
 
 
 @dataclass(frozen=True)
@@ -245,6 +247,10 @@ def _guides(shape: CoverGeometry, rtl: bool) -> list[str]:
     if spine > 2 * SPINE_MARGIN:
         frame(tw + SPINE_MARGIN, SAFETY, spine - 2 * SPINE_MARGIN, th - 2 * SAFETY, "safe", dashed=True)
     back_x, front_x = (tw + spine, 0.0) if rtl else (0.0, tw + spine)
+    inset = 0.25 * POINTS_PER_INCH
+    barcode_x = back_x + inset if rtl else back_x + tw - inset - BARCODE[0]
+    frame(barcode_x, th - inset - BARCODE[1], *BARCODE, "barcode", dashed=True)
+    label(barcode_x + 4, th - inset - BARCODE[1] + 4, "barcode area", "barcode")
     inches = spine / POINTS_PER_INCH
     label(back_x + SAFETY + 4, SAFETY + 4, "BACK", "trim")
     label(front_x + SAFETY + 4, SAFETY + 4, "FRONT", "trim")
