@@ -165,3 +165,19 @@ def test_low_resolution_image_warns_with_its_line(parts: Built) -> None:
     assert found[0].message.startswith("images/low.png prints at 96 pixels per inch (3.12 in wide)")
     # high.png (800 pixels at 40% of the text width) prints at 432 ppi: no warning.
     assert [d.kind for d in parts.diagnostics if d.level == "warning"] == ["image-resolution"]
+
+
+def test_a_right_to_left_book_bleeds_away_from_its_spine_on_the_right() -> None:
+    """Its first page is a left-hand page (bound at its right edge): production.trim_spine_bleed from 'left'."""
+    from essaybook.production import trim_spine_bleed
+
+    pdf = pikepdf.new()
+    for _ in range(3):
+        page = pdf.add_blank_page(page_size=(100, 200))
+        page.obj.MediaBox = pikepdf.Array([-9, -9, 109, 209])
+        page.obj.BleedBox = pikepdf.Array([-9, -9, 109, 209])
+        page.obj.TrimBox = pikepdf.Array([0, 0, 100, 200])
+    assert trim_spine_bleed(pdf, "left") == 3
+    boxes = [[float(v) for v in page.MediaBox] for page in pdf.pages]
+    assert boxes == [[-9, -9, 100, 209], [0, -9, 109, 209], [-9, -9, 100, 209]]
+    assert [[float(v) for v in page.BleedBox] for page in pdf.pages] == boxes
