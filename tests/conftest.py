@@ -19,6 +19,13 @@ from essaybook.diagnostics import Diagnostic
 REPO = Path(__file__).resolve().parent.parent
 BOOKS = Path(__file__).resolve().parent / "books"
 EPOCH = "1767225600"  # 2026-01-01T00:00:00Z
+FEATURES_LOW_RESOLUTION = [
+    f"manuscript/{where}: {name} prints at 96 pixels per inch (2.50 in wide); print wants 300 (give it at least 750 "
+    "pixels across at that size, or print it smaller)"
+    for where, name in (("02-markdown.md:52", "images/figure.png"), ("part2/03-links.md:9", "part2/images/figure.png"))
+]
+"""The features book's two figures are 240 pixels across and print at their own size: the resolution warning is
+expected (issue 12 item 8; a larger figure would fill the text width and move every page after it)."""
 
 
 @dataclass

@@ -121,8 +121,9 @@ def test_bleed_and_crop_marks_set_the_print_boxes(tmp_path: Path) -> None:
     with Pdf.open(result.pdf.path) as pdf:
         page = pdf.pages[0]
         assert [float(v) for v in page.TrimBox] == pytest.approx([0, 0, 360, 576])  # 5 x 8 in
-        assert [float(v) for v in page.BleedBox] == pytest.approx([-9, -9, 369, 585])  # 0.125 in = 9 pt
-        assert [float(v) for v in page.MediaBox] == pytest.approx([-9, -9, 369, 585])
+        # 0.125 in = 9 pt at the top, bottom and fore-edge; none at the spine (the left of this right-hand page).
+        assert [float(v) for v in page.BleedBox] == pytest.approx([0, -9, 369, 585])
+        assert [float(v) for v in page.MediaBox] == pytest.approx([0, -9, 369, 585])
 
 
 def test_quotation_marks_follow_each_chapters_language(options: Built) -> None:

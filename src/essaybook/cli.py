@@ -198,6 +198,34 @@ def preview(project: Path, port: int) -> None:
 @click.argument("project", type=click.Path(file_okay=False, path_type=Path), default=".")
 @click.option(
     "--pages",
+    type=click.IntRange(1, 100000),
+    default=None,
+    help="The interior's page count (default: counted in dist/<slug>.pdf, built first when missing or stale).",
+)
+@click.option("--proof", is_flag=True, help="Draw the trim, spine folds, safe areas and bleed edge over the design.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The cover's file (default: dist/<slug>-cover.pdf, or dist/<slug>-cover-proof.pdf with --proof).",
+)
+@output_options
+def cover(project: Path, pages: int | None, proof: bool, output: Path | None) -> None:
+    """Write the print cover of PROJECT as one PDF: back, spine and front with bleed around.
+
+    The spine is as wide as the page count times the paper's thickness ([cover] paper); the front and back
+    are [cover] front-image and back-image, or a typographic design in the theme's fonts.
+    """
+    from essaybook.commands.cover import make_cover
+
+    make_cover(project, pages=pages, proof=proof, output=output)
+
+
+@main.command()
+@click.argument("project", type=click.Path(file_okay=False, path_type=Path), default=".")
+@click.option(
+    "--pages",
     metavar="SPEC",
     default=None,
     help="Write these pages at full size instead of the sheet, one PNG each. Name pages by the labels printed "

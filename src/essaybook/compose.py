@@ -22,9 +22,10 @@ from essaybook import __version__, contentmodel, log, mathtex
 from essaybook.config import Config
 from essaybook.diagnostics import Diagnostic
 from essaybook.errors import TemplateError
-from essaybook.labels import Labels, css_string, labels_for
+from essaybook.labels import Labels, css_string, labels_for, language_of
 from essaybook.manuscript import direction_of
 from essaybook.model import BACK_ROLES, FRONT_ROLES, ROLES, Book, Chapter, Meta
+from essaybook.renderers.pdf import roman
 from essaybook.stylesheets import map_style
 from essaybook.themes import Theme
 
@@ -52,6 +53,13 @@ class TocEntry:
     matter: str
     chapter: Chapter
     children: list[TocEntry] = field(default_factory=list)
+    label: str = ""
+    """Printed before the title: a part's "Part I"."""
+
+    @property
+    def full_title(self) -> str:
+        """The title with its label, for the navigation and outlines that have one line per entry."""
+        return f"{self.label}: {self.title}" if self.label else self.title
 
 
 @dataclass
@@ -118,6 +126,48 @@ def matters(book: Book) -> dict[str, str]:
     return result
 
 
+@dataclass(frozen=True)
+class Parts:
+    """The book's parts (chapters with ``role: part``): each part's number, and the part each chapter is in
+    (the body chapters after it, until the next part or the back matter)."""
+
+    numbers: dict[str, int]
+    parent: dict[str, str]
+
+    def label(self, chapter: Chapter, labels: Labels) -> str:
+        """The label printed over a part's title ("Part II" for the second, in the book's language and
+        numerals); "" for any other chapter."""
+        number = self.numbers.get(chapter.id)
+        return labels.format("part", number=part_numeral(number, labels.lang)) if number else ""
+
+
+def part_numeral(number: int, lang: str) -> str:
+    """A part's number as books in ``lang`` print it: Chinese and Japanese in their numerals, others in
+    capital roman numerals."""
+    if language_of(lang) in ("zh", "ja") and number < 100:
+        digits = "〇一二三四五六七八九"
+        tens, ones = divmod(number, 10)
+        return (("" if tens == 1 else digits[tens]) + "十" if tens else "") + (digits[ones] if ones else "")
+    return roman(number).upper()
+
+
+def book_parts(book: Book) -> Parts:
+    """The parts of ``book``, numbered from 1 in reading order, and the chapters each holds."""
+    kinds = matters(book)
+    numbers: dict[str, int] = {}
+    parent: dict[str, str] = {}
+    current: str | None = None
+    for chapter in book.chapters:
+        if chapter.role == "part":
+            numbers[chapter.id] = len(numbers) + 1
+            current = chapter.id
+        elif kinds[chapter.id] == "back":
+            current = None
+        elif kinds[chapter.id] == "body" and current is not None:
+            parent[chapter.id] = current
+    return Parts(numbers, parent)
+
+
 def outline_levels(chapter: Chapter) -> dict[str, int]:
     """Heading id -> level under the chapter title (the title is level 1; sections start at 2)."""
     headings = chapter.headings[1:] if chapter.has_title_heading else chapter.headings
@@ -125,10 +175,13 @@ def outline_levels(chapter: Chapter) -> dict[str, int]:
     return {h.id: max(2, h.level - top + 1) for h in headings}
 
 
-def table_of_contents(book: Book, depth: int) -> list[TocEntry]:
-    """Chapters and their headings down to ``depth`` levels, nested."""
+def table_of_contents(book: Book, depth: int, labels: Labels | None = None) -> list[TocEntry]:
+    """Chapters and their headings down to ``depth`` levels, nested; the chapters of a part nested under it
+    (labelled "Part I" with ``labels``)."""
     kinds = matters(book)
-    entries = []
+    parts = book_parts(book)
+    entries: list[TocEntry] = []
+    by_id: dict[str, TocEntry] = {}
     for chapter in book.chapters:
         if untitled(chapter):
             continue
@@ -146,7 +199,11 @@ def table_of_contents(book: Book, depth: int) -> list[TocEntry]:
                 stack.pop()
             stack[-1].children.append(node)
             stack.append(node)
-        entries.append(entry)
+        if chapter.role == "part" and labels is not None:
+            entry.label = parts.label(chapter, labels)
+        by_id[chapter.id] = entry
+        part = by_id.get(parts.parent.get(chapter.id, ""))
+        (part.children if part is not None else entries).append(entry)
     return entries
 
 
@@ -240,9 +297,14 @@ def _mark_attributions(root: etree._Element, chapter: Chapter) -> None:
             para.set("class", f"{para.get('class', '')} attribution".strip())
 
 
-def _chapter_context(chapter: Chapter, matter: str, content: Markup, labels: Labels) -> dict[str, Any]:
+def _chapter_context(
+    chapter: Chapter, matter: str, content: Markup, labels: Labels, parts: Parts | None = None
+) -> dict[str, Any]:
     epub_type, role = ROLES[chapter.role]
     return {
+        "part_label": parts.label(chapter, labels) if parts is not None else "",
+        "in_part": parts is not None and chapter.id in parts.parent,
+        "opens_body": False,
         "id": chapter.id,
         "title": labels[chapter.role] if untitled(chapter) else chapter.title,
         "untitled": untitled(chapter),
@@ -847,6 +909,7 @@ def compose_print(
     """
     kinds = matters(book)
     labels = book_labels(meta, config)
+    parts = book_parts(book)
     chapters = []
     blocks: list[tuple[int, int, str]] = []
     fragments: dict[str, str] = {}
@@ -882,14 +945,21 @@ def compose_print(
         fragments[chapter.id] = str(content)
         running[chapter.id] = _running_title(chapter)
         placeholder = Markup(f"<!--{PLACEHOLDER}{chapter.id}-->")
-        chapters.append(_chapter_context(chapter, kinds[chapter.id], placeholder, labels))
+        chapters.append(_chapter_context(chapter, kinds[chapter.id], placeholder, labels, parts))
+    first_body = next((c for c in chapters if c["matter"] != "front"), None)
+    if first_body is not None:
+        first_body["opens_body"] = True
     context = _common(meta, config) | {
         "layout": layout,
         "chapters": chapters,
         # A dedication or epigraph precedes the printed contents and is not listed in them.
         "toc": [
-            e for e in table_of_contents(book, config.pdf.toc_depth) if e.chapter.role not in ("dedication", "epigraph")
+            e
+            for e in table_of_contents(book, config.pdf.toc_depth, labels)
+            if e.chapter.role not in ("dedication", "epigraph")
         ],
+        # The page counter starts at a part's title page when the body opens with one (pages.css).
+        "body_opens_with_part": first_body is not None and bool(first_body["part_label"]),
         "stylesheets": [p.as_uri() for p in theme.css("print")],
         "page_size": config.pdf.css_size,
         "cover_image": f"essaybook:{meta.cover_image.href}" if meta.cover_image and config.pdf.cover else None,
@@ -1054,7 +1124,8 @@ def compose_epub(
                 xhtml=fitted(_render(env, "titlepage.xhtml", common), "titlepage.xhtml"),
             )
         )
-    toc = table_of_contents(book, config.epub.toc_depth)
+    toc = table_of_contents(book, config.epub.toc_depth, labels)
+    parts = book_parts(book)
     landmarks = []
     if documents and documents[0].name == "text/cover.xhtml":
         landmarks.append(("cover", labels["cover"], "text/cover.xhtml"))
@@ -1072,7 +1143,11 @@ def compose_epub(
     for chapter in log.progress(book.chapters):
         context = common | {
             "chapter": _chapter_context(
-                chapter, kinds[chapter.id], epub_fragment(chapter, id_to_file, breaks.get(chapter.index)), labels
+                chapter,
+                kinds[chapter.id],
+                epub_fragment(chapter, id_to_file, breaks.get(chapter.index)),
+                labels,
+                parts,
             )
         }
         documents.append(

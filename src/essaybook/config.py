@@ -20,6 +20,7 @@ from essaybook.labels import PLACEHOLDERS as LABEL_PLACEHOLDERS
 from essaybook.langtag import is_language_tag
 from essaybook.limits import METADATA_ENTRIES, METADATA_LENGTHS
 from essaybook.paths import inside, read_regular
+from essaybook.production import PAPERS, PRESETS
 from essaybook.text import unwritable_character
 from essaybook.themes import available as available_themes
 
@@ -52,6 +53,11 @@ _DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 
 
 _POINTS = {"mm": 72 / 25.4, "cm": 72 / 2.54, "in": 72.0, "pt": 1.0, "pc": 12.0, "px": 0.75}
+
+
+def points(length: str) -> float | None:
+    """A CSS length in mm, cm, in, pt, pc or px, in points; None for anything else."""
+    return _points(length)
 
 
 def _points(length: str) -> float | None:
@@ -97,6 +103,11 @@ class BookSettings:
 class PdfSettings:
     """``[pdf]``: the printed book."""
 
+    preset: str | None = _doc(
+        "A print service's trim and bleed, e.g. 'kdp-6x9', 'ingramspark-5.5x8.5', 'lulu-a5' (sets page-size and "
+        "bleed; the build checks the inside margin against the service's minimum for the page count).",
+        default=None,
+    )
     page_size: str = _doc("A trim size name (A4, A5, letter, 6x9, …) or two CSS lengths.", default="A5")
     margin_top: str = _doc("Top margin, a CSS length.", default="18mm")
     margin_bottom: str = _doc("Bottom margin, a CSS length.", default="20mm")
@@ -109,7 +120,13 @@ class PdfSettings:
     tagged: bool = _doc("Write a tagged (accessible) PDF.", default=True)
     variant: str | None = _doc("A PDF variant WeasyPrint knows, e.g. 'pdf/ua-1' or 'pdf/a-3b'.", default=None)
     cover: bool = _doc("Open the PDF with the cover image (off for a print-ready interior).", default=True)
-    bleed: str | None = _doc("Bleed around each page for print, a CSS length such as '3mm'.", default=None)
+    bleed: str | None = _doc(
+        "Bleed for print, a CSS length such as '3mm': at the top, bottom and fore-edge of each page.", default=None
+    )
+    bleed_at_spine: bool = _doc(
+        "Bleed at the spine edge too (four sides), for a printer that asks for it (the 'lulu-' presets do).",
+        default=False,
+    )
     crop_marks: bool = _doc("Draw crop marks in the bleed (needs bleed).", default=False)
     links: str = _doc(
         "How an external link prints: its URL in a 'footnote', 'after' the text in parentheses, or 'none'.",
@@ -130,6 +147,23 @@ class PdfSettings:
     @property
     def css_size(self) -> str:
         return _SIZES_BY_LOWER.get(self.page_size.lower(), self.page_size)
+
+    @property
+    def trim_pt(self) -> tuple[float, float] | None:
+        """The trim (page) size in points, width and height, or None when it cannot be read."""
+        size = _SIZE_RE.match(self.css_size)
+        width, height = (_points(size.group(1)), _points(size.group(2))) if size else (None, None)
+        return (width, height) if width is not None and height is not None else None
+
+    @property
+    def bleed_pt(self) -> float:
+        """The bleed in points (0 without one)."""
+        return (_points(self.bleed) or 0.0) if self.bleed else 0.0
+
+    @property
+    def margin_inside_pt(self) -> float | None:
+        """The inside margin in points, or None when the length cannot be read."""
+        return _points(self.margin_inside)
 
     @property
     def text_width_pt(self) -> float | None:
@@ -154,6 +188,25 @@ class EpubSettings:
 
 
 @dataclass(frozen=True)
+class CoverSettings:
+    """``[cover]``: the print cover ``essaybook cover`` makes (back, spine and front on one sheet)."""
+
+    front_image: str | None = _doc(
+        "Front cover image, relative to manuscript/; default: [book] cover-image.", default=None
+    )
+    back_image: str | None = _doc(
+        "Back cover image, relative to manuscript/; default: a typographic back.", default=None
+    )
+    back_text: str | None = _doc("Text on the typographic back cover; default: [book] description.", default=None)
+    paper: str | None = _doc(
+        "Paper for the spine width: 'white-50lb', 'cream-55lb', 'colour-premium' or a thickness per page such as "
+        "'0.0025in'; default: the preset's, else 'white-50lb'.",
+        default=None,
+    )
+    spine_text: bool = _doc("Print the title and author on the spine when it is wide enough.", default=True)
+
+
+@dataclass(frozen=True)
 class ThemeSettings:
     """``[theme]``: the look."""
 
@@ -170,11 +223,18 @@ class Config:
     pdf: PdfSettings = field(default_factory=PdfSettings)
     epub: EpubSettings = field(default_factory=EpubSettings)
     theme: ThemeSettings = field(default_factory=ThemeSettings)
+    cover: CoverSettings = field(default_factory=CoverSettings)
     labels: tuple[tuple[str, str], ...] = ()
     """``[labels]``: the generated words (see :mod:`essaybook.labels`) this book says otherwise, as (key, text)."""
 
 
-_SECTIONS: dict[str, type] = {"book": BookSettings, "pdf": PdfSettings, "epub": EpubSettings, "theme": ThemeSettings}
+_SECTIONS: dict[str, type] = {
+    "book": BookSettings,
+    "pdf": PdfSettings,
+    "epub": EpubSettings,
+    "theme": ThemeSettings,
+    "cover": CoverSettings,
+}
 
 
 def _kebab(name: str) -> str:
@@ -382,7 +442,38 @@ def _section(checker: _Checker, section: str, table: dict[str, Any]) -> Any:
         converted = checker.convert(section, key, value, str(known[key].type))
         if converted is not MISSING:
             values[known[key].name] = converted
+    if section == "pdf" and values.get("preset") is not None:
+        _apply_preset(checker, values)
     return cls(**values)
+
+
+def _apply_preset(checker: _Checker, values: dict[str, Any]) -> None:
+    """``[pdf] preset``: the service's trim and bleed where ``[pdf]`` does not set them; a page size of its
+    own is a contradiction."""
+    name = values["preset"]
+    preset = PRESETS.get(name.lower())
+    if preset is None:
+        close = difflib.get_close_matches(name.lower(), list(PRESETS), n=1)
+        checker.problem(
+            "pdf",
+            "preset",
+            f"unknown preset {name!r}",
+            f"did you mean '{close[0]}'?" if close else "presets are " + ", ".join(PRESETS),
+        )
+        values.pop("preset")
+        return
+    values["preset"] = preset.name
+    given = values.get("page_size")
+    if given is not None and _SIZES_BY_LOWER.get(given.lower(), given).split() != preset.page_size.split():
+        checker.problem(
+            "pdf",
+            "page-size",
+            f"{given!r} contradicts preset {preset.name!r}, whose trim is {preset.page_size}",
+            "leave page-size out (the preset sets it), or choose a preset of that trim",
+        )
+    values["page_size"] = preset.page_size
+    values.setdefault("bleed", preset.bleed)
+    values.setdefault("bleed_at_spine", preset.bleed_at_spine)
 
 
 def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
@@ -430,6 +521,14 @@ def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
     ):
         if value not in allowed:
             checker.problem("pdf", key, f"unknown value {value!r}", "use one of " + ", ".join(allowed))
+    cover: CoverSettings = parts.get("cover", CoverSettings())
+    if cover.paper is not None and cover.paper not in PAPERS and not _LENGTH_RE.match(cover.paper):
+        checker.problem(
+            "cover",
+            "paper",
+            f"unknown paper {cover.paper!r}",
+            "use one of " + ", ".join(PAPERS) + ", or a thickness per page such as '0.0025in'",
+        )
     if pdf.bleed is not None and not _LENGTH_RE.match(pdf.bleed):
         checker.problem("pdf", "bleed", f"expected a length such as '3mm' or '0.125in', found {pdf.bleed!r}")
     if pdf.crop_marks and not pdf.bleed:

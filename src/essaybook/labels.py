@@ -28,6 +28,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Start of content",
         "back-matter": "Back matter",
         "page-reference": "p.\u00a0{page}",
+        "part": "Part {number}",
     },
     "de": {
         "contents": "Inhalt",
@@ -45,6 +46,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Textbeginn",
         "back-matter": "Anhang",
         "page-reference": "S.\u00a0{page}",
+        "part": "Teil {number}",
     },
     "fr": {
         "contents": "Table des matières",
@@ -62,6 +64,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Début du texte",
         "back-matter": "Annexes",
         "page-reference": "p.\u00a0{page}",
+        "part": "Partie {number}",
     },
     "es": {
         "contents": "Índice",
@@ -79,6 +82,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Inicio del texto",
         "back-matter": "Apéndices",
         "page-reference": "p.\u00a0{page}",
+        "part": "Parte {number}",
     },
     "it": {
         "contents": "Indice",
@@ -96,6 +100,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Inizio del testo",
         "back-matter": "Apparati",
         "page-reference": "p.\u00a0{page}",
+        "part": "Parte {number}",
     },
     "pt": {
         "contents": "Sumário",
@@ -113,6 +118,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Início do texto",
         "back-matter": "Elementos pós-textuais",
         "page-reference": "p.\u00a0{page}",
+        "part": "Parte {number}",
     },
     "nl": {
         "contents": "Inhoud",
@@ -130,6 +136,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Begin van de tekst",
         "back-matter": "Nawerk",
         "page-reference": "p.\u00a0{page}",
+        "part": "Deel {number}",
     },
     "ar": {
         "contents": "المحتويات",
@@ -147,6 +154,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "بداية النص",
         "back-matter": "الملاحق",
         "page-reference": "ص\u00a0{page}",
+        "part": "الجزء {number}",
     },
     "zh": {
         "contents": "目录",
@@ -164,6 +172,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "正文",
         "back-matter": "后置部分",
         "page-reference": "第{page}页",
+        "part": "第{number}部分",
     },
     "ja": {
         "contents": "目次",
@@ -181,6 +190,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "本文",
         "back-matter": "後付",
         "page-reference": "{page}ページ",
+        "part": "第{number}部",
     },
 }
 """Every generated word, by primary language subtag; each table has every key of the English one."""

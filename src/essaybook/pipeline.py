@@ -33,7 +33,7 @@ from pygments.util import ClassNotFound
 
 from essaybook import compose, convert_cache, log, stylesheets
 from essaybook.compose import ANCHOR_SCHEME, EPUB_NS, GENERATED_COVER, ComposedEpub, PrintDocument, matters
-from essaybook.config import Config, load_config, read_config
+from essaybook.config import Config, key_line, load_config, read_config
 from essaybook.convert import Conversion, convert_book
 from essaybook.cover import typographic_cover
 from essaybook.diagnostics import project_file
@@ -41,10 +41,12 @@ from essaybook.errors import ConfigError, EssaybookError, ManuscriptError, Rende
 from essaybook.fonts import check_coverage
 from essaybook.layout.book import Settings, Unsplittable, lay_out_book
 from essaybook.layout.cache import LayoutCache, cache_folder
+from essaybook.layout.images import printed_images, report_resolution
 from essaybook.limits import layout_seconds
 from essaybook.manuscript import find_chapters, read_chapter, resolve_meta, slug_of
 from essaybook.model import Book, Chapter, Meta
 from essaybook.paths import read_regular
+from essaybook.production import POINTS_PER_INCH, PRESETS, minimum_inside_margin, printed_pages
 from essaybook.renderers import atomic_output
 from essaybook.renderers.epub import EpubResult, render_epub
 from essaybook.renderers.pdf import PdfResult, lay_out, pdf_options, report_layout, write_pdf
@@ -495,6 +497,7 @@ class Pipeline:
         jobs = self.jobs or os.cpu_count() or 1
         self.layout = _lay_out(self._converted(), printed, self._layout_cache, jobs, pdf)
         self._layout_for_pdf = pdf
+        _check_inside_margin(self._converted(), self.layout.pages)
         return self.layout
 
     def page_list(self) -> list[tuple[str, int, int]]:
@@ -553,6 +556,40 @@ def load_project(root: Path) -> Project:
     return Pipeline(root, cache=False).convert()
 
 
+def _manuscript_name(source: Path, root: Path) -> str:
+    """An image file as the manuscript names it (relative to manuscript/ when it lies there)."""
+    manuscript = (root / "manuscript").resolve()
+    resolved = source.resolve()
+    return resolved.relative_to(manuscript).as_posix() if resolved.is_relative_to(manuscript) else source.name
+
+
+def _check_inside_margin(project: Project, pages: int) -> None:
+    """Warn when ``[pdf] margin-inside`` is below what the preset's print service asks for at this page count."""
+    config = project.config
+    preset = PRESETS.get(config.pdf.preset or "")
+    have = config.pdf.margin_inside_pt
+    need = minimum_inside_margin(preset, printed_pages(pages)) if preset is not None else None
+    if preset is None or need is None or have is None or have >= need * POINTS_PER_INCH - 0.01:
+        return
+    toml = project.root / "manuscript" / "book.toml"
+    log.warn(
+        f"the inside margin {config.pdf.margin_inside} is below the {need} in {preset.service} asks for at "
+        f"{printed_pages(pages)} pages",
+        kind="print-margin",
+        file="manuscript/book.toml",
+        line=key_line(toml, "pdf", "margin-inside") or key_line(toml, "pdf", "preset"),
+        hint=f'set margin-inside = "{need}in" or more in [pdf]',
+    )
+
+
+def spine_bleed(meta: Meta, config: Config) -> str | None:
+    """The side of the first page when the interior's bleed comes off the spine edge, else None (no bleed, or
+    ``[pdf] bleed-at-spine``). A right-to-left book opens on a left-hand page, as WeasyPrint lays it out."""
+    if not config.pdf.bleed or config.pdf.bleed_at_spine:
+        return None
+    return "left" if meta.direction == "rtl" else "right"
+
+
 def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs: int, pdf: bool) -> Layout:
     """Chapter by chapter in parallel (book layout), else as one WeasyPrint document."""
     book, meta, config, theme, root = project.book, project.require_meta, project.config, project.theme, project.root
@@ -560,6 +597,7 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
     if meta.cover_image is not None:
         assets[meta.cover_image.href] = meta.cover_image.source
     uses = {a.href: a.used_at for a in book.assets.values()}
+    names = {a.href: _manuscript_name(a.source, root) for a in book.assets.values()}
     heading_ids = frozenset(h.id for c in book.chapters for h in c.headings)
     cover = meta.cover_image is not None and config.pdf.cover
     sources = {c.id: f"manuscript/{c.rel}" for c in book.chapters}
@@ -585,6 +623,7 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
             sources=sources,
             stylesheets=stylesheets,
             seconds=seconds,
+            spine_bleed=spine_bleed(meta, config),
         )
         try:
             laid = lay_out_book(printed, settings, cache, jobs, pdf)
@@ -593,6 +632,8 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
         else:
             log.LOGGER.debug("        %d of the layout units laid out, the others from the cache", laid.laid_out)
             report_layout(laid.displaced, laid.refused, laid.failed, laid.messages, uses)
+            if pdf:  # what the paper gets: a layout for the EPUB's page list alone says nothing of it
+                report_resolution(laid.images, uses, names)
 
             def write_book(meta: Meta, config: Config, target: Path) -> PdfResult:
                 try:
@@ -622,6 +663,9 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
         stylesheets=stylesheets,
         seconds=seconds * max(1, len(book.chapters)),  # one document: each chapter's time, all at once
     )
+
+    if pdf:
+        report_resolution(printed_images(layout.rendered.pages), uses, names)
 
     def write_one(meta: Meta, config: Config, target: Path) -> PdfResult:
         return write_pdf(layout, meta, config, target)

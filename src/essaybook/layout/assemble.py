@@ -18,6 +18,7 @@ from pikepdf import Array, Dictionary, Name, String
 
 from essaybook.compose import ANCHOR_SCHEME
 from essaybook.layout.fontshare import share_fonts
+from essaybook.production import trim_spine_bleed
 
 _CATALOG_KEYS = ("/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata", "/OutputIntents", "/PageMode")
 
@@ -60,11 +61,16 @@ def assemble(
     target: Path,
     fonts: Sequence[Path] = (),
     font_cache: Path | None = None,
+    outline_kinds: Sequence[str] = (),
+    spine_bleed: str | None = None,
 ) -> int:
     """Write the book to ``target``: ``plan`` orders the units' pages (and blank pages); ``furniture[i]``
     (a PDF and a page of it) is drawn over page ``i`` of the book as an artifact; ``labels`` are page-label
     ranges (start, "/r" | "/D" | literal label). The units' subsets of the font files in ``fonts`` become one
-    per font (see fontshare.py; ``font_cache`` keeps them between builds). Returns the number of pages.
+    per font (see fontshare.py; ``font_cache`` keeps them between builds). ``outline_kinds`` (one per unit,
+    default "") nests the outline as a book with parts: a "part" unit's first entry takes the entries of the
+    "in-part" units after it as its children. ``spine_bleed``: the side of the first page, when the bleed is
+    to be taken off the spine edge (production.trim_spine_bleed). Returns the number of pages.
     """
     sources = [pikepdf.open(path) for path in units]
     skeletons = {path: pikepdf.open(path) for path in dict.fromkeys(path for path, _ in furniture)}
@@ -93,7 +99,7 @@ def assemble(
             owner.append(placed.unit)
         _merge_structure(out, sources, owner)
         _merge_names(out, sources, copied)
-        _merge_outline(out, sources, copied)
+        _merge_outline(out, sources, copied, outline_kinds)
         share_fonts(out, fonts, font_cache)
         _overlay(out, drawn)
         for key in _CATALOG_KEYS:
@@ -107,6 +113,8 @@ def assemble(
             nums.append(start)
             nums.append(Dictionary(S=Name(style)) if style.startswith("/") else Dictionary(P=String(style)))
         out.Root.PageLabels = Dictionary(Nums=nums)
+        if spine_bleed is not None:
+            trim_spine_bleed(out, spine_bleed)
         # Object streams, as WeasyPrint writes them: the structure tree's dictionaries compress well (PDF/A-1,
         # a PDF 1.4 format, has none).
         streams = pikepdf.ObjectStreamMode.generate if base.pdf_version >= "1.5" else pikepdf.ObjectStreamMode.disable
@@ -211,12 +219,24 @@ def _merge_names(
 
 
 def _merge_outline(
-    out: pikepdf.Pdf, sources: Sequence[pikepdf.Pdf], copied: list[dict[tuple[int, int], pikepdf.Object]]
+    out: pikepdf.Pdf,
+    sources: Sequence[pikepdf.Pdf],
+    copied: list[dict[tuple[int, int], pikepdf.Object]],
+    kinds: Sequence[str] = (),
 ) -> None:
+    # Each unit is laid out alone, so WeasyPrint puts a chapter's title (bookmark-level 2 in a part) at the top
+    # of that unit's outline: the nesting under its part is made here.
     items: list[pikepdf.OutlineItem] = []
-    for source, pages in zip(sources, copied, strict=True):
+    part: pikepdf.OutlineItem | None = None
+    for index, (source, pages) in enumerate(zip(sources, copied, strict=True)):
+        kind = kinds[index] if index < len(kinds) else ""
         with source.open_outline() as outline:
-            items.extend(_outline(outline.root, pages))
+            found = _outline(outline.root, pages)
+        if kind == "in-part" and part is not None:
+            part.children.extend(found)
+            continue
+        items.extend(found)
+        part = found[0] if kind == "part" and found else None
     if items:
         with out.open_outline() as outline:
             outline.root.extend(items)

@@ -67,6 +67,9 @@ class Settings:
     """The project's own stylesheets the print layout reads ("styles/x.css"), for messages."""
     seconds: float = 0
     """The time limit of each job (0: none), see essaybook.limits."""
+    spine_bleed: str | None = None
+    """The side of the first page ("right" or "left") when the bleed is to be taken off the spine edge (see
+    production.trim_spine_bleed); None to keep the pages as laid out."""
 
 
 @dataclass
@@ -83,6 +86,8 @@ class BookLayout:
     write: Callable[[Path], None] = lambda target: None
     laid_out: int = 0
     """Units laid out by this build (the others came from the cache)."""
+    images: list[tuple[str, float, float]] = field(default_factory=list)
+    """The raster images printed: see layout/images.py."""
 
 
 @dataclass
@@ -457,7 +462,7 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
             furniture = [(cache.path_of(whole.kind, whole.key), index) for index in range(len(plan))]
     unit_paths = [cache.path_of(t.kind, t.key) for t in tasks]
     starts = _page_starts(plan, results, label_list(labels, len(plan)))
-    final_key = key_of("book", [t.key for t in tasks], [t.key for t in furniture_tasks], labels)
+    final_key = key_of("book", [t.key for t in tasks], [t.key for t in furniture_tasks], labels, settings.spine_bleed)
 
     def write(target: Path) -> None:
         if not furniture:
@@ -470,7 +475,17 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
         temp = cached.with_name(f".{cached.name}.pid{os.getpid()}.tmp")
         try:
             fonts = sorted({Path(f) for r in results for f in r.loaded if f.lower().endswith(FONT_SUFFIXES)})
-            assemble.assemble(unit_paths, plan, furniture, labels, temp, fonts, cache.folder / "fonts")
+            assemble.assemble(
+                unit_paths,
+                plan,
+                furniture,
+                labels,
+                temp,
+                fonts,
+                cache.folder / "fonts",
+                _outline_kinds(frame),
+                settings.spine_bleed,
+            )
             os.replace(temp, cached)
         finally:
             temp.unlink(missing_ok=True)
@@ -490,9 +505,20 @@ def _lay_out(frame: units.Frame, settings: Settings, cache: LayoutCache, runner:
         refused=[u for r in results for u in r.refused],
         failed=[u for r in results for u in r.failed],
         messages=[m for r in [*results, *furniture_results] for m in r.messages],
+        images=[tuple(i) for r in results for i in r.images],  # type: ignore[misc]
         write=write,
         laid_out=runner.laid_out,
     )
+
+
+def _outline_kinds(frame: units.Frame) -> list[str]:
+    """For assemble.assemble(): "part" for a part's title page, "in-part" for a chapter of a part
+    (book.html gives them those classes), else ""."""
+    kinds = []
+    for unit in frame.units:
+        classes = unit.root.get("class", "").split()
+        kinds.append("part" if "part-page" in classes else "in-part" if "in-part" in classes else "")
+    return kinds
 
 
 def _plan(frame: units.Frame, pages: list[int], skeleton: Result) -> list[assemble.Placed]:

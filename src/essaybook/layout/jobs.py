@@ -59,6 +59,8 @@ class Result:
     messages: list[str] = field(default_factory=list)
     loaded: list[str] = field(default_factory=list)
     """Files the layout read (stylesheets, fonts, images)."""
+    images: list[tuple[str, float, float]] = field(default_factory=list)
+    """The raster images on the pages: (src, pixels per inch, printed width in inches), see layout/images.py."""
 
     def as_json(self) -> dict[str, Any]:
         return dict(self.__dict__)

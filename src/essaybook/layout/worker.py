@@ -23,6 +23,7 @@ from weasyprint.urls import URLFetcherResponse
 
 from essaybook.fetcher import ASSET_SCHEME, RestrictedFetcher
 from essaybook.layout import styles
+from essaybook.layout.images import printed_images
 from essaybook.layout.jobs import Job, Result
 from essaybook.layout.units import rewrite_target_counters
 from essaybook.limits import deadline
@@ -158,6 +159,7 @@ def _run(job: Job, parsed: styles.Styles | None) -> Result:
         failed=sheets.failed + list(fetcher.failed),
         messages=sheets.messages + collect.messages,
         loaded=sorted(set(sheets.loaded + fetcher.loaded)),
+        images=[] if job.furniture else printed_images(kept),
     )
 
 

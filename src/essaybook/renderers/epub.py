@@ -209,9 +209,9 @@ def _ncx_toc(entries: list[TocEntry], numbers: Iterator[int] | None = None) -> l
     for entry in entries:
         href = f"{entry.chapter.epub_name}#{entry.id}"
         if entry.children:
-            result.append((epub.Section(entry.title, href), _ncx_toc(entry.children, numbers)))
+            result.append((epub.Section(entry.full_title, href), _ncx_toc(entry.children, numbers)))
         else:
-            result.append(epub.Link(href, entry.title, f"nav-{next(numbers)}"))
+            result.append(epub.Link(href, entry.full_title, f"nav-{next(numbers)}"))
     return result
 
 

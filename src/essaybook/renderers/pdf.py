@@ -448,6 +448,17 @@ def pdf_options(meta: Meta, config: Config) -> dict[str, Any]:
     return options
 
 
+def _trim_spine_bleed(path: Path, first_side: str) -> None:
+    """production.trim_spine_bleed on the PDF file at ``path``, in place."""
+    import pikepdf
+
+    from essaybook.production import trim_spine_bleed
+
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        trim_spine_bleed(pdf, first_side)
+        pdf.save(path, deterministic_id=True, min_version=pdf.pdf_version)
+
+
 def write_pdf(layout: Layout, meta: Meta, config: Config, target: Path) -> PdfResult:
     """Write the laid-out book to ``target`` atomically, with page labels and a stable identifier."""
 
@@ -457,6 +468,8 @@ def write_pdf(layout: Layout, meta: Meta, config: Config, target: Path) -> PdfRe
     try:
         with atomic_output(target) as temp:
             layout.rendered.write_pdf(str(temp), finisher=finisher, **options)
+            if config.pdf.bleed and not config.pdf.bleed_at_spine:
+                _trim_spine_bleed(temp, "left" if meta.direction == "rtl" else "right")
     except OSError as exc:
         raise RenderError(f"cannot write the PDF: {exc.strerror or exc}", file=target) from None
     finally:
