@@ -44,6 +44,7 @@ PDF_VARIANTS = ("pdf/a-1b", "pdf/a-2b", "pdf/a-3b", "pdf/a-2u", "pdf/a-3u", "pdf
 LAYOUTS = ("auto", "book", "essay")
 NOTES = ("footnotes", "endnotes")
 LINKS = ("footnote", "after", "none")
+NUMBERINGS = ("book", "chapter")
 
 _LENGTH = r"(?:\d+(?:\.\d+)?|\.\d+)(?:mm|cm|in|pt|pc|px)"
 _LENGTH_RE = re.compile(rf"^{_LENGTH}$")
@@ -90,6 +91,11 @@ class BookSettings:
     math: bool = _doc(
         "TeX between dollars ($x^2$, $$...$$) is math, set in both outputs; off, a dollar is just a dollar.",
         default=True,
+    )
+    numbering: str = _doc(
+        "How labelled figures, tables, listings and equations are numbered: through the 'book' (Figure 7) or "
+        "by 'chapter' (Figure 3.2).",
+        default="book",
     )
 
 
@@ -430,6 +436,8 @@ def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
     ):
         if value not in allowed:
             checker.problem("pdf", key, f"unknown value {value!r}", "use one of " + ", ".join(allowed))
+    if book.numbering not in NUMBERINGS:
+        checker.problem("book", "numbering", f"unknown value {book.numbering!r}", "use one of " + ", ".join(NUMBERINGS))
     if pdf.bleed is not None and not _LENGTH_RE.match(pdf.bleed):
         checker.problem("pdf", "bleed", f"expected a length such as '3mm' or '0.125in', found {pdf.bleed!r}")
     if pdf.crop_marks and not pdf.bleed:

@@ -23,13 +23,13 @@ from urllib.parse import unquote, urlsplit
 import markdown
 from lxml import etree, html
 
-from essaybook import contentmodel, log, mathtex
+from essaybook import contentmodel, crossrefs, log, mathtex
 from essaybook.diagnostics import Diagnostic
 from essaybook.errors import ManuscriptError
 from essaybook.langtag import is_language_tag
 from essaybook.mdext import EssaybookExtension
 from essaybook.media import IMAGE_SUFFIX, NAMES, sniff_file, suffix_fits
-from essaybook.model import IMAGE_TYPES, ROLES, Asset, Book, Chapter, Heading
+from essaybook.model import IMAGE_TYPES, ROLES, Asset, Book, Chapter, Heading, Target
 from essaybook.pandoc import MAX_DIV_NESTING, NOTE_PREFIX, PandocExtension, finish_tree, report_dialects, too_deep
 from essaybook.paths import inside, read_regular
 from essaybook.remote import CACHE, RemoteError, fetch_image
@@ -106,6 +106,7 @@ def make_markdown(code_style: str = "xcode", lang: str = "en", math: bool = True
             EssaybookExtension(),
             PandocExtension(),
             *([mathtex.MathExtension()] if math else []),
+            crossrefs.CrossrefExtension(),
         ],
         extension_configs={
             "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": "\u21a9", "BACKLINK_TITLE": "Back to note %d"},
@@ -311,6 +312,7 @@ class Conversion:
                     html="",
                     headings=[],
                     anchors={},
+                    targets=[],
                     has_title_heading=False,
                     title=other.title if other.title_given else None,
                 )
@@ -444,15 +446,14 @@ class Conversion:
             ctx.record.images = book.images - images
             ctx.record.images_without_alt = book.images_without_alt - without_alt
         _figures(root)
+        crossrefs.collect(root, chapter, lambda message, near: ctx.warn(message, kind="crossref", near=near))
         mathtex.render(root, lambda message, tex: ctx.warn(message, kind="math", near=tex.split("\n")[0]))
         return chapter, root, ctx
 
     def _finish(self, chapter: Chapter, root: html.HtmlElement, ctx: _Context, by_path: dict[Path, Chapter]) -> None:
         _links(root, ctx, by_path)
-        mathtex.link(
-            root,
-            mathtex.label_numbers([c.anchors for c in self.book.chapters]),
-            lambda message, near: ctx.warn(message, kind="math-ref", near=near),
+        crossrefs.resolve(
+            root, chapter, self.book, self.lang, lambda message, near: ctx.warn(message, kind="crossref", near=near)
         )
         _fit(root, ctx)
         chapter.html = "".join(_serialize(child) for child in root)
@@ -596,6 +597,7 @@ def _entry(ctx: _Context, root: html.HtmlElement) -> dict[str, Any] | None:
         "has_title_heading": chapter.has_title_heading,
         "headings": [[h.level, h.text, h.id] for h in chapter.headings],
         "anchors": chapter.anchors,
+        "targets": [[t.kind, t.label, t.id, t.caption] for t in chapter.targets],
         "tree": tree,
         "taken": record.taken,
         "reported": record.reported,
@@ -650,6 +652,9 @@ def _replay(entry: dict[str, Any], ctx: _Context, blocks: list[str]) -> html.Htm
         )
         headings = [Heading(int(level), str(text), str(id_)) for level, text, id_ in entry["headings"]]
         anchors = {str(name): str(id_) for name, id_ in entry["anchors"].items()}
+        targets = [
+            Target(str(kind), str(label), str(id_), str(caption)) for kind, label, id_, caption in entry["targets"]
+        ]
         title = entry["title"]
         warnings = [Diagnostic.from_dict(w) for w in entry["warnings"]]
         root = _tree_of(entry["tree"])
@@ -663,7 +668,7 @@ def _replay(entry: dict[str, Any], ctx: _Context, blocks: list[str]) -> html.Htm
     for asset in record.assets:
         book.assets.setdefault(asset.source, asset)
     blocks.extend(added)
-    chapter.id, chapter.headings, chapter.anchors = chapter_id, headings, anchors
+    chapter.id, chapter.headings, chapter.anchors, chapter.targets = chapter_id, headings, anchors, targets
     chapter.title = None if title is None else str(title)
     chapter.has_title_heading = has_title_heading
     ctx.record = record
