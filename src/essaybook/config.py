@@ -45,6 +45,7 @@ LAYOUTS = ("auto", "book", "essay")
 NOTES = ("footnotes", "endnotes")
 LINKS = ("footnote", "after", "none")
 NUMBERINGS = ("book", "chapter")
+LIST_PLACES = ("front", "back")
 
 _LENGTH = r"(?:\d+(?:\.\d+)?|\.\d+)(?:mm|cm|in|pt|pc|px)"
 _LENGTH_RE = re.compile(rf"^{_LENGTH}$")
@@ -96,6 +97,14 @@ class BookSettings:
         "How labelled figures, tables, listings and equations are numbered: through the 'book' (Figure 7) or "
         "by 'chapter' (Figure 3.2).",
         default="book",
+    )
+    list_of_figures: str | None = _doc(
+        "A list of the labelled figures, with their pages in print: 'front' (after the contents) or 'back'.",
+        default=None,
+    )
+    list_of_tables: str | None = _doc(
+        "A list of the labelled tables, with their pages in print: 'front' (after the contents) or 'back'.",
+        default=None,
     )
 
 
@@ -436,6 +445,10 @@ def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
     ):
         if value not in allowed:
             checker.problem("pdf", key, f"unknown value {value!r}", "use one of " + ", ".join(allowed))
+    for key in ("list-of-figures", "list-of-tables"):
+        value = getattr(book, key.replace("-", "_"))
+        if value is not None and value not in LIST_PLACES:
+            checker.problem("book", key, f"unknown value {value!r}", "use one of " + ", ".join(LIST_PLACES))
     if book.numbering not in NUMBERINGS:
         checker.problem("book", "numbering", f"unknown value {book.numbering!r}", "use one of " + ", ".join(NUMBERINGS))
     if pdf.bleed is not None and not _LENGTH_RE.match(pdf.bleed):

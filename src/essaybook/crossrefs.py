@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import markdown
@@ -30,6 +31,7 @@ from markdown.inlinepatterns import InlineProcessor
 from markdown.preprocessors import Preprocessor
 from markdown.util import AtomicString
 
+from essaybook.config import BookSettings
 from essaybook.labels import Labels, labels_for
 from essaybook.model import Book, Chapter, Target
 from essaybook.pandoc import parse_attributes
@@ -590,3 +592,59 @@ def _replace(span: etree._Element, nodes: list[etree._Element | str]) -> None:
             position += 1
             previous = node
     add_text(tail)
+
+
+# --------------------------------------------------------------------------------------------------- lists
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One line of a list of figures or tables."""
+
+    id: str
+    number: str
+    caption: str
+    matter: str
+    """'front', 'body' or 'back': the matter of the page it is on (its folio style in print)."""
+
+
+@dataclass(frozen=True)
+class ListOf:
+    """A list of figures or of tables, as the templates print it (``[book] list-of-figures``, ``list-of-tables``)."""
+
+    kind: str
+    id: str
+    epub_type: str
+    """Its EPUB 3 structural semantics: 'loi' (list of illustrations) or 'lot' (list of tables)."""
+    title: str
+    place: str
+    """'front' (after the contents) or 'back' (after the last chapter)."""
+    entries: tuple[Listed, ...]
+
+
+def lists(book: Book, settings: BookSettings, labels: Labels, matters: Mapping[str, str]) -> list[ListOf]:
+    """The lists ``settings`` asks for that have entries: the labelled figures or tables in reading order.
+
+    ``matters``: each chapter id's matter (see :func:`essaybook.compose.matters`).
+    """
+    numbered = numbers(book)
+    found = []
+    for kind, place, key, epub_type in (
+        ("fig", settings.list_of_figures, "list-of-figures", "loi"),
+        ("tbl", settings.list_of_tables, "list-of-tables", "lot"),
+    ):
+        if place is None:
+            continue
+        entries = tuple(
+            Listed(target.id, numbered.get((chapter.index, target.id), ""), target.caption, matters[chapter.id])
+            for chapter in book.chapters
+            for target in chapter.targets
+            if target.kind == kind
+        )
+        if entries:
+            id_, n = key, 1
+            while id_ in book.ids:
+                n += 1
+                id_ = f"{key}-{n}"
+            found.append(ListOf(kind, id_, epub_type, labels[key], place, entries))
+    return found
