@@ -13,10 +13,11 @@ from pypdf import PdfReader
 
 from essaybook.config import read_config
 from essaybook.convert import make_markdown
+from essaybook.pipeline import Pipeline
 from test_bad_input import TOML, build, make_project
 from test_hostile import assert_success, assert_warned
 
-from conftest import BOOKS, Built, build_once, copy_project, epubcheck_messages
+from conftest import BOOKS, Built, epubcheck_messages
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
@@ -34,12 +35,6 @@ EXPECTED = {
     "eq:energy": "2.1",
 }
 """Each label of tests/books/crossrefs and its number (numbering by chapter)."""
-
-
-@pytest.fixture(scope="module")
-def crossrefs_book(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """tests/books/crossrefs: two chapters, every kind of label, references across them and one to nothing."""
-    return build_once(copy_project(BOOKS / "crossrefs", tmp_path_factory.mktemp("crossrefs")))
 
 
 def documents(epub: Path) -> dict[str, ET.Element]:
@@ -75,6 +70,11 @@ def test_a_pandoc_table_caption_is_no_definition_list(source: str) -> None:
     assert re.search(
         r'<p class="essaybook-table-caption" id="tbl:x">Caption( over two lines)?</p>', " ".join(out.split())
     )
+
+
+def test_a_label_without_caption_text_labels_the_table() -> None:
+    out = html("| a |\n|---|\n| 1 |\n\n: {#tbl:x}\n")
+    assert '<p class="essaybook-table-caption" id="tbl:x"></p>' in out and "{#" not in out
 
 
 def test_caption_lines_inside_code_and_away_from_tables_are_left_alone() -> None:
@@ -237,3 +237,27 @@ def test_numbering_and_list_settings_are_checked(tmp_path: Path) -> None:
     messages = [str(p) for p in problems]
     assert any("book.numbering" in m and "'section'" in m and "book, chapter" in m for m in messages), messages
     assert any("book.list-of-figures" in m and "front, back" in m for m in messages), messages
+
+
+def test_reconverting_a_chapter_renumbers_the_references_of_the_others(tmp_path: Path) -> None:
+    image = (BOOKS / "crossrefs/manuscript/images/harbour.png").read_bytes()
+    root = make_project(
+        tmp_path,
+        {
+            "manuscript/book.toml": TOML,
+            "manuscript/01.md": "# One\n\n![Harbour](h.png){#fig:a}\n",
+            "manuscript/02.md": "# Two\n\nSee @fig:b and @fig:a.\n\n![Delta](h.png){#fig:b}\n",
+            "manuscript/03.md": "# Three\n\nNo references here.\n",
+            "manuscript/h.png": image,
+        },
+    )
+    pipeline = Pipeline(root, cache=False)
+    pipeline.convert()
+    book = pipeline.project.book if pipeline.project else None
+    assert book is not None
+    assert "Figure\u00a02</a> and <a" in book.chapters[1].html
+    (root / "manuscript/01.md").write_text("# One\n\n![Sea](h.png){#fig:s}\n\n![Harbour](h.png){#fig:a}\n")
+    converted = pipeline.reconvert(book.chapters[0])
+    assert [c.rel for c in converted] == ["01.md", "02.md"]
+    assert "Figure\u00a03</a> and <a" in book.chapters[1].html and "Figure\u00a02</a>" in book.chapters[1].html
+    assert "Figure\u00a03:</span> Delta" in book.chapters[1].html

@@ -293,19 +293,24 @@ class Conversion:
         """Put ``chapter`` (read again from its file) in place of the book's chapter at ``chapter.index``.
 
         Returns the chapters that were converted: ``chapter`` first, then any whose links now resolve
-        differently. On an error the book is left as it was and the error is raised.
+        differently or whose cross-references and captions print numbers that changed. On an error the book is
+        left as it was and the error is raised.
         """
         old = self.book.chapters[chapter.index]
         if old.source.resolve() != chapter.source.resolve():
             raise ValueError(f"{chapter.rel} is not the chapter at index {chapter.index}")
+        numbered = crossrefs.signature(self.book)
         self._replace(chapter)
+        renumbered = crossrefs.signature(self.book) != numbered
         converted = [chapter]
         by_path = self._by_path()
         for other in list(self.book.chapters):
             if other is chapter:
                 continue
             lookups = self._records[other.source.resolve()].lookups
-            if any(_resolve(by_path[target], fragment, self.book) != found for target, fragment, found in lookups):
+            if (renumbered and crossrefs.depends(other)) or any(
+                _resolve(by_path[target], fragment, self.book) != found for target, fragment, found in lookups
+            ):
                 fresh = dataclasses.replace(
                     other,
                     id="",

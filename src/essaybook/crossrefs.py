@@ -186,13 +186,16 @@ def _table_captions(lines: list[str]) -> list[str]:
         end = captions[i]
         paragraph = [_CAPTION_RE.sub("", lines[i], count=1), *lines[i + 1 : end]]
         trailing = _TRAILING_ATTRS_RE.search(paragraph[-1])
-        spec = f".{TABLE_CAPTION}"
+        label = None
         if trailing:
             paragraph[-1] = paragraph[-1][: trailing.start()]
-            given = parse_attributes(trailing["attrs"])
-            if given.id:
-                spec = f"#{given.id} {spec}"
-        paragraph.append(f"{{: {spec}}}")  # attr_list reads a paragraph's attributes from a line of their own
+            label = parse_attributes(trailing["attrs"]).id
+        if "".join(paragraph).strip():
+            # attr_list reads a paragraph's attributes from a line of their own
+            paragraph.append(f"{{: {f'#{label} ' if label else ''}.{TABLE_CAPTION}}}")
+        else:  # ": {#tbl:x}" labels the table and gives it no caption text
+            ident = f' id="{_attr(label)}"' if label else ""
+            paragraph = [f'<p class="{TABLE_CAPTION}"{ident}></p>']
         out.extend(["", *paragraph, ""])
         i = end
     return out
@@ -421,6 +424,22 @@ def numbers(book: Book) -> dict[tuple[int, str], str]:
     return found
 
 
+def signature(book: Book) -> dict[str, tuple[str, str, str]]:
+    """Each label of the book -> (id, number, caption): what a chapter's numbered captions and references print."""
+    numbered = numbers(book)
+    found: dict[str, tuple[str, str, str]] = {}
+    for chapter in book.chapters:
+        for target in chapter.targets:
+            number = numbered.get((chapter.index, target.id), "")
+            found.setdefault(target.label, (target.id, number, target.caption))
+    return found
+
+
+def depends(chapter: Chapter) -> bool:
+    """Whether a converted chapter prints numbers of the book's targets (its captions, its references)."""
+    return bool(chapter.targets) or 'class="crossref' in chapter.html or 'class="eqref' in chapter.html
+
+
 def _letters(n: int) -> str:
     out = ""
     while n:
@@ -471,9 +490,10 @@ def _number_caption(element: etree._Element, kind: str, number: str, words: Labe
             element.insert(0, caption)
         else:
             element.append(caption)
-        shown = f"{name}\u00a0{number}"
-    else:
+    if (caption.text or "").strip() or len(caption):
         shown = words.format("caption", name=name, number=number)
+    else:  # no caption text: "Table 3", without the colon
+        shown = f"{name}\u00a0{number}"
     label = etree.Element("span", {"class": "caption-number"})
     label.text = shown
     label.tail = (" " if caption.text or len(caption) else "") + (caption.text or "")
