@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from essaybook.config import read_config
 from essaybook.convert import make_markdown
-from essaybook.crossrefs import _runs
+from essaybook.crossrefs import ranges
 from essaybook.pipeline import Pipeline
 from test_bad_input import TOML, build, make_project
 from test_hostile import assert_success, assert_warned
@@ -94,9 +94,9 @@ def test_references_as_pandoc_crossref_and_quarto_write_them() -> None:
 
 
 def test_three_or_more_consecutive_numbers_print_as_a_range() -> None:
-    assert _runs(["1", "2", "3", "5"]) == [(0, 2), (3, 3)]
-    assert _runs(["1.1", "1.2", "2.1"]) == [(0, 0), (1, 1), (2, 2)]
-    assert _runs(["2.1", "2.2", "2.3", "2.4", "??"]) == [(0, 3), (4, 4)]
+    assert ranges(["1", "2", "3", "5"]) == [(0, 2), (3, 3)]
+    assert ranges(["1.1", "1.2", "2.1"]) == [(0, 0), (1, 1), (2, 2)]
+    assert ranges(["2.1", "2.2", "2.3", "2.4", "??"]) == [(0, 3), (4, 4)]
 
 
 def test_a_captioned_fence_keeps_its_language_and_options() -> None:

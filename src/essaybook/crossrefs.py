@@ -543,7 +543,7 @@ def _group(
             yield word
         elif items[0][1] is not None:  # one reference: the word is part of the link, as pandoc-crossref links it
             shown[0].text = word + (shown[0].text or "")
-    runs = _runs([number if target is not None else "" for _, target, number in items])
+    runs = ranges([number if target is not None else "" for _, target, number in items])
     for index, (first, last) in enumerate(runs):
         if index:
             yield words["and"] if index == len(runs) - 1 else ", "
@@ -563,7 +563,7 @@ def _link(css: str, target: Target | None, number: str, kind: str) -> etree._Ele
     return a
 
 
-def _runs(numbers: list[str]) -> list[tuple[int, int]]:
+def ranges(numbers: list[str]) -> list[tuple[int, int]]:
     """Index ranges of ``numbers`` to print: three or more consecutive numbers of one chapter as a range
     (pandoc-crossref's "figs. 1-3"), each other alone."""
     runs: list[tuple[int, int]] = []
