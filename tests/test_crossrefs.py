@@ -268,3 +268,18 @@ def test_reconverting_a_chapter_renumbers_the_references_of_the_others(tmp_path:
     assert [c.rel for c in converted] == ["01.md", "02.md"]
     assert "Figure\u00a03</a> and <a" in book.chapters[1].html and "Figure\u00a02</a>" in book.chapters[1].html
     assert "Figure\u00a03:</span> Delta" in book.chapters[1].html
+
+
+def test_labels_on_the_wrong_thing_are_warned_about_and_headings_named_like_labels_are_not(tmp_path: Path) -> None:
+    body = (
+        "# One\n\n## Fig trees\n\n## Fig trees\n\nInline ![x](h.png){#fig:inline} here.\n\n"
+        "A paragraph.\n{: #tbl:para }\n\n![a](h.png){#fig:twice}\n\n![b](h.png){#fig:twice}\n"
+    )
+    image = (BOOKS / "crossrefs/manuscript/images/harbour.png").read_bytes()
+    root = make_project(tmp_path, {"manuscript/book.toml": TOML, "manuscript/01.md": body, "manuscript/h.png": image})
+    result = build(root, "--no-pdf")
+    assert_success(result)
+    assert_warned(result, "01.md:7", "{#fig:inline} is not alone in its paragraph")
+    assert_warned(result, "01.md:10", "{#tbl:para} is on no table")
+    assert_warned(result, "label fig:twice is used more than once")
+    assert "fig-trees" not in result.output

@@ -49,6 +49,7 @@ _REFS_RE = (
     rf"|(?<![\w@\\\[])@(?P<one>(?:[Ff]ig|[Tt]bl|[Ll]st|[Ee]q|[Ss]ec)[:-]{_NAME})"
 )
 
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 TABLE_CAPTION = "essaybook-table-caption"
 LISTING = "essaybook-listing"
 
@@ -278,9 +279,11 @@ def collect(root: html.HtmlElement, chapter: Chapter, warn: Callable[[str, str],
             continue
         id_ = element.get("id", "")
         label = written.get(id_)
+        # A heading's id may be made from its text ("Fig trees" -> fig-trees): no label was written there.
+        heading = element.tag in _HEADINGS
         if label is None:
             label = re.sub(r"-\d+$", "", id_)
-            if kind_of(label) is not None:
+            if kind_of(label) is not None and not heading:
                 warn(f"label {label} is used more than once in this chapter; the later one cannot be named", label)
             continue
         kind = kind_of(label)
@@ -290,7 +293,7 @@ def collect(root: html.HtmlElement, chapter: Chapter, warn: Callable[[str, str],
         if caption is None:
             if element.tag == "img":
                 warn(f"image {{#{label}}} is not alone in its paragraph, so it is no numbered figure", label)
-            elif kind != "sec":
+            elif not heading:
                 warn(f"{{#{label}}} is on no {WORDS[kind]}; nothing is numbered", label)
             continue
         targets.append(Target(kind, label, id_, caption))
@@ -325,7 +328,7 @@ def _target_caption(element: etree._Element, kind: str) -> str | None:
         return _text(caption) if caption is not None else ""
     if kind == "eq" and tag in ("div", "span") and element.get("class") == "math display":
         return " ".join((element.text or "").split())
-    if kind == "sec" and tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+    if kind == "sec" and tag in _HEADINGS:
         return _text(element)
     return None
 
