@@ -283,3 +283,12 @@ def test_labels_on_the_wrong_thing_are_warned_about_and_headings_named_like_labe
     assert_warned(result, "01.md:10", "{#tbl:para} is on no table")
     assert_warned(result, "label fig:twice is used more than once")
     assert "fig-trees" not in result.output
+
+
+def test_pandoc_metadata_lof_and_lot_ask_for_the_lists(tmp_path: Path) -> None:
+    (tmp_path / "meta.yaml").write_text("title: T\nlof: true\nlot: false\n", encoding="utf-8")
+    toml = tmp_path / "book.toml"
+    toml.write_text('[book]\nlang = "en"\nmetadata-file = "meta.yaml"\n', encoding="utf-8")
+    settings, problems = read_config(toml)
+    assert problems == []
+    assert (settings.book.list_of_figures, settings.book.list_of_tables) == ("front", None)

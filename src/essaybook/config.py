@@ -491,6 +491,8 @@ _PANDOC_KEYS = {
     "cover-image": "cover_image",
 }
 """Pandoc's metadata keys (as in its EPUB writer) and the ``[book]`` setting each gives."""
+_PANDOC_SWITCHES = {"lof": ("list_of_figures", "front"), "lot": ("list_of_tables", "front")}
+"""Pandoc's switches (its LaTeX writer's ``lof: true``, ``lot: true``) and the ``[book]`` setting each turns on."""
 
 
 def _metadata_file(checker: _Checker, book: BookSettings) -> BookSettings:
@@ -519,6 +521,11 @@ def _metadata_file(checker: _Checker, book: BookSettings) -> BookSettings:
         return book
     given: dict[str, Any] = {}
     for key, value in data.items():
+        switch = _PANDOC_SWITCHES.get(str(key))
+        if switch is not None:
+            if value is True and getattr(book, switch[0]) is None:
+                given[switch[0]] = switch[1]
+            continue
         setting = _PANDOC_KEYS.get(str(key))
         if setting is None or setting in given or getattr(book, setting) not in (None, ()):
             continue
