@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import os
 import re
@@ -451,15 +452,13 @@ class Conversion:
             ctx.record.images = book.images - images
             ctx.record.images_without_alt = book.images_without_alt - without_alt
         _figures(root)
-        crossrefs.collect(root, chapter, lambda message, near: ctx.warn(message, kind="crossref", near=near))
+        crossrefs.collect(root, chapter, functools.partial(ctx.warn, kind="crossref"))
         mathtex.render(root, lambda message, tex: ctx.warn(message, kind="math", near=tex.split("\n")[0]))
         return chapter, root, ctx
 
     def _finish(self, chapter: Chapter, root: html.HtmlElement, ctx: _Context, by_path: dict[Path, Chapter]) -> None:
         _links(root, ctx, by_path)
-        crossrefs.resolve(
-            root, chapter, self.book, self.lang, lambda message, near: ctx.warn(message, kind="crossref", near=near)
-        )
+        crossrefs.resolve(root, chapter, self.book, self.lang, functools.partial(ctx.warn, kind="crossref"))
         _fit(root, ctx)
         chapter.html = "".join(_serialize(child) for child in root)
         if root.text and root.text.strip():

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import markdown
 from lxml import etree, html
@@ -52,6 +52,22 @@ _REFS_RE = (
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 TABLE_CAPTION = "essaybook-table-caption"
 LISTING = "essaybook-listing"
+
+
+class Warn(Protocol):
+    """Reports a problem of the chapter at the first line holding ``near``."""
+
+    def __call__(self, message: str, *, near: str, hint: str | None = None) -> None: ...
+
+
+_PLACES = {
+    "fig": "![Caption](file.png){#fig:name}, alone in its paragraph",
+    "tbl": "': Caption {#tbl:name}' under the table",
+    "lst": '```{#lst:name .python caption="…"}',
+    "eq": "$$…$$ {#eq:name}",
+    "sec": "## Title {#sec:name}",
+}
+"""Where each kind of label is written, for the hints."""
 
 
 def kind_of(label: str) -> str | None:
@@ -255,11 +271,11 @@ class CrossrefExtension(Extension):
 # ---------------------------------------------------------------------------------------------- first pass
 
 
-def collect(root: html.HtmlElement, chapter: Chapter, warn: Callable[[str, str], None]) -> None:
+def collect(root: html.HtmlElement, chapter: Chapter, warn: Warn) -> None:
     """Make labelled figures, table captions and listings, and record what the chapter's references can name in
     :attr:`Chapter.targets` (in document order). Runs after ids are unique and images are figures.
 
-    ``warn(message, near)`` is told of a label that names nothing that can be numbered, or is used twice.
+    ``warn`` is told of a label that names nothing that can be numbered, or is used twice.
     """
     written: dict[str, str] = {}
     for local, id_ in chapter.anchors.items():  # a heading's own id comes first, then its web slug
@@ -284,7 +300,11 @@ def collect(root: html.HtmlElement, chapter: Chapter, warn: Callable[[str, str],
         if label is None:
             label = re.sub(r"-\d+$", "", id_)
             if kind_of(label) is not None and not heading:
-                warn(f"label {label} is used more than once in this chapter; the later one cannot be named", label)
+                warn(
+                    f"label {label} is used more than once in this chapter; the later one cannot be named",
+                    near=label,
+                    hint="give each its own label",
+                )
             continue
         kind = kind_of(label)
         if kind is None:
@@ -292,9 +312,17 @@ def collect(root: html.HtmlElement, chapter: Chapter, warn: Callable[[str, str],
         caption = _target_caption(element, kind)
         if caption is None:
             if element.tag == "img":
-                warn(f"image {{#{label}}} is not alone in its paragraph, so it is no numbered figure", label)
+                warn(
+                    f"image {{#{label}}} is not alone in its paragraph, so it is no numbered figure",
+                    near=label,
+                    hint="put the image in a paragraph of its own",
+                )
             elif not heading:
-                warn(f"{{#{label}}} is on no {WORDS[kind]}; nothing is numbered", label)
+                warn(
+                    f"{{#{label}}} is on no {WORDS[kind]}; nothing is numbered",
+                    near=label,
+                    hint=f"write it {_PLACES[kind]}",
+                )
             continue
         targets.append(Target(kind, label, id_, caption))
     chapter.targets = targets
@@ -451,11 +479,11 @@ def _letters(n: int) -> str:
     return out
 
 
-def resolve(root: html.HtmlElement, chapter: Chapter, book: Book, lang: str, warn: Callable[[str, str], None]) -> None:
+def resolve(root: html.HtmlElement, chapter: Chapter, book: Book, lang: str, warn: Warn) -> None:
     """Number the captions of ``chapter``'s targets and write each reference under ``root`` as link(s).
 
     A reference prefers a target of its own chapter, then the book's first with that label. One to a label
-    nothing has is warned about (``warn(message, near)``) and prints ``??``, as Pandoc does.
+    nothing has is warned about (``warn``) and prints ``??``, as Pandoc does.
     """
     refs = [span for span in root.iter("span") if span.get("data-crossref") is not None]
     if not refs and not chapter.targets:
@@ -504,9 +532,7 @@ def _number_caption(element: etree._Element, kind: str, number: str, words: Labe
     caption.insert(0, label)
 
 
-def _write(
-    span: etree._Element, named: dict[str, tuple[Target, str]], words: Labels, warn: Callable[[str, str], None]
-) -> None:
+def _write(span: etree._Element, named: dict[str, tuple[Target, str]], words: Labels, warn: Warn) -> None:
     """One reference span -> its words and links, in place of the span."""
     refs = (span.attrib.pop("data-crossref") or "").split(";")
     groups: list[tuple[str, bool, bool, list[tuple[str, Target | None, str]]]] = []
@@ -520,7 +546,11 @@ def _write(
         if target is not None and target.kind != kind:
             target = None
         if target is None:
-            warn(f"@{label} names no {words[WORDS[kind]].lower()} of this book; printed as ??", "@" + ref.lstrip("-"))
+            warn(
+                f"@{label} names no {words[WORDS[kind]].lower()} of this book; printed as ??",
+                near="@" + ref.lstrip("-"),
+                hint=f"check the spelling, or label the {WORDS[kind]}: {_PLACES[kind]}",
+            )
         if groups and groups[-1][:3] == (kind, bare, capital):
             groups[-1][3].append((label, target, number))
         else:
