@@ -131,6 +131,11 @@ def test_captions_are_numbered_by_chapter_in_the_epub(crossrefs_book: Built) -> 
         for key, number in EXPECTED.items()
         for word in [{"fig": "Figure", "tbl": "Table", "lst": "Listing", "eq": ""}[key[:3].rstrip(":-")]]
     }
+    chapter_one = next(d for name, d in docs.items() if "harbour" in name)
+    assert [text(c) for c in chapter_one.iter(f"{XHTML}caption")] == [
+        "Table\u00a01.1: Tides on the first of May",
+        "Ships in port",  # a caption with no label: not numbered
+    ]
     chapter_two = next(d for name, d in docs.items() if "rivers" in name)
     captions = [text(c) for c in chapter_two.iter(f"{XHTML}caption")]
     assert captions == ["Table\u00a02.1: Long rivers"]
