@@ -242,7 +242,12 @@ def _fence_mask(lines: list[str]) -> list[bool]:
 
 class _Source(Preprocessor):
     def run(self, lines: list[str]) -> list[str]:
-        return _table_captions(_listings(lines))
+        # Most chapters have neither: one quick look at each line spares them the passes.
+        if any(_FENCE_RE.match(line) for line in lines):
+            lines = _listings(lines)
+        if any(_is_separator(line) for line in lines):
+            lines = _table_captions(lines)
+        return lines
 
 
 class _References(InlineProcessor):
@@ -281,18 +286,14 @@ def collect(root: html.HtmlElement, chapter: Chapter, warn: Warn) -> None:
     for local, id_ in chapter.anchors.items():  # a heading's own id comes first, then its web slug
         written.setdefault(id_, local)
     targets: list[Target] = []
-    for element in list(root.iter()):
-        if not isinstance(element.tag, str):
-            continue
-        if element.tag == "p" and TABLE_CAPTION in (element.get("class") or "").split():
-            _table_caption(element)
-        elif element.tag == "div" and LISTING in (element.get("class") or "").split():
-            _listing(element)
-        elif element.tag == "div" and kind_of(written.get(element.get("id", ""), "")) == "fig":
+    for element in root.xpath(f".//p[@class='{TABLE_CAPTION}']"):
+        _table_caption(element)
+    for element in root.xpath(f".//div[@class='{LISTING}']"):
+        _listing(element)
+    for element in root.xpath(".//div[@id]"):
+        if kind_of(written.get(element.get("id", ""), "")) == "fig":
             _figure_div(element)
-    for element in root.iter():
-        if not isinstance(element.tag, str) or element.get("id") is None:
-            continue
+    for element in root.xpath(".//*[@id]"):
         id_ = element.get("id", "")
         label = written.get(id_)
         # A heading's id may be made from its text ("Fig trees" -> fig-trees): no label was written there.
@@ -485,7 +486,7 @@ def resolve(root: html.HtmlElement, chapter: Chapter, book: Book, lang: str, war
     A reference prefers a target of its own chapter, then the book's first with that label. One to a label
     nothing has is warned about (``warn``) and prints ``??``, as Pandoc does.
     """
-    refs = [span for span in root.iter("span") if span.get("data-crossref") is not None]
+    refs = root.xpath(".//span[@data-crossref]")
     if not refs and not chapter.targets:
         return
     words = labels_for(lang, book.label_overrides)
