@@ -94,6 +94,12 @@ def manual(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 
 @pytest.fixture(scope="session")
+def crossrefs_book(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """tests/books/crossrefs: every kind of label in two chapters, references across them and to nothing (issue 11)."""
+    return build_once(copy_project(BOOKS / "crossrefs", tmp_path_factory.mktemp("crossrefs")))
+
+
+@pytest.fixture(scope="session")
 def features_modern(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """The features book in the modern theme."""
     root = copy_project(BOOKS / "features", tmp_path_factory.mktemp("features-modern"))

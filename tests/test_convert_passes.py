@@ -77,7 +77,7 @@ def test_the_registries_run_in_the_order_the_docstring_lists() -> None:
     assert passes.CHAPTER.names() == _documented("Chapter passes")
     assert passes.FINISH.names() == _documented("Finish passes")
     assert passes.CHAPTER.names()[:2] == ["chapter-id", "paragraphs"]
-    assert passes.FINISH.names() == ["links", "equation-numbers", "content-model"]
+    assert passes.FINISH.names() == ["links", "cross-references", "content-model"]
 
 
 def test_a_registry_orders_by_priority_then_by_registration() -> None:

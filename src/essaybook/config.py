@@ -45,6 +45,8 @@ PDF_VARIANTS = ("pdf/a-1b", "pdf/a-2b", "pdf/a-3b", "pdf/a-2u", "pdf/a-3u", "pdf
 LAYOUTS = ("auto", "book", "essay")
 NOTES = ("footnotes", "endnotes")
 LINKS = ("footnote", "after", "none")
+NUMBERINGS = ("book", "chapter")
+LIST_PLACES = ("front", "back")
 
 _LENGTH = r"(?:\d+(?:\.\d+)?|\.\d+)(?:mm|cm|in|pt|pc|px)"
 _LENGTH_RE = re.compile(rf"^{_LENGTH}$")
@@ -96,6 +98,19 @@ class BookSettings:
     math: bool = _doc(
         "TeX between dollars ($x^2$, $$...$$) is math, set in both outputs; off, a dollar is just a dollar.",
         default=True,
+    )
+    numbering: str = _doc(
+        "How labelled figures, tables, listings and equations are numbered: through the 'book' (Figure 7) or "
+        "by 'chapter' (Figure 3.2).",
+        default="book",
+    )
+    list_of_figures: str | None = _doc(
+        "A list of the labelled figures, with their pages in print: 'front' (after the contents) or 'back'.",
+        default=None,
+    )
+    list_of_tables: str | None = _doc(
+        "A list of the labelled tables, with their pages in print: 'front' (after the contents) or 'back'.",
+        default=None,
     )
 
 
@@ -529,6 +544,12 @@ def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
             f"unknown paper {cover.paper!r}",
             "use one of " + ", ".join(PAPERS) + ", or a thickness per page such as '0.0025in'",
         )
+    for key in ("list-of-figures", "list-of-tables"):
+        value = getattr(book, key.replace("-", "_"))
+        if value is not None and value not in LIST_PLACES:
+            checker.problem("book", key, f"unknown value {value!r}", "use one of " + ", ".join(LIST_PLACES))
+    if book.numbering not in NUMBERINGS:
+        checker.problem("book", "numbering", f"unknown value {book.numbering!r}", "use one of " + ", ".join(NUMBERINGS))
     if pdf.bleed is not None and not _LENGTH_RE.match(pdf.bleed):
         checker.problem("pdf", "bleed", f"expected a length such as '3mm' or '0.125in', found {pdf.bleed!r}")
     if pdf.crop_marks and not pdf.bleed:
@@ -569,6 +590,8 @@ _PANDOC_KEYS = {
     "cover-image": "cover_image",
 }
 """Pandoc's metadata keys (as in its EPUB writer) and the ``[book]`` setting each gives."""
+_PANDOC_SWITCHES = {"lof": ("list_of_figures", "front"), "lot": ("list_of_tables", "front")}
+"""Pandoc's switches (its LaTeX writer's ``lof: true``, ``lot: true``) and the ``[book]`` setting each turns on."""
 
 
 def _metadata_file(checker: _Checker, book: BookSettings) -> BookSettings:
@@ -597,6 +620,11 @@ def _metadata_file(checker: _Checker, book: BookSettings) -> BookSettings:
         return book
     given: dict[str, Any] = {}
     for key, value in data.items():
+        switch = _PANDOC_SWITCHES.get(str(key))
+        if switch is not None:
+            if value is True and getattr(book, switch[0]) is None:
+                given[switch[0]] = switch[1]
+            continue
         setting = _PANDOC_KEYS.get(str(key))
         if setting is None or setting in given or getattr(book, setting) not in (None, ()):
             continue

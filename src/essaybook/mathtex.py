@@ -2,8 +2,8 @@
 
 Syntax is Pandoc's (``tex_math_dollars`` plus ``\\(…\\)`` and ``\\[…\\]``): an opening ``$`` is not followed by
 a space, a closing one is not preceded by a space nor followed by a digit (so ``$5 and $6`` stays text),
-``\\$`` is a dollar, and nothing inside code is math. ``$$…$$ {#eq:name}`` numbers a display equation and
-``@eq:name`` (or ``[@eq:name]``) refers to it as "(n)", as pandoc-crossref writes them.
+``\\$`` is a dollar, and nothing inside code is math. ``$$…$$ {#eq:name}`` labels a display equation, which
+:mod:`essaybook.crossrefs` numbers; ``@eq:name`` (or ``[@eq:name]``) refers to it as "(n)".
 
 The Markdown side (:class:`MathExtension`) leaves ``<span class="math inline">TeX</span>`` (or ``math display``;
 a display equation alone in its paragraph becomes a ``<div>``). :func:`render` then puts both renderings inside
@@ -35,7 +35,6 @@ from markdown.util import AtomicString
 
 MATHML_NS = "http://www.w3.org/1998/Math/MathML"
 SVG_NS = "http://www.w3.org/2000/svg"
-EQ_PREFIX = "eq:"
 SIZE = 20.0
 MAX_TEX = 4000
 """Characters of TeX in one equation: ziamath's layout time grows faster than the equation (3000 terms, 20 000
@@ -43,8 +42,7 @@ characters, take half a minute), and no real equation comes near this."""
 """The font size (SVG units) equations are drawn at; the print CSS scales them by ``em`` to the text's size."""
 
 _OPEN_RE = re.compile(r"\$\$|\$|\\\(|\\\[")
-_LABEL = r"eq:[A-Za-z0-9_](?:[\w:.-]*\w)?"
-_EQREF_RE = re.compile(rf"\[@({_LABEL})\]|(?<![\w@\\])@({_LABEL})")
+_LABEL = r"eq[:-][A-Za-z0-9_](?:[\w:.-]*\w)?"
 _ATTRS_RE = re.compile(rf"[ \t]*\{{#({_LABEL})\}}")
 _UNKNOWN_RE = re.compile(r"^\\[A-Za-z]+$")
 _ENV_RE = re.compile(r"\\(begin|end)\s*\{([A-Za-z*]+)\}")
@@ -128,16 +126,6 @@ class _MathInline(InlineProcessor):
         return el, start, end
 
 
-class _EquationRef(InlineProcessor):
-    """``@eq:name`` and ``[@eq:name]`` -> ``<a class="eqref" data-eqref="eq:name">``, resolved by :func:`link`."""
-
-    def handleMatch(self, m: re.Match[str], data: str) -> tuple[Any, int | None, int | None]:  # type: ignore[override]
-        label = m.group(1) or m.group(2)
-        el = ET.Element("a", {"class": "eqref", "data-eqref": label})
-        el.text = AtomicString("@" + label)
-        return el, m.start(), m.end()
-
-
 class _DisplayBlocks(Treeprocessor):
     """A paragraph that holds nothing but one display equation becomes that equation, as a ``<div>``."""
 
@@ -154,13 +142,12 @@ class _DisplayBlocks(Treeprocessor):
 
 
 class MathExtension(Extension):
-    """Register the math and equation-reference patterns ahead of escapes (180) and after code spans (190), so
+    """Register the math pattern ahead of escapes (180) and after code spans (190), so
     that code keeps its dollars and TeX keeps its backslashes; ``\\$`` becomes a dollar."""
 
     def extendMarkdown(self, md: markdown.Markdown) -> None:
         md.ESCAPED_CHARS = [*md.ESCAPED_CHARS, "$"]
         md.inlinePatterns.register(_MathInline(_OPEN_RE.pattern, md), "essaybook-math", 185)
-        md.inlinePatterns.register(_EquationRef(_EQREF_RE.pattern, md), "essaybook-eqref", 175)
         md.treeprocessors.register(_DisplayBlocks(md), "essaybook-math-display", 15)
 
 
@@ -288,41 +275,6 @@ def _rooted(element: etree._Element, ns: str) -> etree._Element:
     copy.text = element.text
     copy.extend(list(element))
     return copy
-
-
-def label_numbers(anchors: list[dict[str, str]]) -> dict[str, tuple[int, str]]:
-    """Each equation label of the book (chapters' anchors in reading order) -> (its number, its id)."""
-    numbers: dict[str, tuple[int, str]] = {}
-    for chapter_anchors in anchors:
-        for label, id_ in chapter_anchors.items():
-            if label.startswith(EQ_PREFIX) and label not in numbers:
-                numbers[label] = (len(numbers) + 1, id_)
-    return numbers
-
-
-def link(root: etree._Element, numbers: dict[str, tuple[int, str]], warn: Callable[[str, str], None]) -> None:
-    """Number the labelled display equations under ``root`` and make each ``@eq:`` reference a link "(n)".
-
-    A reference to a label no equation has is warned about and prints ``??``, as Pandoc does.
-    """
-    by_id = {id_: number for number, id_ in numbers.values()}
-    for element in root.iter("div", "span"):
-        if is_math(element) and element.get("id") in by_id:
-            number = etree.SubElement(element, "span", {"class": "eqno"})
-            number.text = f"({by_id[element.get('id', '')]})"
-    for a in list(root.iter("a")):
-        label = a.get("data-eqref")
-        if label is None:
-            continue
-        del a.attrib["data-eqref"]
-        found = numbers.get(label)
-        if found is None:
-            warn(f"@{label} names no equation of this book; printed as ??", "@" + label)
-            a.tag, a.text = "span", "??"
-            a.set("class", "eqref unresolved")
-            continue
-        a.set("href", f"#{found[1]}")
-        a.text = f"({found[0]})"
 
 
 def has_math(fragment: str) -> bool:

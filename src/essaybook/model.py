@@ -45,6 +45,21 @@ class Heading:
 
 
 @dataclass
+class Target:
+    """Something labelled that a cross-reference can name (``{#fig:harbour}``): figure, table, listing,
+    equation or section."""
+
+    kind: str
+    """The label's prefix: 'fig', 'tbl', 'lst', 'eq' or 'sec'."""
+    label: str
+    """As written, 'fig:harbour' (pandoc-crossref) or 'fig-harbour' (Quarto)."""
+    id: str
+    """Book-wide id of the labelled element."""
+    caption: str
+    """Its caption as plain text (a section's title, an equation's TeX), for lists of figures and tables."""
+
+
+@dataclass
 class Asset:
     """A file a chapter refers to (an image), packed into the EPUB under ``href``."""
 
@@ -90,6 +105,8 @@ class Chapter:
     """Chapter-local anchor name (as written in links) -> book-wide id."""
     has_title_heading: bool = False
     """True when the fragment opens with the heading that gives the chapter its title."""
+    targets: list[Target] = field(default_factory=list)
+    """What cross-references can name in the chapter, in its order (see :mod:`essaybook.crossrefs`)."""
 
     file_stem: str = ""
     """The chapter's file name in the EPUB, without folder and suffix: ASCII (set by the conversion)."""
@@ -117,6 +134,11 @@ class Book:
     """Whether http(s) images may be fetched (``[book] allow-remote``)."""
     math: bool = True
     """Whether TeX between dollars is math (``[book] math``)."""
+    numbering: str = "book"
+    """'book' or 'chapter': how labelled figures, tables, listings and equations are numbered."""
+    label_overrides: dict[str, str] = field(default_factory=dict)
+    """``[labels]`` from book.toml: the generated words (:mod:`essaybook.labels`) the book says otherwise, such
+    as the "Figure" of cross-references."""
 
     @property
     def manuscript_dir(self) -> Path:

@@ -231,6 +231,8 @@ class Pipeline:
         # check reaches no network and writes nothing into the project (fetched images are kept there).
         book.allow_remote = config.book.allow_remote and not self.tolerant
         book.math = config.book.math
+        book.numbering = config.book.numbering
+        book.label_overrides = dict(config.labels)
         self.project = Project(
             root=root, config=config, theme=theme, book=book, meta=None, code_css=code_css, chapter_files=paths
         )

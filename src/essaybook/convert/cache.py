@@ -12,7 +12,7 @@ from essaybook import log
 from essaybook.convert.context import Context, Record
 from essaybook.convert.images import file_state
 from essaybook.diagnostics import Diagnostic
-from essaybook.model import Asset, Heading
+from essaybook.model import Asset, Heading, Target
 
 
 def entry_of(ctx: Context, root: html.HtmlElement) -> dict[str, Any] | None:
@@ -27,6 +27,7 @@ def entry_of(ctx: Context, root: html.HtmlElement) -> dict[str, Any] | None:
         "has_title_heading": chapter.has_title_heading,
         "headings": [[h.level, h.text, h.id] for h in chapter.headings],
         "anchors": chapter.anchors,
+        "targets": [[t.kind, t.label, t.id, t.caption] for t in chapter.targets],
         "tree": tree,
         "taken": record.taken,
         "reported": record.reported,
@@ -81,6 +82,9 @@ def replay(entry: dict[str, Any], ctx: Context, blocks: list[str]) -> html.HtmlE
         )
         headings = [Heading(int(level), str(text), str(id_)) for level, text, id_ in entry["headings"]]
         anchors = {str(name): str(id_) for name, id_ in entry["anchors"].items()}
+        targets = [
+            Target(str(kind), str(label), str(id_), str(caption)) for kind, label, id_, caption in entry["targets"]
+        ]
         title = entry["title"]
         warnings = [Diagnostic.from_dict(w) for w in entry["warnings"]]
         root = tree_of(entry["tree"])
@@ -94,7 +98,7 @@ def replay(entry: dict[str, Any], ctx: Context, blocks: list[str]) -> html.HtmlE
     for asset in record.assets:
         book.assets.setdefault(asset.source, asset)
     blocks.extend(added)
-    chapter.id, chapter.headings, chapter.anchors = chapter_id, headings, anchors
+    chapter.id, chapter.headings, chapter.anchors, chapter.targets = chapter_id, headings, anchors, targets
     chapter.title = None if title is None else str(title)
     chapter.has_title_heading = has_title_heading
     ctx.record = record

@@ -22,6 +22,8 @@ class Context:
         self.record = Record()
         self.warnings: list[Diagnostic] = []
         self.by_path: dict[Path, Chapter] = {}
+        self.lang = "en"
+        """The book's language (set for the finish passes)."""
         """Every chapter of the book by its resolved source: set for the book-wide finish passes only."""
 
     def line_of(self, needle: str) -> int | None:

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import markdown
 from lxml import html
 
-from essaybook import log
+from essaybook import crossrefs, log
 from essaybook.convert import passes
 from essaybook.convert.ahead import Ahead
 from essaybook.convert.cache import entry_of, replay
@@ -98,25 +98,31 @@ class Conversion:
         """Put ``chapter`` (read again from its file) in place of the book's chapter at ``chapter.index``.
 
         Returns the chapters that were converted: ``chapter`` first, then any whose links now resolve
-        differently. On an error the book is left as it was and the error is raised.
+        differently or whose cross-references and captions print numbers that changed. On an error the book is
+        left as it was and the error is raised.
         """
         old = self.book.chapters[chapter.index]
         if old.source.resolve() != chapter.source.resolve():
             raise ValueError(f"{chapter.rel} is not the chapter at index {chapter.index}")
+        numbered = crossrefs.signature(self.book)
         self._replace(chapter)
+        renumbered = crossrefs.signature(self.book) != numbered
         converted = [chapter]
         by_path = self._by_path()
         for other in list(self.book.chapters):
             if other is chapter:
                 continue
             lookups = self._records[other.source.resolve()].lookups
-            if any(resolve(by_path[target], fragment, self.book) != found for target, fragment, found in lookups):
+            if (renumbered and crossrefs.depends(other)) or any(
+                resolve(by_path[target], fragment, self.book) != found for target, fragment, found in lookups
+            ):
                 fresh = dataclasses.replace(
                     other,
                     id="",
                     html="",
                     headings=[],
                     anchors={},
+                    targets=[],
                     has_title_heading=False,
                     title=other.title if other.title_given else None,
                 )
@@ -230,7 +236,7 @@ class Conversion:
 
     def _finish(self, chapter: Chapter, root: html.HtmlElement, ctx: Context, by_path: dict[Path, Chapter]) -> None:
         """The finish passes, with every chapter's ids known; then the chapter's XHTML."""
-        ctx.by_path = by_path
+        ctx.by_path, ctx.lang = by_path, self.lang
         for tree_pass in passes.FINISH:
             tree_pass(root, ctx)
         chapter.html = serialize(root)

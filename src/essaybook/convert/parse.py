@@ -9,7 +9,7 @@ import markdown
 from lxml import etree, html
 from pygments.formatters import HtmlFormatter
 
-from essaybook import contentmodel, mathtex
+from essaybook import contentmodel, crossrefs, mathtex
 from essaybook.mdext import EssaybookExtension
 from essaybook.pandoc import PandocExtension
 from essaybook.text import QUOTES
@@ -55,6 +55,7 @@ def make_markdown(code_style: str = "xcode", lang: str = "en", math: bool = True
             EssaybookExtension(),
             PandocExtension(),
             *([mathtex.MathExtension()] if math else []),
+            crossrefs.CrossrefExtension(),
         ],
         extension_configs={
             "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": "\u21a9", "BACKLINK_TITLE": "Back to note %d"},

@@ -28,12 +28,13 @@ Chapter passes, on the tree of the chapter's XHTML fragment (``(root, ctx) -> No
     table-headers       50  tables.table_headers       empty header cells made data cells
     images              40  images.images              images resolved and registered as assets
     figures             30  images.figures             an image alone in its paragraph, a figure
+    crossref-targets    25  xrefs.collect              labelled figures, tables, listings, sections, equations
     math                20  equations.render           TeX drawn as MathML and SVG
 
 Finish passes, on the same tree with every chapter converted (``(root, ctx) -> None``, ``ctx.by_path`` set):
 
     links               30  links.links                links to book-wide ids, plain text where they lead nowhere
-    equation-numbers    20  equations.link             references to numbered equations
+    cross-references    20  xrefs.resolve              captions numbered, @fig:x and the like as links
     content-model       10  fit.content_model          what is left outside the content model, mended
 
 A new pass is one module (a function of the pass's shape, taking what it needs from the
@@ -56,7 +57,20 @@ from typing import Generic, TypeVar
 
 from lxml import html
 
-from essaybook.convert import dialect, equations, fit, guards, ids, images, landmarks, links, notes, sanitize, tables
+from essaybook.convert import (
+    dialect,
+    equations,
+    fit,
+    guards,
+    ids,
+    images,
+    landmarks,
+    links,
+    notes,
+    sanitize,
+    tables,
+    xrefs,
+)
 from essaybook.convert.context import Context
 
 SourcePass = Callable[[str, Context], str]
@@ -131,9 +145,10 @@ CHAPTER.register(landmarks.landmarks, "landmarks", 60)
 CHAPTER.register(tables.table_headers, "table-headers", 50)
 CHAPTER.register(images.images, "images", 40)
 CHAPTER.register(images.figures, "figures", 30)
+CHAPTER.register(xrefs.collect, "crossref-targets", 25)
 CHAPTER.register(equations.render, "math", 20)
 
 FINISH: Registry[TreePass] = Registry()
 FINISH.register(links.links, "links", 30)
-FINISH.register(equations.link, "equation-numbers", 20)
+FINISH.register(xrefs.resolve, "cross-references", 20)
 FINISH.register(fit.content_model, "content-model", 10)
