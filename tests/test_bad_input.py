@@ -415,18 +415,10 @@ def test_every_command_has_help() -> None:
         assert summary in " ".join(result.output.split()), result.output
 
 
-README_PENDING = frozenset({"cover"})
-"""Commands the README (being rewritten for issue 12) does not name yet: the lead removes each once it does."""
-
-
 def test_every_command_in_readme() -> None:
     assert README.is_file(), f"{README} does not exist"
     readme = README.read_text(encoding="utf-8")
-    missing = [
-        name
-        for name in listed_commands()
-        if name not in README_PENDING and not re.search(rf"\bessaybook {re.escape(name)}\b", readme)
-    ]
+    missing = [name for name in listed_commands() if not re.search(rf"\bessaybook {re.escape(name)}\b", readme)]
     assert not missing, f"README.md does not mention: {', '.join(f'essaybook {m}' for m in missing)}"
 
 
