@@ -13,6 +13,7 @@ ROLES: dict[str, tuple[str, str]] = {
     "foreword": ("foreword", "doc-foreword"),
     "preface": ("preface", "doc-preface"),
     "introduction": ("introduction", "doc-introduction"),
+    "part": ("part", "doc-part"),
     "chapter": ("chapter", "doc-chapter"),
     "appendix": ("appendix", "doc-appendix"),
     "afterword": ("afterword", "doc-afterword"),
