@@ -413,3 +413,38 @@ def test_refusals(tmp_path: Path) -> None:
     (tmp_path / "full" / "x.md").write_text("x")
     with pytest.raises(EssaybookError, match="not empty"):
         import_project(source, tmp_path / "full")
+
+
+def test_pandoc_defaults_file_gives_chapters_and_metadata(tmp_path: Path) -> None:
+    source = write(
+        tmp_path / "source",
+        {
+            "book/defaults.yaml": "from: markdown\ninput-files:\n  - b.md\n  - a.md\nmetadata-file: meta.yaml\n"
+            "metadata:\n  title: From Defaults\ntoc: true\n",
+            "book/meta.yaml": "title: Ignored, the defaults file's own metadata wins\nauthor: Ed Itor\n",
+            "book/a.md": "# A\n",
+            "book/b.md": "# B\n",
+            "book/outside.md": "# Not listed\n",
+        },
+    )
+    log.setup(verbosity=-1)
+    result = import_project(source / "book" / "defaults.yaml", tmp_path / "new")
+    toml = (result.root / "manuscript" / "book.toml").read_text(encoding="utf-8")
+    assert 'title = "From Defaults"' in toml and 'author = ["Ed Itor"]' in toml
+    assert 'chapters = [\n    "b.md",\n    "a.md",\n]' in toml
+    assert [str(n) for n in result.notes] == ["defaults.yaml:8: Pandoc option 'toc' is not carried over"]
+
+
+def test_command_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from essaybook.cli import main
+
+    source = write(tmp_path / "source", {"01.md": "# One\n", "02.md": "# Two\n", "meta.yaml": "title: T\nfoo: 1\n"})
+    runner = CliRunner()
+    done = runner.invoke(main, ["init", "--from", str(source), str(tmp_path / "new")])
+    assert done.exit_code == 0, done.output
+    assert "meta.yaml:2: metadata key 'foo' is not carried over" in done.output
+    assert (tmp_path / "new" / "manuscript" / "02.md").read_text(encoding="utf-8") == "# Two\n"
+    refused = runner.invoke(main, ["init", "--from", str(source), "--theme", "modern", str(tmp_path / "other")])
+    assert refused.exit_code == 2 and not (tmp_path / "other").exists()

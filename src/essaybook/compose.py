@@ -154,6 +154,7 @@ def table_of_contents(book: Book, depth: int) -> list[TocEntry]:
     kinds = matters(book)
     hosts = sections(book)
     entries: list[TocEntry] = []
+    by_id: dict[str, TocEntry] = {}
     for chapter in book.chapters:
         if untitled(chapter):
             continue
@@ -175,10 +176,12 @@ def table_of_contents(book: Book, depth: int) -> list[TocEntry]:
                 stack.pop()
             stack[-1].children.append(node)
             stack.append(node)
-        if host is None:
-            entries.append(entry)
-        elif depth >= 2 and entries and entries[-1].chapter is host:
-            entries[-1].children.append(entry)
+        by_id[chapter.id] = entry
+        if host is not None:
+            if depth >= 2 and host.id in by_id:
+                by_id[host.id].children.append(entry)
+            continue
+        entries.append(entry)
     return entries
 
 

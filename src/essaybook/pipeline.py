@@ -32,7 +32,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.util import ClassNotFound
 
 from essaybook import compose, convert_cache, log, stylesheets
-from essaybook.compose import ANCHOR_SCHEME, EPUB_NS, GENERATED_COVER, ComposedEpub, PrintDocument, matters, sections
+from essaybook.compose import ANCHOR_SCHEME, EPUB_NS, GENERATED_COVER, ComposedEpub, PrintDocument, matters
 from essaybook.config import Config, load_config, read_config
 from essaybook.convert import Conversion, convert_book
 from essaybook.cover import typographic_cover
@@ -568,7 +568,7 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
     seconds = layout_seconds()
     if project.layout == "book":
         blocks: dict[str, list[str]] = {}
-        hosts = sections(book)  # a section file's blocks are laid out in its host chapter's unit
+        hosts = compose.sections(book)  # a section file's blocks are laid out in its host chapter's unit
         ids = {c.index: hosts[c.id].id if c.id in hosts else c.id for c in book.chapters}
         for chapter_index, _, anchor in printed.blocks:
             blocks.setdefault(ids[chapter_index], []).append(anchor)
