@@ -63,6 +63,7 @@ additional-css = ["theme/extra.css"]
 - [Tides](tides.md)
   - [Spring tides](tides/spring.md)
   - [Neap tides](tides/neap.md)
+  - [Slack water](tides/slack%20water.md)
 - [Unwritten]()
 
 ---
@@ -70,6 +71,7 @@ additional-css = ["theme/extra.css"]
 # The Land
 
 - [Boats](boats.md)
+- [Boats again](boats.md)
 
 [Contributors](contributors.md)
 """,
@@ -110,6 +112,7 @@ Neap tides are the smallest.
 {{#include ../../code/tide.rs::1}}
 ```
 """,
+    "src/tides/slack water.md": "Between the tides the water stands still.\n",
     "src/boats.md": """# Boats
 
 Boats need berths.
@@ -294,6 +297,7 @@ def test_mdbook_settings_and_chapter_list(projects: dict[str, Imported]) -> None
         "tides.md",
         "tides/spring.md",
         "tides/neap.md",
+        "tides/slack water.md",
         "part-02.md",
         "boats.md",
         "contributors.md",
@@ -305,6 +309,8 @@ def test_mdbook_settings_and_chapter_list(projects: dict[str, Imported]) -> None
     assert "role: appendix" in (root / "manuscript" / "contributors.md").read_text(encoding="utf-8")
     # A sub-chapter that opened at level 1 is moved to level 2: a section file.
     assert (root / "manuscript" / "tides" / "spring.md").read_text(encoding="utf-8").startswith("## Spring tides")
+    # A file without a heading gets the summary's title as one.
+    assert (root / "manuscript" / "tides" / "slack water.md").read_text(encoding="utf-8").startswith("## Slack water\n")
 
 
 def test_mdbook_includes_follow_mdbooks_rules(projects: dict[str, Imported]) -> None:
@@ -328,8 +334,9 @@ def test_mdbook_report_names_what_was_not_carried_over(projects: dict[str, Impor
     expected = [
         "book.toml:8: [output.html] is not carried over",
         "book.toml:11: [preprocessor.links] is not carried over",
-        "src/SUMMARY.md:10: draft chapter 'Unwritten' has no file; left out",
-        "src/SUMMARY.md:12: a separator line is not carried over",
+        "src/SUMMARY.md:11: draft chapter 'Unwritten' has no file; left out",
+        "src/SUMMARY.md:13: a separator line is not carried over",
+        "src/SUMMARY.md:18: chapter 'boats.md' is listed again; kept at its first place",
         "src/foreword.md:3: {{#title Harbour Notes}}",
         "src/boats.md:5: {{#include ../../outside.txt}} names a file outside the project; left out",
         "src/boats.md:7: {{#include ../code/missing.rs}}: No such file or directory; left out",
@@ -362,7 +369,7 @@ def test_section_files_continue_their_chapter(projects: dict[str, Imported]) -> 
     X = "{http://www.w3.org/1999/xhtml}"
     tides = next(li for li in toc.iter(f"{X}li") if "".join(li.find(f"{X}a").itertext()) == "Tides")  # type: ignore[union-attr]
     nested = ["".join(a.itertext()) for a in tides.iterfind(f"{X}ol/{X}li/{X}a")]
-    assert nested == ["Spring tides", "Neap tides"]
+    assert nested == ["Spring tides", "Neap tides", "Slack water"]
     assert any("spring" in href for href in epub.spine())
 
 

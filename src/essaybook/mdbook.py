@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 from essaybook.paths import inside
 
@@ -45,6 +46,14 @@ _LINK_RE = re.compile(r"^\[(?P<title>(?:[^\]\\]|\\.)*)\]\((?P<path>[^)]*)\)\s*$"
 _ITEM_RE = re.compile(r"^(?P<indent>\s*)[-*+]\s+(?P<rest>.*)$")
 _SEPARATOR_RE = re.compile(r"^\s*(-{3,}|\*{3,}|_{3,})\s*$")
 _PART_RE = re.compile(r"^#{1,6}\s+(?P<title>.+?)\s*#*\s*$")
+
+
+def _link_path(written: str) -> str:
+    """A link destination as a file path: ``<a b.md>`` and ``a%20b.md`` are ``a b.md``."""
+    written = written.strip()
+    if written.startswith("<") and written.endswith(">"):
+        written = written[1:-1]
+    return unquote(written)
 
 
 def _unescape_title(title: str) -> str:
@@ -85,14 +94,14 @@ def parse_summary(text: str) -> Summary:
             if width and not indent_unit:
                 indent_unit = width
             depth = width // indent_unit if indent_unit else 0
-            path = link.group("path").strip()
+            path = _link_path(link.group("path"))
             title = _unescape_title(link.group("title"))
             kind = "numbered" if path else "draft"
             summary.items.append(SummaryItem(kind, title, path or None, depth, number))
             continue
         link = _LINK_RE.match(stripped)
         if link:
-            path = link.group("path").strip()
+            path = _link_path(link.group("path"))
             kind = "suffix" if seen_list else "prefix"
             title = _unescape_title(link.group("title"))
             summary.items.append(SummaryItem(kind if path else "draft", title, path or None, 0, number))

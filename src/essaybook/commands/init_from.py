@@ -56,7 +56,7 @@ class Entry:
     source: Path | None = None
     """The original file; None for a part title page made from the chapter list."""
     title: str | None = None
-    """For a made part page: its title."""
+    """For a made part page: its title; for an mdBook chapter, the summary's (its heading when it has none)."""
     role: str | None = None
     """The role its front matter is given; None leaves the file's own."""
     level: int | None = None
@@ -210,11 +210,15 @@ def plan_mdbook(source: Path) -> Plan:
             plan.note(summary_path, item.line, f"chapter {item.path!r} {where}; left out")
             continue
         rel = path.relative_to(src.resolve()).as_posix()
+        if any(entry.rel == rel for entry in plan.entries):
+            plan.note(summary_path, item.line, f"chapter {item.path!r} is listed again; kept at its first place")
+            continue
         if item.kind == "numbered":
             seen_numbered = True
             # A numbered chapter is body matter whatever its name, unless it opens the appendices.
             role = "appendix" if item.depth == 0 and _guess_role(item.title, rel, "") == "appendix" else None
-            plan.entries.append(Entry(rel=rel, source=path, role=role, level=min(1 + item.depth, 2)))
+            level = min(1 + item.depth, 2)
+            plan.entries.append(Entry(rel=rel, source=path, title=item.title, role=role, level=level))
             if item.depth > 1:
                 plan.note(
                     summary_path,
@@ -223,7 +227,8 @@ def plan_mdbook(source: Path) -> Plan:
                 )
         else:
             default = "preface" if item.kind == "prefix" and not seen_numbered else "appendix"
-            plan.entries.append(Entry(rel=rel, source=path, role=_guess_role(item.title, rel, default), level=1))
+            role = _guess_role(item.title, rel, default)
+            plan.entries.append(Entry(rel=rel, source=path, title=item.title, role=role, level=1))
     _images(plan, src)
     return plan
 
@@ -279,6 +284,9 @@ def _chapter_entry(plan: Plan, path: Path, where: Path, line: int | None, role: 
         return
     if not resolved.is_file():
         plan.note(where, line, f"chapter {plan.shown(path)!r} does not exist; left out")
+        return
+    if resolved.suffix == ".ipynb":
+        plan.note(where, line, f"notebook {plan.shown(path)!r} is not carried over (render it to Markdown first)")
         return
     rel = resolved.relative_to(plan.root.resolve()).as_posix()
     if resolved.suffix in (".qmd", ".markdown", ".txt", ".rmd", ".Rmd"):
@@ -407,17 +415,27 @@ def plan_quarto(source: Path) -> Plan:
 # ------------------------------------------------------------------------------------------------ writing
 
 
-def _shift_headings(text: str, level: int) -> str:
-    """``text`` with its ATX headings moved so that the first is at ``level`` (kept within 1-6)."""
-    lines = text.split("\n")
+def _headings(lines: list[str]) -> list[int]:
+    """The numbers of the lines of ``lines`` that are ATX headings (not in fenced code)."""
     fence: str | None = None
-    headings: list[int] = []
+    found: list[int] = []
     for number, line in enumerate(lines):
         opening = _FENCE_RE.match(line)
         if opening and (fence is None or opening.group(1)[0] == fence[0]):
             fence = opening.group(1) if fence is None else None
         elif fence is None and _ATX_RE.match(line):
-            headings.append(number)
+            found.append(number)
+    return found
+
+
+def _has_heading(text: str) -> bool:
+    return bool(_headings(text.split("\n")))
+
+
+def _shift_headings(text: str, level: int) -> str:
+    """``text`` with its ATX headings moved so that the first is at ``level`` (kept within 1-6)."""
+    lines = text.split("\n")
+    headings = _headings(lines)
     if not headings:
         return text
     shift = level - len(_ATX_RE.match(lines[headings[0]]).group(1))  # type: ignore[union-attr]
@@ -468,6 +486,9 @@ def _chapter_text(plan: Plan, entry: Entry) -> str:
         text = _SHORTCODE_RE.sub("", text)
     if entry.level is not None:
         text = _shift_headings(text, entry.level)
+        if entry.title and not _has_heading(text):
+            # mdBook shows the summary's title in its navigation; on paper the chapter needs it as a heading.
+            text = f"{'#' * entry.level} {entry.title}\n\n{text}"
     if entry.role is not None:
         text = _with_role(text, entry.role)
     return text
