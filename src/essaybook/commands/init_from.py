@@ -516,12 +516,23 @@ def book_toml(plan: Plan, source: Path) -> str:
     return "\n".join(lines)
 
 
+def _project_path(source: Path) -> Path:
+    """The folder of the project whose settings file ``source`` is (book.toml, SUMMARY.md, _quarto.yml), else
+    ``source`` (a folder, or a Pandoc defaults file)."""
+    if source.is_file() and source.name in ("book.toml", "_quarto.yml", "_quarto.yaml"):
+        return source.parent
+    if source.is_file() and source.name == "SUMMARY.md":
+        return source.parent.parent
+    return source
+
+
 def plan_import(source: Path, kind: str | None = None) -> Plan:
     """Read the project in ``source`` (of ``kind``, else detected) into a :class:`Plan`; nothing is written."""
     if not source.exists():
         raise EssaybookError(
             "not found", file=source, hint="give the folder of an mdBook, a Quarto book or a Pandoc project"
         )
+    source = _project_path(source)
     kind = kind or detect(source)
     planners: dict[str, Callable[[Path], Plan]] = {"mdbook": plan_mdbook, "quarto": plan_quarto, "pandoc": plan_pandoc}
     if kind != "pandoc" and not source.is_dir():
@@ -532,6 +543,7 @@ def plan_import(source: Path, kind: str | None = None) -> Plan:
 def import_project(source: Path, target: Path, kind: str | None = None) -> ImportResult:
     """Write a new book project into ``target`` (new or empty, not inside ``source``) from the project in
     ``source``; the original is only read. Each thing not carried over is logged as a warning."""
+    source = _project_path(source)
     if inside(target, source if source.is_dir() else source.parent):
         raise EssaybookError(
             "the new project would be written inside the one it imports; the original is never changed",
