@@ -15,7 +15,9 @@ from pypdf import PdfReader
 
 from essaybook import log
 from essaybook.commands.init_from import ImportResult, import_project
+from essaybook.compose import sections
 from essaybook.errors import EssaybookError
+from essaybook.model import Book, Chapter, Heading
 
 from conftest import Built, build_once, epubcheck_messages
 from pdfread import outline
@@ -455,3 +457,35 @@ def test_command_line(tmp_path: Path) -> None:
     assert (tmp_path / "new" / "manuscript" / "02.md").read_text(encoding="utf-8") == "# Two\n"
     refused = runner.invoke(main, ["init", "--from", str(source), "--theme", "modern", str(tmp_path / "other")])
     assert refused.exit_code == 2 and not (tmp_path / "other").exists()
+
+
+def _chapter(index: int, level: int | None, role: str = "chapter") -> Chapter:
+    chapter = Chapter(source=Path(f"{index}.md"), rel=f"{index}.md", index=index, markdown="", body_line=1, role=role)
+    chapter.id = f"c{index}"
+    if level is not None:
+        chapter.headings = [Heading(level=level, text=f"T{index}", id=f"h{index}")]
+        chapter.has_title_heading = True
+    return chapter
+
+
+def test_which_files_are_section_files() -> None:
+    book = Book(
+        root=Path("."),
+        chapters=[
+            _chapter(0, 2),  # opens at level 2 with no chapter before it: a chapter
+            _chapter(1, 1),
+            _chapter(2, 2),  # a section of 1
+            _chapter(3, 2),  # another
+            _chapter(4, None),  # no heading: the template's title is its level 1
+            _chapter(5, 2),  # a section of 4
+            _chapter(6, 1, "part"),
+            _chapter(7, 2),  # after a part: a chapter
+            _chapter(8, 1, "epigraph"),
+            _chapter(9, 2),  # after a display page: a chapter
+            _chapter(10, 1, "appendix"),
+            _chapter(11, 2),  # a section of the appendix
+            _chapter(12, 2, "appendix"),  # sets its own role: a chapter
+        ],
+    )
+    assert {k: v.id for k, v in sections(book).items()} == {"c2": "c1", "c3": "c1", "c5": "c4", "c11": "c10"}
+    assert sections(Book(root=Path("."), chapters=[_chapter(i, 2) for i in range(3)])) == {}
