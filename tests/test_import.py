@@ -158,6 +158,8 @@ A note in a box.
 :::
 
 [Small capitals]{.smallcaps} and [un mot]{lang=fr}.
+
+![The same wave, found from the project's folder as Pandoc finds it](images/wave.png)
 """,
     "chapters/02-sea.md": "# The Sea\n\nThe sea is wide.\n\n![A wave](../images/wave.png)\n",
     "chapters/03-waves.md": "## Waves\n\nWaves continue the sea chapter.\n",
@@ -383,6 +385,8 @@ def test_pandoc_project(projects: dict[str, Imported]) -> None:
     assert 'lang = "en-GB"' in toml and 'date = "2024-05-01"' in toml and 'subject = ["sea", "waves"]' in toml
     assert not (manuscript / "notes.md").exists()  # not in the Makefile's list
     assert (manuscript / "images" / "wave.png").is_file()
+    intro = (manuscript / "chapters" / "01-intro.md").read_text(encoding="utf-8")
+    assert "as Pandoc finds it](../images/wave.png)" in intro
     assert notes(imported) == ["metadata.yaml:9: metadata key 'geometry' is not carried over"]
     epub = Epub(imported.built.epub)
     assert epub.meta("dc:title") == ["Notes on the Sea"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import re
 import tomllib
 from collections.abc import Callable
@@ -463,6 +464,25 @@ _SHORTCODE_RE = re.compile(r"\{\{<.*?>\}\}")
 _PAGEBREAK_RE = re.compile(r"\{\{<\s*pagebreak\s*>\}\}")
 
 
+_IMAGE_RE = re.compile(r"(!\[[^\]]*\]\(\s*<?)([^)\s>]+)")
+
+
+def _root_relative_images(text: str, chapter: Path, root: Path) -> str:
+    """Pandoc finds images from the folder it runs in (the project's, ``--resource-path``), essaybook from the
+    chapter's: an image path that only the project's folder resolves is made relative to the chapter."""
+
+    def mend(match: re.Match[str]) -> str:
+        written = match.group(2)
+        if ":" in written or written.startswith(("/", "#")) or (chapter.parent / written).exists():
+            return match.group(0)
+        found = root / written
+        if not found.is_file() or not inside(found, root):
+            return match.group(0)
+        return match.group(1) + Path(os.path.relpath(found, chapter.parent)).as_posix()
+
+    return _IMAGE_RE.sub(mend, text)
+
+
 def _chapter_text(plan: Plan, entry: Entry) -> str:
     if entry.source is None:
         return f"---\nrole: {entry.role}\n---\n\n# {entry.title}\n"
@@ -484,6 +504,8 @@ def _chapter_text(plan: Plan, entry: Entry) -> str:
             line = text.count("\n", 0, match.start()) + 1
             plan.note(entry.source, line, f"Quarto shortcode {match.group(0)} is not carried over; left out")
         text = _SHORTCODE_RE.sub("", text)
+    if plan.kind == "Pandoc":
+        text = _root_relative_images(text, entry.source, plan.root)
     if entry.level is not None:
         text = _shift_headings(text, entry.level)
         if entry.title and not _has_heading(text):
