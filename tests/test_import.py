@@ -161,7 +161,11 @@ A note in a box.
 
 ![The same wave, found from the project's folder as Pandoc finds it](images/wave.png)
 """,
-    "chapters/02-sea.md": "# The Sea\n\nThe sea is wide.\n\n![A wave](../images/wave.png)\n",
+    "chapters/02-sea.md": "# The Sea\n\nThe sea is wide.\n\n![A wave](../images/wave.png)\n\n"
+    + "\n\n".join([" ".join(["The tide comes in and goes out, and the harbour waits for it."] * 14)] * 3)
+    + "\n\n```rust\n"
+    + "\n".join(f"let line_{i} = {i};" for i in range(1, 31))
+    + "\n```\n",
     "chapters/03-waves.md": "## Waves\n\nWaves continue the sea chapter.\n",
     "notes.md": "# Not a chapter\n\nNever listed.\n",
     "images/wave.png": PNG,
@@ -390,9 +394,11 @@ def test_pandoc_project(projects: dict[str, Imported]) -> None:
     assert notes(imported) == ["metadata.yaml:9: metadata key 'geometry' is not carried over"]
     epub = Epub(imported.built.epub)
     assert epub.meta("dc:title") == ["Notes on the Sea"]
-    # The file opening at level 2 is a section of "The Sea": same page, nested.
-    items = {item.title: item for item in outline(PdfReader(imported.built.pdf))}
-    assert items["Waves"].page == items["The Sea"].page and items["Waves"].depth == items["The Sea"].depth + 1
+    # The file opening at level 2 is a section of "The Sea": nested, on the page where the chapter's text ends.
+    reader = PdfReader(imported.built.pdf)
+    items = {item.title: item for item in outline(reader)}
+    assert items["Waves"].depth == items["The Sea"].depth + 1
+    assert "line_30" in (reader.pages[items["Waves"].page].extract_text() or "")
 
 
 def test_quarto_book(projects: dict[str, Imported]) -> None:
@@ -493,3 +499,11 @@ def test_which_files_are_section_files() -> None:
     )
     assert {k: v.id for k, v in sections(book).items()} == {"c2": "c1", "c3": "c1", "c5": "c4", "c11": "c10"}
     assert sections(Book(root=Path("."), chapters=[_chapter(i, 2) for i in range(3)])) == {}
+
+
+def test_a_long_code_block_breaks_across_pages(projects: dict[str, Imported]) -> None:
+    """It starts right after the text before it instead of moving whole to the next page."""
+    pages = [page.extract_text() or "" for page in PdfReader(projects["pandoc"].built.pdf).pages]
+    first = next(i for i, text in enumerate(pages) if "line_1 " in text)
+    assert "harbour waits for it" in pages[first]
+    assert "line_30" not in pages[first] and "line_30" in pages[first + 1]

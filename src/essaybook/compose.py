@@ -599,12 +599,26 @@ def code_wrap_length(config: Config) -> int:
     return max(0, int((width - 36) * 0.8 / 6))
 
 
+LONG_CODE = 10
+"""Lines from which a code block may break across pages (class ``code-long``, see pages.css)."""
+
+
 def _print_code_and_urls(root: etree._Element, code_wrap: int = 0) -> None:
-    """Code blocks wrap with a hanging indent; code spans and URLs break without hyphens (issue 12, item 2)."""
+    """Code blocks wrap with a hanging indent; code spans and URLs break without hyphens (issue 12, item 2).
+
+    A code block of more than :data:`LONG_CODE` lines, and the highlighting box or figure (an mdBook listing)
+    around it, get class ``code-long``: it may break across pages."""
     for pre in list(root.iter("pre")):
         if any(a.tag == "section" and "footnotes" in (a.get("class") or "") for a in pre.iterancestors()):
             continue
         _code_lines(pre, code_wrap)
+        if "".join(pre.itertext()).rstrip("\n").count("\n") >= LONG_CODE:
+            for holder in [pre, *pre.iterancestors()]:
+                classes = (holder.get("class") or "").split()
+                if holder is pre or holder.tag == "figure" or "codehilite" in classes:
+                    holder.set("class", " ".join([*classes, "code-long"]))
+                if holder.getparent() is root:
+                    break
     for code in list(root.iter("code", "kbd", "samp")):
         if any(a.tag == "pre" for a in code.iterancestors()):
             continue
