@@ -7,7 +7,7 @@ of its own has a top-level entry too, but a smaller title). A chapter's last pag
 chapter opens, blank pages between them skipped. Blank pages, and the pages before the first chapter (half-title,
 title, copyright, contents), do not count.
 
-    python scripts/underfilled.py book.pdf [--list]
+    python scripts/underfilled.py book.pdf [--list] [--until N]
 """
 
 from __future__ import annotations
@@ -78,8 +78,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pdf", type=Path)
     parser.add_argument("--list", action="store_true", help="List the under-filled pages.")
+    parser.add_argument("--until", type=int, default=None, metavar="N", help="Count pages 1 to N only.")
     args = parser.parse_args()
     pages, found = underfilled(args.pdf)
+    if args.until is not None:
+        pages, found = min(pages, args.until), [page for page in found if page <= args.until]
     print(f"{args.pdf}: {pages} pages, {len(found)} under-filled")
     if args.list:
         print(" ".join(map(str, found)))
