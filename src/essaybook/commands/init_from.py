@@ -595,6 +595,8 @@ def import_project(source: Path, target: Path, kind: str | None = None) -> Impor
         raise EssaybookError(
             f"cannot write {rel}: {exc.strerror}", file=_shown(target), hint=f"{len(written)} files were written"
         ) from None
+    files_seen = list(dict.fromkeys(note.file for note in plan.notes))
+    plan.notes.sort(key=lambda note: (files_seen.index(note.file), note.line or 0))
     for note in plan.notes:
         log.warn(note)
     result = ImportResult(target, plan.kind, tuple(written), len(plan.entries), tuple(plan.notes))
