@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from essaybook import log
 from essaybook.commands.init_from import ImportResult, import_project
-from essaybook.compose import sections
+from essaybook.compose import matters, sections
 from essaybook.errors import EssaybookError
 from essaybook.model import Book, Chapter, Heading
 
@@ -507,3 +507,12 @@ def test_a_long_code_block_breaks_across_pages(projects: dict[str, Imported]) ->
     first = next(i for i, text in enumerate(pages) if "line_1 " in text)
     assert "harbour waits for it" in pages[first]
     assert "line_30" not in pages[first] and "line_30" in pages[first + 1]
+
+
+def test_a_section_file_is_in_its_chapters_matter() -> None:
+    introduction, section, chapter = _chapter(0, 1, "introduction"), _chapter(1, 2), _chapter(2, 1)
+    assert matters(Book(root=Path("."), chapters=[introduction, section, chapter])) == {
+        "c0": "front",
+        "c1": "front",
+        "c2": "body",
+    }

@@ -110,9 +110,13 @@ def matter_of(chapter: Chapter, seen_body: bool) -> str:
 
 
 def matters(book: Book) -> dict[str, str]:
-    result, seen_body = {}, False
+    """Chapter id -> 'front', 'body' or 'back'; a section file is in its host's (see :func:`sections`)."""
+    hosts = sections(book)
+    result: dict[str, str] = {}
+    seen_body = False
     for chapter in book.chapters:
-        matter = matter_of(chapter, seen_body)
+        host = hosts.get(chapter.id)
+        matter = result[host.id] if host is not None else matter_of(chapter, seen_body)
         seen_body = seen_body or matter != "front"
         result[chapter.id] = matter
     return result
@@ -159,8 +163,9 @@ def table_of_contents(book: Book, depth: int) -> list[TocEntry]:
         if untitled(chapter):
             continue
         host = hosts.get(chapter.id)
-        matter = kinds[host.id] if host is not None else kinds[chapter.id]
-        entry = TocEntry(title=chapter.title or chapter.rel, id=chapter.id, level=1, matter=matter, chapter=chapter)
+        entry = TocEntry(
+            title=chapter.title or chapter.rel, id=chapter.id, level=1, matter=kinds[chapter.id], chapter=chapter
+        )
         levels = outline_levels(chapter, section=host is not None)
         if host is not None:
             # A section file is an entry under its host's; its own title heading is that entry.
