@@ -138,15 +138,41 @@ def build(
     default=None,
     help="Use this built-in theme and copy its stylesheets and templates into styles/ for editing.",
 )
+@click.option(
+    "--from",
+    "source",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    metavar="PATH",
+    help="Import this mdBook, Quarto book or Pandoc project (a folder, or a Pandoc defaults file) instead; "
+    "it is only read.",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["mdbook", "quarto", "pandoc"]),
+    default=None,
+    help="What --from PATH is (default: found from its files).",
+)
 @output_options
-def init(directory: Path, theme: str | None) -> None:
+def init(directory: Path, theme: str | None, source: Path | None, kind: str | None) -> None:
     """Start a new book project in DIRECTORY (default: here), which must be new or empty.
 
     Writes manuscript/book.toml with every setting explained, two sample chapters, and styles/custom.css.
+    With --from PATH, the chapters, settings and images of an existing mdBook, Quarto book or Pandoc project
+    are copied in instead (includes expanded), and what could not be carried over is listed.
     """
-    from essaybook.commands.init import init_project
+    if source is None:
+        if kind is not None:
+            raise click.UsageError("--kind goes with --from PATH")
+        from essaybook.commands.init import init_project
 
-    init_project(directory, theme)
+        init_project(directory, theme)
+        return
+    if theme is not None:
+        raise click.UsageError("--theme and --from cannot be combined; set [theme] name in book.toml afterwards")
+    from essaybook.commands.init_from import import_project
+
+    import_project(source, directory, kind)
 
 
 @main.command()

@@ -118,9 +118,13 @@ def matter_of(chapter: Chapter, seen_body: bool) -> str:
 
 
 def matters(book: Book) -> dict[str, str]:
-    result, seen_body = {}, False
+    """Chapter id -> 'front', 'body' or 'back'; a section file is in its host's (see :func:`sections`)."""
+    hosts = sections(book)
+    result: dict[str, str] = {}
+    seen_body = False
     for chapter in book.chapters:
-        matter = matter_of(chapter, seen_body)
+        host = hosts.get(chapter.id)
+        matter = result[host.id] if host is not None else matter_of(chapter, seen_body)
         seen_body = seen_body or matter != "front"
         result[chapter.id] = matter
     return result
@@ -168,8 +172,32 @@ def book_parts(book: Book) -> Parts:
     return Parts(numbers, parent)
 
 
-def outline_levels(chapter: Chapter) -> dict[str, int]:
-    """Heading id -> level under the chapter title (the title is level 1; sections start at 2)."""
+def sections(book: Book) -> dict[str, Chapter]:
+    """Section files: chapter id -> the chapter it continues (its host).
+
+    A section file opens with a level-2 heading (as a sub-chapter of an mdBook does) and follows a chapter
+    that opens at level 1 (or with the title the template sets), or another section file of it. It continues
+    its host in print (no new page, the host's running heads) and nests under it in the contents; the EPUB
+    keeps it as a file of its own. Display pages and parts host none; a file that sets its own role is no
+    section file. A book whose chapters all open at level 2 has none.
+    """
+    found: dict[str, Chapter] = {}
+    host: Chapter | None = None
+    for chapter in book.chapters:
+        opens_at = chapter.headings[0].level if chapter.has_title_heading and chapter.headings else 1
+        if chapter.role == "chapter" and opens_at == 2 and host is not None:
+            found[chapter.id] = host
+            continue
+        fits = opens_at == 1 and chapter.role not in DISPLAY_ROLES and chapter.role != "part"
+        host = chapter if fits else None
+    return found
+
+
+def outline_levels(chapter: Chapter, section: bool = False) -> dict[str, int]:
+    """Heading id -> level under the chapter title (the title is level 1; sections start at 2). In a section
+    file (``section``) the headings keep their own levels: its title is a section of its host chapter."""
+    if section:
+        return {h.id: max(2, h.level) for h in chapter.headings}
     headings = chapter.headings[1:] if chapter.has_title_heading else chapter.headings
     top = chapter.headings[0].level if chapter.has_title_heading else min((h.level for h in headings), default=1) - 1
     return {h.id: max(2, h.level - top + 1) for h in headings}
@@ -180,16 +208,22 @@ def table_of_contents(book: Book, depth: int, labels: Labels | None = None) -> l
     (labelled "Part I" with ``labels``)."""
     kinds = matters(book)
     parts = book_parts(book)
+    hosts = sections(book)
     entries: list[TocEntry] = []
     by_id: dict[str, TocEntry] = {}
     for chapter in book.chapters:
         if untitled(chapter):
             continue
+        host = hosts.get(chapter.id)
         entry = TocEntry(
             title=chapter.title or chapter.rel, id=chapter.id, level=1, matter=kinds[chapter.id], chapter=chapter
         )
+        levels = outline_levels(chapter, section=host is not None)
+        if host is not None:
+            # A section file is an entry under its host's; its own title heading is that entry.
+            entry.level = 2
+            levels.pop(chapter.headings[0].id, None)
         stack = [entry]
-        levels = outline_levels(chapter)
         for heading in chapter.headings:
             level = levels.get(heading.id)
             if level is None or level > depth:
@@ -202,6 +236,10 @@ def table_of_contents(book: Book, depth: int, labels: Labels | None = None) -> l
         if chapter.role == "part" and labels is not None:
             entry.label = parts.label(chapter, labels)
         by_id[chapter.id] = entry
+        if host is not None:
+            if depth >= 2 and host.id in by_id:
+                by_id[host.id].children.append(entry)
+            continue
         part = by_id.get(parts.parent.get(chapter.id, ""))
         (part.children if part is not None else entries).append(entry)
     return entries
@@ -371,6 +409,7 @@ def print_fragment(
     labels: Labels | None = None,
     referred: list[str] | None = None,
     code_wrap: int = 0,
+    section_file: bool = False,
 ) -> Markup:
     """Reshape one chapter for paper: notes float to the page foot (or gather at its end), images by path.
 
@@ -381,7 +420,8 @@ def print_fragment(
 
     ``links`` is ``[pdf] links`` (how external links print); ``xrefs`` maps every id a link may reach in
     another chapter to the counter style of its page ('decimal', 'lower-roman'), or is None when links print
-    no page; the ids this chapter's links print the page of are appended to ``referred``.
+    no page; the ids this chapter's links print the page of are appended to ``referred``. ``section_file``: the
+    chapter is a section file (see :func:`sections`), whose headings keep their levels in the outline.
     """
     root = _fragment(chapter)
     _add_author(root, chapter)
@@ -403,7 +443,7 @@ def print_fragment(
             block.set("id", f"eb-{chapter.index}-{number}")
         if anchors is not None:
             anchors.append(block.get("id", ""))
-    levels = outline_levels(chapter)
+    levels = outline_levels(chapter, section_file)
     for heading in root.iter("h1", "h2", "h3", "h4", "h5", "h6"):
         level = levels.get(heading.get("id", ""))
         if level is not None and level <= 3:
@@ -624,12 +664,26 @@ def code_wrap_length(config: Config) -> int:
     return max(0, int((width - 36) * 0.8 / 6))
 
 
+LONG_CODE = 10
+"""Lines from which a code block may break across pages (class ``code-long``, see pages.css)."""
+
+
 def _print_code_and_urls(root: etree._Element, code_wrap: int = 0) -> None:
-    """Code blocks wrap with a hanging indent; code spans and URLs break without hyphens (issue 12, item 2)."""
+    """Code blocks wrap with a hanging indent; code spans and URLs break without hyphens (issue 12, item 2).
+
+    A code block of more than :data:`LONG_CODE` lines, and the highlighting box or figure (an mdBook listing)
+    around it, get class ``code-long``: it may break across pages."""
     for pre in list(root.iter("pre")):
         if any(a.tag == "section" and "footnotes" in (a.get("class") or "") for a in pre.iterancestors()):
             continue
         _code_lines(pre, code_wrap)
+        if "".join(pre.itertext()).rstrip("\n").count("\n") >= LONG_CODE:
+            for holder in [pre, *pre.iterancestors()]:
+                classes = (holder.get("class") or "").split()
+                if holder is pre or holder.tag == "figure" or "codehilite" in classes:
+                    holder.set("class", " ".join([*classes, "code-long"]))
+                if holder.getparent() is root:
+                    break
     for code in list(root.iter("code", "kbd", "samp")):
         if any(a.tag == "pre" for a in code.iterancestors()):
             continue
@@ -914,6 +968,7 @@ def compose_print(
     blocks: list[tuple[int, int, str]] = []
     fragments: dict[str, str] = {}
     running: dict[str, str] = {}
+    hosts = sections(book)
     ids = {c.id: frozenset(_ids(c)) for c in book.chapters} if split or config.pdf.page_references else {}
     elsewhere = frozenset(i for c in book.chapters for i in [c.id, *ids[c.id]]) if split else frozenset()
     xrefs: dict[str, str] | None = None
@@ -928,6 +983,8 @@ def compose_print(
     code_wrap = code_wrap_length(config)
     for chapter in log.progress(book.chapters):
         anchors: list[str] = []
+        host = hosts.get(chapter.id)
+        owner = chapter.id if host is None else host.id
         content = print_fragment(
             chapter,
             config.pdf.notes,
@@ -938,10 +995,18 @@ def compose_print(
             links=config.pdf.links,
             xrefs=xrefs,
             labels=labels,
-            referred=referred.setdefault(chapter.id, []),
+            referred=referred.setdefault(owner, []),
             code_wrap=code_wrap,
+            section_file=host is not None,
         )
         blocks.extend((chapter.index, number, anchor) for number, anchor in enumerate(anchors))
+        if host is not None:
+            # A section file goes on in its host's content, so in its layout unit: no page break before it.
+            lang = f' lang="{chapter.lang}" dir="{direction_of(chapter.lang)}"' if chapter.lang else ""
+            fragments[host.id] += f'<section class="section-file" id="{chapter.id}"{lang}>{content}</section>'
+            if ids:
+                ids[host.id] = ids[host.id] | ids[chapter.id] | {chapter.id}
+            continue
         fragments[chapter.id] = str(content)
         running[chapter.id] = _running_title(chapter)
         placeholder = Markup(f"<!--{PLACEHOLDER}{chapter.id}-->")

@@ -608,7 +608,8 @@ def _lay_out(project: Project, printed: PrintDocument, cache: LayoutCache, jobs:
     seconds = layout_seconds()
     if project.layout == "book":
         blocks: dict[str, list[str]] = {}
-        ids = {c.index: c.id for c in book.chapters}
+        hosts = compose.sections(book)  # a section file's blocks are laid out in its host chapter's unit
+        ids = {c.index: hosts[c.id].id if c.id in hosts else c.id for c in book.chapters}
         for chapter_index, _, anchor in printed.blocks:
             blocks.setdefault(ids[chapter_index], []).append(anchor)
         settings = Settings(
