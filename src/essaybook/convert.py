@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 import markdown
 from lxml import etree, html
 
-from essaybook import contentmodel, log, mathtex
+from essaybook import citations, contentmodel, log, mathtex
 from essaybook.diagnostics import Diagnostic
 from essaybook.errors import ManuscriptError
 from essaybook.langtag import is_language_tag
@@ -86,9 +86,12 @@ _GLOBAL_ATTRS = contentmodel.GLOBAL_ATTRIBUTES
 _ELEMENT_ATTRS = {tag: spec.attributes for tag, spec in contentmodel.SPECS.items()}
 
 
-def make_markdown(code_style: str = "xcode", lang: str = "en", math: bool = True) -> markdown.Markdown:
+def make_markdown(
+    code_style: str = "xcode", lang: str = "en", math: bool = True, cite: tuple[bool, bool] = (False, False)
+) -> markdown.Markdown:
     """The Python-Markdown instance for chapters in ``lang`` (reset between chapters); ``math``: TeX between
-    dollars is math (:mod:`essaybook.mathtex`), else plain text."""
+    dollars is math (:mod:`essaybook.mathtex`), else plain text; ``cite``: (a bibliography is set, its style is a
+    note style) for :mod:`essaybook.citations`."""
     quotes = QUOTES.get(lang.split("-")[0].lower(), {})
     return markdown.Markdown(
         extensions=[
@@ -106,6 +109,7 @@ def make_markdown(code_style: str = "xcode", lang: str = "en", math: bool = True
             EssaybookExtension(),
             PandocExtension(),
             *([mathtex.MathExtension()] if math else []),
+            citations.CitationExtension(*cite),
         ],
         extension_configs={
             "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": "\u21a9", "BACKLINK_TITLE": "Back to note %d"},
@@ -283,6 +287,11 @@ class Conversion:
             if ahead is not None:
                 ahead.stop()
         _report_directives([where for _, _, ctx in trees for where in ctx.record.directives])
+        if not citations.cite_book(self.book.citations, trees):  # nothing cited: no reference list
+            generated = [t for t in trees if str(t[0].source) == self.book.citations.generated]
+            trees = [t for t in trees if t not in generated]
+            for chapter, _, _ in generated:
+                self.book.chapters.remove(chapter)
         by_path = self._by_path()
         for chapter, root, ctx in trees:
             self._finish(chapter, root, ctx, by_path)
@@ -328,6 +337,7 @@ class Conversion:
         try:
             root = self._first_pass(chapter, ctx)[1]
             _report_directives(ctx.record.directives)
+            citations.cite_chapter(self.book.citations, chapter, root, ctx)
             self._finish(chapter, root, ctx, self._by_path())
         except BaseException:
             self._give_back(ctx.record, -1)
@@ -379,6 +389,7 @@ class Conversion:
             self.lang,
             self.book.allow_remote,
             self.book.math,
+            _cite_mode(self.book),
             str(self.book.root),
             chapter.rel,
             str(chapter.source),
@@ -396,7 +407,7 @@ class Conversion:
         images, without_alt = book.images, book.images_without_alt
         chapter_lang = self._lang_of(chapter)
         if chapter_lang not in self._parsers:
-            md = make_markdown(self.code_style, chapter_lang, book.math)
+            md = make_markdown(self.code_style, chapter_lang, book.math, _cite_mode(book))
             self._parsers[chapter_lang] = md, len(md.block_level_elements)
         md, builtin = self._parsers[chapter_lang]
         # The parser is shared on purpose: a custom element one chapter registers stays block-level in the
@@ -459,6 +470,11 @@ class Conversion:
         if root.text and root.text.strip():
             chapter.html = _escape(root.text) + chapter.html
         self._records[chapter.source.resolve()] = ctx.record
+
+
+def _cite_mode(book: Book) -> tuple[bool, bool]:
+    library = book.citations
+    return (library is not None, library is not None and library.note)
 
 
 _RESERVED_STEMS = frozenset({"cover", "titlepage"})

@@ -28,6 +28,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Start of content",
         "back-matter": "Back matter",
         "page-reference": "p.\u00a0{page}",
+        "references": "References",
     },
     "de": {
         "contents": "Inhalt",
@@ -45,6 +46,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Textbeginn",
         "back-matter": "Anhang",
         "page-reference": "S.\u00a0{page}",
+        "references": "Literatur",
     },
     "fr": {
         "contents": "Table des matières",
@@ -62,6 +64,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Début du texte",
         "back-matter": "Annexes",
         "page-reference": "p.\u00a0{page}",
+        "references": "Références",
     },
     "es": {
         "contents": "Índice",
@@ -79,6 +82,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Inicio del texto",
         "back-matter": "Apéndices",
         "page-reference": "p.\u00a0{page}",
+        "references": "Referencias",
     },
     "it": {
         "contents": "Indice",
@@ -96,6 +100,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Inizio del testo",
         "back-matter": "Apparati",
         "page-reference": "p.\u00a0{page}",
+        "references": "Bibliografia",
     },
     "pt": {
         "contents": "Sumário",
@@ -113,6 +118,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Início do texto",
         "back-matter": "Elementos pós-textuais",
         "page-reference": "p.\u00a0{page}",
+        "references": "Referências",
     },
     "nl": {
         "contents": "Inhoud",
@@ -130,6 +136,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "Begin van de tekst",
         "back-matter": "Nawerk",
         "page-reference": "p.\u00a0{page}",
+        "references": "Literatuur",
     },
     "ar": {
         "contents": "المحتويات",
@@ -147,6 +154,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "بداية النص",
         "back-matter": "الملاحق",
         "page-reference": "ص\u00a0{page}",
+        "references": "المراجع",
     },
     "zh": {
         "contents": "目录",
@@ -164,6 +172,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "正文",
         "back-matter": "后置部分",
         "page-reference": "第{page}页",
+        "references": "参考文献",
     },
     "ja": {
         "contents": "目次",
@@ -181,6 +190,7 @@ LABELS: dict[str, dict[str, str]] = {
         "start-of-content": "本文",
         "back-matter": "後付",
         "page-reference": "{page}ページ",
+        "references": "参考文献",
     },
 }
 """Every generated word, by primary language subtag; each table has every key of the English one."""

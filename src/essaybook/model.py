@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 #: Chapter roles from front matter, with the EPUB 3 structural semantics (epub:type) and the DPUB-ARIA role
 #: each carries. Roles before the first "chapter" are front matter in print; "appendix" and later are back matter.
@@ -15,6 +16,7 @@ ROLES: dict[str, tuple[str, str]] = {
     "introduction": ("introduction", "doc-introduction"),
     "chapter": ("chapter", "doc-chapter"),
     "appendix": ("appendix", "doc-appendix"),
+    "bibliography": ("bibliography", "doc-bibliography"),
     "afterword": ("afterword", "doc-afterword"),
     "acknowledgments": ("acknowledgments", "doc-acknowledgments"),
     "colophon": ("colophon", "doc-colophon"),
@@ -31,7 +33,7 @@ IMAGE_TYPES = {
 FONT_TYPES = {".otf": "font/otf", ".ttf": "font/ttf", ".woff": "font/woff", ".woff2": "font/woff2"}
 """Font files an EPUB 3 may carry, by suffix."""
 FRONT_ROLES = frozenset({"dedication", "epigraph", "foreword", "preface", "introduction"})
-BACK_ROLES = frozenset({"appendix", "afterword", "acknowledgments", "colophon"})
+BACK_ROLES = frozenset({"appendix", "bibliography", "afterword", "acknowledgments", "colophon"})
 
 
 @dataclass
@@ -116,6 +118,9 @@ class Book:
     """Whether http(s) images may be fetched (``[book] allow-remote``)."""
     math: bool = True
     """Whether TeX between dollars is math (``[book] math``)."""
+    citations: Any = None
+    """The sources and style citations are rendered with (:class:`essaybook.citations.Library`), when
+    ``[book] bibliography`` is set."""
 
     @property
     def manuscript_dir(self) -> Path:
