@@ -67,7 +67,7 @@ REFS_ID = "refs"
 CSL_NS = "http://purl.org/net/xbiblio/csl"
 _C = f"{{{CSL_NS}}}"
 
-_KEY = r"(?:\{(?P<braced>[^{}\s]+)\}|(?P<key>\w(?:[\w:.#$%&+?<>~/-]*\w)?))"
+_KEY = r"(?:\{(?P<braced>[^{}\n]+)\}|(?P<key>\w(?:[\w:.#$%&+?<>~/-]*\w)?))"
 _ITEM_RE = re.compile(rf"^(?P<prefix>.*?)(?<![\w@\\])(?P<minus>-?)@{_KEY}(?P<rest>.*)$", re.S)
 _BRACKET_RE = re.compile(r"\[(?P<body>[^\[\]]*@[^\[\]]*)\](?![\[(:{])")
 _BARE_RE = re.compile(rf"(?<![\w@\\/:.=+-])@{_KEY}(?:[ \t]\[(?P<locator>[^\[\]@\n]*)\](?![\[(:{{]))?")
@@ -309,6 +309,8 @@ class _Bare(InlineProcessor):
         return _placeholder(m.group(), "narrative", [Cite(key, "", suffix, label, locator)]), m.start(), m.end()
 
 
+_NOTE_BRACKET_RE = re.compile(r"[ \t]*(?P<citation>" + _BRACKET_RE.pattern + r")(?P<punct>[.,;:!?]?)")
+_MARK_FIRST_RE = re.compile(r"^\s*[.,;:!?]?\[\^" + re.escape(CITE_NOTE))
 _DEFINITION_RE = re.compile(r"^ {0,3}\[\^[^\]]+\]:")
 _CODE_SPAN_RE = re.compile(r"(`+).*?\1")
 
@@ -330,7 +332,11 @@ class _NoteCitations(Preprocessor):
             if code or in_note or "@" not in line:
                 out.append(line)
                 continue
-            out.append(self._rewrite(line, notes))
+            rewritten = self._rewrite(line, notes)
+            if _MARK_FIRST_RE.match(rewritten) and out and out[-1].strip() and not masked[len(out) - 1]:
+                out[-1] = out[-1].rstrip() + rewritten.lstrip()  # the mark follows the word before it
+                continue
+            out.append(rewritten)
         if notes:
             out.append("")
             out.extend(f"[^{CITE_NOTE}{n}]: {note}" for n, note in enumerate(notes, 1))
@@ -346,10 +352,11 @@ class _NoteCitations(Preprocessor):
         def bracketed(m: re.Match[str]) -> str:
             if in_code(m.start()) or parse_items(m.group("body")) is None:
                 return m.group()
-            notes.append(m.group())
-            return f"[^{CITE_NOTE}{len(notes)}]"
+            notes.append(m.group("citation"))
+            # The note's mark goes where the citation was, after the punctuation that follows it (Pandoc's rule).
+            return f"{m.group('punct')}[^{CITE_NOTE}{len(notes)}]"
 
-        line = _BRACKET_RE.sub(bracketed, line)
+        line = _NOTE_BRACKET_RE.sub(bracketed, line)
 
         def bare(m: re.Match[str]) -> str:
             key = _key(m)
@@ -420,6 +427,17 @@ def _fixed_style(xml: bytes) -> etree._Element:
             name.set("initialize-with", inherited)
     for element in (root, *sections):
         element.attrib.pop("initialize-with", None)
+    # citeproc-py prints a variable's label when the variable is empty (Chicago's notes said "edition" for every
+    # book without one); CSL prints a label only with its variable, which is what the condition says.
+    for label in list(root.iter(f"{_C}label")):
+        variable = label.get("variable")
+        parent = label.getparent()
+        if not variable or variable == "locator" or parent is None:
+            continue
+        choose = etree.Element(f"{_C}choose")
+        test = etree.SubElement(choose, f"{_C}if", {"variable": variable})
+        parent.replace(label, choose)
+        test.append(label)
     return root
 
 
@@ -585,6 +603,8 @@ class Processor:
         return [(keys[item.key], self._fix(str(text))) for item, text in zip(bib.items, bib.bibliography(), strict=True)]
 
     def _fix(self, text: str) -> str:
+        # A term's period followed by the layout's or a delimiter's ("et al.."): one period.
+        text = re.sub(r"([^.]\.)((?:</\w+>)*)\.(?!\.)", r"\1\2", text)
         return _punctuation_in_quote(text) if self.us_quotes else text
 
     def render(self, citation: Citation, link: Callable[[str], str]) -> str:
@@ -641,7 +661,7 @@ class Processor:
 
     @staticmethod
     def _anchor(link: Callable[[str], str], cites: list[Cite], text: str) -> str:
-        if not cites or not text:
+        if not cites or not text or not link(cites[0].key):
             return text
         return f'<a href="{htmlmod.escape(link(cites[0].key))}">{text}</a>'
 
@@ -734,15 +754,19 @@ def cite_book(library: Library | None, chapters: list[tuple[Any, Any, Any]], fil
     def link(key: str) -> str:
         return "#" + links[key] if key in links else ""
 
+    def no_link(key: str) -> str:
+        return ""
+
     for citation in found:
+        inside_link = any(a.tag == "a" for a in citation.element.iterancestors())  # links do not nest
         try:
-            text = processor.render(citation, link)
+            text = processor.render(citation, no_link if inside_link else link)
         except Exception as exc:  # citeproc-py trips over data it does not expect: the citation stays as written
             _, _, ctx = chapters[citation.chapter]
             ctx.warn(f"citation {citation.source} could not be formatted: {exc}", kind="citation", near=citation.source)
             _unwrap(citation.element)
             continue
-        _replace(citation.element, text.replace(' href=""', ""))
+        _replace(citation.element, text)
     return bool(found) or not library.generated
 
 
