@@ -13,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from essaybook.bibliography import from_bibtex
-from essaybook.citations import Cite, Citation, Library, Processor, parse_items, parse_locator, style_path
+from essaybook.citations import Citation, Cite, Library, Processor, parse_items, parse_locator, style_path
 from essaybook.convert import make_markdown
 from test_bad_input import NO_PDF, TOML, build, make_project
 from test_hostile import assert_success, assert_warned, epub_texts

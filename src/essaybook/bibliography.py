@@ -83,7 +83,7 @@ _PUBLISHER_LIKE = ("institution", "school", "organization")
 _NAMES = {"author": "author", "editor": "editor", "translator": "translator"}
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _DATE_RE = re.compile(r"^\s*(-?\d{1,4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
-_THESIS_GENRES = {"phdthesis": "PhD dissertation", "mastersthesis": "Master’s thesis"}
+_THESIS_GENRES = {"phdthesis": "PhD dissertation", "mastersthesis": "Master\u2019s thesis"}
 SUFFIXES = (".bib", ".bibtex", ".json", ".yaml", ".yml")
 
 
@@ -114,10 +114,10 @@ def load(path: Path, display: str) -> list[Item]:
             f"not CSL YAML: {first}", file=display, line=mark.line + 1 if mark is not None else None
         ) from None
     # Pandoc's CSL YAML is a metadata block with a ``references`` list; a bare list is read too.
-    data: Any = docs[0] if len(docs) == 1 else docs
-    if isinstance(data, dict):
-        data = data.get("references")
-    return _checked(data, display, "CSL YAML")
+    found: Any = docs[0] if len(docs) == 1 else docs
+    if isinstance(found, dict):
+        found = found.get("references")
+    return _checked(found, display, "CSL YAML")
 
 
 def _checked(data: Any, display: str, what: str) -> list[Item]:
@@ -142,8 +142,21 @@ def _checked(data: Any, display: str, what: str) -> list[Item]:
 
 _DATE_VARIABLES = frozenset({"issued", "accessed", "event-date", "original-date", "submitted", "available-date"})
 _NAME_VARIABLES = frozenset(
-    {"author", "editor", "translator", "container-author", "collection-editor", "director", "illustrator",
-     "interviewer", "recipient", "reviewed-author", "composer", "original-author", "editorial-director"}
+    {
+        "author",
+        "editor",
+        "translator",
+        "container-author",
+        "collection-editor",
+        "director",
+        "illustrator",
+        "interviewer",
+        "recipient",
+        "reviewed-author",
+        "composer",
+        "original-author",
+        "editorial-director",
+    }
 )
 
 
@@ -156,8 +169,10 @@ def _csl_date(value: Any) -> dict[str, Any]:
             return _csl_date(value["raw"])
         return {"literal": json.dumps(value)}
     if isinstance(value, list):  # Pandoc's YAML: a list of {year, month, day}
-        parts = [[int(d[k]) for k in ("year", "month", "day") if isinstance(d, dict) and str(d.get(k, "")).isdigit()]
-                 for d in value]
+        parts = [
+            [int(d[k]) for k in ("year", "month", "day") if isinstance(d, dict) and str(d.get(k, "")).isdigit()]
+            for d in value
+        ]
         return {"date-parts": [p for p in parts if p]} if any(parts) else {"literal": str(value)}
     found = _date(str(value), None, None)
     return found if found is not None else {"literal": str(value)}
@@ -221,7 +236,7 @@ def _entry(key: str, kind: str, fields: dict[str, Any], latex: Callable[[str], s
     if "subtitle" in fields and "title" in item:
         item["title"] = f"{item['title']}: {latex(fields['subtitle'])}"
     if "pages" in fields:
-        item["page"] = re.sub(r"\s*-+\s*", "–", latex(fields["pages"]))
+        item["page"] = re.sub(r"\s*-+\s*", "\u2013", latex(fields["pages"]))
     if "number" in fields:
         item["issue" if item["type"] == "article-journal" else "number"] = latex(fields["number"])
     if "publisher" not in item:
@@ -269,10 +284,10 @@ def _date(date: str | None, year: str | None, month: str | None) -> dict[str, An
     found = re.search(r"-?\d{1,4}", year)
     if not found:
         return {"literal": year}
-    parts = [int(found.group())]
+    year_parts = [int(found.group())]
     if month:
         word = month.strip().lower()
         number = _MONTHS.index(word[:3]) + 1 if word[:3] in _MONTHS else int(word) if word.isdigit() else 0
         if 1 <= number <= 12:
-            parts.append(number)
-    return {"date-parts": [parts]}
+            year_parts.append(number)
+    return {"date-parts": [year_parts]}

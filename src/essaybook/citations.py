@@ -41,7 +41,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import markdown
 from lxml import etree, html
@@ -73,7 +73,7 @@ _BRACKET_RE = re.compile(r"\[(?P<body>[^\[\]]*@[^\[\]]*)\](?![\[(:{])")
 _BARE_RE = re.compile(rf"(?<![\w@\\/:.=+-])@{_KEY}(?:[ \t]\[(?P<locator>[^\[\]@\n]*)\](?![\[(:{{]))?")
 _LOCATOR_RE = re.compile(
     r"^\s*,?\s*(?:(?P<label>§§?|¶|[^\W\d]+\.?)\s*)?"
-    r"(?P<value>(?:[\dIVXLCDMivxlcdm]+[a-z]?)(?:\s*[-–—,]\s*[\dIVXLCDMivxlcdm]+[a-z]?)*)"
+    r"(?P<value>(?:[\dIVXLCDMivxlcdm]+[a-z]?)(?:\s*[-\u2013\u2014,]\s*[\dIVXLCDMivxlcdm]+[a-z]?)*)"
     r"(?P<rest>(?:\W.*)?)$",
     re.S,
 )
@@ -98,7 +98,7 @@ _LABELS = {
 _MARK = "\ue000"
 """Stands for an item's author in the renderings that suppress the author or print the author alone."""
 _ID_RE = re.compile(r"[^\w.-]")
-_NUMERIC_RE = re.compile(r"^[A-Za-z]*\d+[A-Za-z]*(?:\s*[-–&,]\s*[A-Za-z]*\d+[A-Za-z]*)*$")
+_NUMERIC_RE = re.compile(r"^[A-Za-z]*\d+[A-Za-z]*(?:\s*[-\u2013&,]\s*[A-Za-z]*\d+[A-Za-z]*)*$")
 """A number, or numbers in a range or list: what CSL's ``is-numeric`` calls numeric."""
 
 
@@ -274,7 +274,7 @@ def parse_locator(rest: str) -> tuple[str, str, str]:
         word = (found.group("label") or "").rstrip(".").lower()
         label = _LABELS.get(word) if word else "page" if found.group("value")[0].isdigit() else None
         if label is not None:
-            return label, found.group("value").replace("-", "–"), found.group("rest").rstrip()
+            return label, found.group("value").replace("-", "\u2013"), found.group("rest").rstrip()
     return "", "", rest if rest.startswith(",") else " " + rest.lstrip()
 
 
@@ -363,8 +363,8 @@ class _NoteCitations(Preprocessor):
             if in_code(m.start()) or key.startswith(CROSSREF_PREFIXES) or line[m.end() : m.end() + 2] == "[^":
                 return m.group()
             locator = m.group("locator")
-            notes.append(f"[@{m.group('braced') and '{' + key + '}' or key}{', ' + locator if locator else ''}]")
-            return f"@{m.group('braced') and '{' + key + '}' or key}[^{CITE_NOTE}{len(notes)}]"
+            notes.append(f"[@{(m.group('braced') and '{' + key + '}') or key}{', ' + locator if locator else ''}]")
+            return f"@{(m.group('braced') and '{' + key + '}') or key}[^{CITE_NOTE}{len(notes)}]"
 
         return _BARE_RE.sub(bare, line)
 
@@ -485,8 +485,8 @@ def _unmark(text: str) -> str:
 
 def _punctuation_in_quote(text: str) -> str:
     """A period or comma after a closing quotation mark moved inside it (US English)."""
-    text = re.sub(r"([”’])((?:</\w+>)*)([.,])", r"\3\1\2", text)
-    return re.sub(r"([.?!])[.,]([”’])", r"\1\2", text)
+    text = re.sub(r"([\u201d\u2019])((?:</\w+>)*)([.,])", r"\3\1\2", text)
+    return re.sub(r"([.?!])[.,]([\u201d\u2019])", r"\1\2", text)
 
 
 @dataclass
@@ -576,8 +576,8 @@ class Processor:
     def _punctuation_in_quote(root: etree._Element) -> bool:
         options = root.find(f"{_C}locale/{_C}style-options")
         if options is not None and options.get("punctuation-in-quote") is not None:
-            return options.get("punctuation-in-quote") == "true"
-        return root.get("default-locale", "en-US") in ("en-US", "en")
+            return bool(options.get("punctuation-in-quote") == "true")
+        return str(root.get("default-locale", "en-US")) in ("en-US", "en")
 
     def register(self, citations: list[Citation]) -> None:
         """Give the processors every citation (numbering and sorting need all of them), then sort."""
@@ -600,7 +600,9 @@ class Processor:
         fresh.bibliography = bib
         bib.items = list(fresh.cites)
         keys = {internal: key for key, internal in self.ids.items()}
-        return [(keys[item.key], self._fix(str(text))) for item, text in zip(bib.items, bib.bibliography(), strict=True)]
+        return [
+            (keys[item.key], self._fix(str(text))) for item, text in zip(bib.items, bib.bibliography(), strict=True)
+        ]
 
     def _fix(self, text: str) -> str:
         # A term's period followed by the layout's or a delimiter's ("et al.."): one period.
@@ -673,23 +675,6 @@ class Processor:
 # ------------------------------------------------------------------------------------------- the book
 
 
-class Chapterlike(Protocol):
-    """What :func:`cite_book` needs of a chapter's conversion context (convert's ``_Context``)."""
-
-    def warn(
-        self, message: str, *, kind: str, near: str = "", line: int | None = None, hint: str | None = None
-    ) -> None: ...
-
-    def unique_id(self, wanted: str) -> str: ...
-
-
-@dataclass
-class _Place:
-    root: Any
-    ctx: Any
-    anchors: dict[str, str] = field(default_factory=dict)
-
-
 def placeholders(root: Any) -> Iterator[Any]:
     """The citation placeholders in a chapter's tree, in document order."""
     yield from root.iterfind(".//span[@class='citation'][@data-citation]")
@@ -706,7 +691,7 @@ def cite_book(library: Library | None, chapters: list[tuple[Any, Any, Any]], fil
     in book order. Returns False when the generated references chapter has nothing to hold (no citation): the
     caller leaves it out of the book."""
     found: list[Citation] = []
-    for index, (_, root, ctx) in enumerate(chapters):
+    for index, (_, root, _ctx) in enumerate(chapters):
         for element in placeholders(root):
             data = json.loads(element.get("data-citation"))
             cites = [Cite(*item) for item in data["items"]]
@@ -720,7 +705,7 @@ def cite_book(library: Library | None, chapters: list[tuple[Any, Any, Any]], fil
                     f"citation {citation.source} is printed as written: no bibliography is set",
                     kind="citation",
                     near=citation.source,
-                    hint="name the sources in book.toml: [book] bibliography = \"references.bib\"",
+                    hint='name the sources in book.toml: [book] bibliography = "references.bib"',
                 )
             _unwrap(citation.element)
         return True
