@@ -204,7 +204,7 @@ def _project(tmp_path: Path, toml: str, chapters: dict[str, str]) -> Path:
 
 def test_refs_div_places_the_list_and_a_note_style_makes_footnotes(tmp_path: Path) -> None:
     body = (
-        "# Notes\n\nProgrammes are essays [@knuth1984, p. 33]. As @lamport1994 wrote\n[@hoare1972].\n\n"
+        "# Notes\n\nProgrammes are essays [@knuth1984, p. 33]. As @lamport1994 wrote\n[see @hoare1972].\n\n"
         "Mine.[^m]\n\n[^m]: Which cites [@knuth1984, 40] itself.\n\n# Works Cited {-}\n\n::: {#refs}\n:::\n"
     )
     toml = 'bibliography = "sources.bib"\ncsl = "chicago-notes-bibliography"\n'
@@ -218,6 +218,7 @@ def test_refs_div_places_the_list_and_a_note_style_makes_footnotes(tmp_path: Pat
     # The author in the text prints as the style's first note names him (Pandoc: the same).
     assert "Programmes are essays.1 As Leslie Lamport2 wrote.3" in plain
     assert "1. Donald E. Knuth, “Literate Programming,” The Computer Journal 27, no. 2 (1984): 33," in plain
+    assert "3. See C. A. R. Hoare, “Notes on Data Structuring,” in Structured Programming" in plain  # capitalised
     assert "4. Which cites Knuth, “Literate Programming,” 40" in plain
     assert re.search(r'<div[^>]*id="refs"[^>]*role="doc-bibliography"', xhtml)
     assert "Knuth, Donald E. “Literate Programming.” <em>The Computer Journal</em> 27, no. 2 (1984): 97–111." in xhtml

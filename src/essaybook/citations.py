@@ -499,6 +499,8 @@ class Citation:
     in_note: bool
     chapter: int
     source: str
+    own_note: bool = False
+    """The citation is the note a note style made of it: it starts with a capital, as Pandoc's do."""
 
 
 class _Source:
@@ -695,8 +697,10 @@ def cite_book(library: Library | None, chapters: list[tuple[Any, Any, Any]], fil
         for element in placeholders(root):
             data = json.loads(element.get("data-citation"))
             cites = [Cite(*item) for item in data["items"]]
-            in_note = any(a.tag == "aside" and "footnote" in (a.get("class") or "") for a in element.iterancestors())
-            found.append(Citation(element, data["mode"], cites, in_note, index, element.text or ""))
+            notes = [a for a in element.iterancestors() if a.tag == "aside" and "footnote" in (a.get("class") or "")]
+            citation = Citation(element, data["mode"], cites, bool(notes), index, element.text or "")
+            citation.own_note = bool(notes) and (notes[0].get("id") or "").startswith("fn-" + CITE_NOTE)
+            found.append(citation)
     if library is None:
         for citation in found:
             _, _, ctx = chapters[citation.chapter]
@@ -751,6 +755,8 @@ def cite_book(library: Library | None, chapters: list[tuple[Any, Any, Any]], fil
             ctx.warn(f"citation {citation.source} could not be formatted: {exc}", kind="citation", near=citation.source)
             _unwrap(citation.element)
             continue
+        if citation.own_note:
+            text = re.sub(r"^((?:<[^>]+>)*)(\w)", lambda m: m.group(1) + m.group(2).upper(), text, count=1)
         _replace(citation.element, text)
     return bool(found) or not library.generated
 
