@@ -191,6 +191,22 @@ def test_epub_links_every_citation_and_marks_the_reference_list(cited: Built) ->
     assert "someone@example.com" in chapter and "<code>[@knuth1984]</code>" in chapter
 
 
+def test_ace_reports_no_violations(cited: Built, tmp_path: Path) -> None:
+    from test_ace import violations
+
+    assert violations(cited.epub, tmp_path / "ace") == []
+
+
+def test_a_changed_bibliography_is_rendered_again_with_chapters_from_the_cache(tmp_path: Path) -> None:
+    root = _project(tmp_path, 'bibliography = "sources.bib"\n', {"01.md": "# One\n\nCited [@knuth1984].\n"})
+    assert_success(build(root, *NO_PDF))
+    bib = root / "manuscript" / "sources.bib"
+    bib.write_text(bib.read_text(encoding="utf-8").replace("Literate Programming", "Literate Programs"), "utf-8")
+    assert_success(build(root, *NO_PDF))
+    references = epub_texts(root)["EPUB/text/references.xhtml"]
+    assert "“Literate Programs.”" in references
+
+
 # --------------------------------------------------------------------------------- placement and notes
 
 
