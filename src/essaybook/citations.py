@@ -589,7 +589,7 @@ class _Source:
             return None
         item = citation.cites[0]
         locator = (item.locator.label, str(item.locator.identifier)) if item.has_locator else None
-        last = history[-1] if history else None
+        last: Any = history[-1] if history else None
         ibid = last is not None and last.key == item.key and len(last.citation.cites) == 1
         last_locator = (last.locator.label, str(last.locator.identifier)) if ibid and last.has_locator else None
         affixes = (item.get("prefix", ""), item.get("suffix", ""))
