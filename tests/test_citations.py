@@ -339,3 +339,15 @@ def test_citations_and_references_match_pandoc_citeproc(tmp_path: Path) -> None:
     for accepted, ours_instead in ACCEPTED.items():
         theirs = [line.replace(accepted, ours_instead) for line in theirs]
     assert ours == theirs
+
+
+def test_a_chapter_converted_again_for_the_preview_has_its_citations_rendered(tmp_path: Path) -> None:
+    from essaybook.pipeline import Pipeline
+
+    root = _project(tmp_path, 'bibliography = "sources.bib"\n', {"01.md": "# One\n\nCited [@knuth1984].\n"})
+    pipeline = Pipeline(root, cache=False)
+    book = pipeline.convert().book
+    assert [c.rel for c in book.chapters] == ["01.md", ".references.md"]
+    (root / "manuscript" / "01.md").write_text("# One\n\nNow [@knuth1984, p. 3].\n", encoding="utf-8")
+    chapter = pipeline.reconvert(book.chapters[0])[0]
+    assert 'Now (<a href="#ref-knuth1984">Knuth 1984, 3</a>).' in re.sub(r"<span[^>]*>|</span>", "", chapter.html)
