@@ -116,6 +116,21 @@ def test_the_citeproc_py_bugs_of_the_issue_are_worked_around() -> None:
     assert "In <i>Structured Programming</i>, edited by Ole-Johan Dahl" in entries["hoare1972"]
 
 
+def test_markup_in_the_sources_is_text_but_csl_rich_text() -> None:
+    item = {
+        "id": "x",
+        "type": "book",
+        "title": "On <script>x</script> & <i>Italics</i>",
+        "issued": {"date-parts": [[2000]]},
+    }
+    found = style_path("chicago-author-date")
+    assert found is not None
+    processor = Processor(Library.of([item], found.read_bytes(), "References"))
+    processor.register([Citation(None, "normal", [Cite("x")], False, 0, "")])
+    entry = processor.entries()[0][1]
+    assert "&lt;script&gt;x&lt;/script&gt; &amp; <i>Italics</i>" in entry and "<script" not in entry
+
+
 def test_every_item_links_to_its_own_entry() -> None:
     processor = _processor()
     citation = Citation(None, "normal", [Cite("lamport1994"), Cite("hoare1972")], False, 0, "")

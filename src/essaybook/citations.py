@@ -32,7 +32,6 @@ citeproc-py 0.11 needs these work-arounds, all made here around it (the library 
 from __future__ import annotations
 
 import copy
-import functools
 import html as htmlmod
 import io
 import json
@@ -98,6 +97,8 @@ _LABELS = {
 _MARK = "\ue000"
 """Stands for an item's author in the renderings that suppress the author or print the author alone."""
 _ID_RE = re.compile(r"[^\w.-]")
+_SAFE = etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True)
+"""A style is the project's file: no entities, nothing fetched."""
 _NUMERIC_RE = re.compile(r"^[A-Za-z]*\d+[A-Za-z]*(?:\s*[-\u2013&,]\s*[A-Za-z]*\d+[A-Za-z]*)*$")
 """A number, or numbers in a range or list: what CSL's ``is-numeric`` calls numeric."""
 
@@ -125,7 +126,7 @@ class Library:
 
     @classmethod
     def of(cls, items: list[Item], style: bytes, title: str) -> Library:
-        root = etree.fromstring(style)
+        root = etree.fromstring(style, _SAFE)
         return cls(items, style, title, note=root.get("class") == "note")
 
 
@@ -152,7 +153,7 @@ def style_path(name: str) -> Path | None:
 def style_problem(xml: bytes) -> str | None:
     """Why ``xml`` is not a CSL style citeproc-py can use (None when it is one)."""
     try:
-        root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
+        root = etree.fromstring(xml, _SAFE)
     except etree.XMLSyntaxError as exc:
         return f"not XML: {exc.msg}"
     if root.tag != f"{_C}style":
@@ -391,26 +392,11 @@ class CitationExtension(Extension):
 # ------------------------------------------------------------------------------------------- rendering
 
 
-def _names_macros(root: etree._Element) -> dict[str, bool]:
-    macros = {m.get("name", ""): m for m in root.iterfind(f"{_C}macro")}
-
-    @functools.cache
-    def has_names(name: str) -> bool:
-        macro = macros.get(name)
-        if macro is None:
-            return False
-        return macro.find(f".//{_C}names") is not None or any(
-            has_names(t.get("macro", "")) for t in macro.iter(f"{_C}text") if t.get("macro")
-        )
-
-    return {name: has_names(name) for name in macros}
-
-
 def _fixed_style(xml: bytes) -> etree._Element:
     """The style's XML with ``initialize-with`` set on each ``<name>`` that initializes and on no other element
     (citeproc-py ignores ``initialize="false"`` and initializes wherever ``initialize-with`` is inherited:
     Chicago's "Knuth, Donald E." came out as "Knuth, D. E.")."""
-    root = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True, remove_comments=True))
+    root = etree.fromstring(xml, _SAFE)
     sections = [s for s in (root.find(f"{_C}citation"), root.find(f"{_C}bibliography")) if s is not None]
     default = root.get("initialize-with")
     for name in root.iter(f"{_C}name"):
@@ -498,6 +484,22 @@ def _prune(root: etree._Element) -> None:
     for name, macro in macros.items():
         if name not in used:
             root.remove(macro)
+
+
+_RICH_RE = re.compile(r"&lt;(/?(?:i|b|sup|sub)|span class=&quot;nocase&quot;|/span)&gt;")
+
+
+def _escaped(value: Any) -> Any:
+    """A CSL JSON value with its text escaped for HTML, but for the rich-text tags CSL JSON may hold (``<i>``,
+    ``<b>``, ``<sup>``, ``<sub>``, ``<span class="nocase">``): citeproc-py's HTML output passes text through
+    as it is, so a title holding ``<script>`` would be markup in the book."""
+    if isinstance(value, str):
+        return _RICH_RE.sub(lambda m: "<" + m.group(1).replace("&quot;", '"') + ">", htmlmod.escape(value))
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k in ("date-parts",) else _escaped(v) for k, v in value.items()}
+    return value
 
 
 def _unmark(text: str) -> str:
@@ -609,7 +611,7 @@ class Processor:
                 continue
             internal = f"i{len(self.ids)}"
             self.ids[item["id"]] = internal
-            items.append({**item, "id": internal})
+            items.append({**{key: _escaped(value) for key, value in item.items()}, "id": internal})
         root = _fixed_style(library.style)
         self.us_quotes = self._punctuation_in_quote(root)
         bare, self.layout = _bare_style(root)
