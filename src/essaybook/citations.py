@@ -768,10 +768,12 @@ def cite_book(library: Library | None, chapters: list[tuple[Any, Any, Any]], fil
             _unwrap(citation.element)
         return True
     processor = Processor(library)
+    unknown: set[str] = set()
     for citation in found:
         _, _, ctx = chapters[citation.chapter]
         for cite in citation.cites:
-            if cite.key not in processor.ids:
+            if cite.key not in processor.ids and cite.key not in unknown:  # once a key, where first cited
+                unknown.add(cite.key)
                 ctx.warn(
                     f"citation key '{cite.key}' is not in the bibliography",
                     kind="citation-key",
