@@ -366,3 +366,40 @@ def test_a_chapter_converted_again_for_the_preview_has_its_citations_rendered(tm
     (root / "manuscript" / "01.md").write_text("# One\n\nNow [@knuth1984, p. 3].\n", encoding="utf-8")
     chapter = pipeline.reconvert(book.chapters[0])[0]
     assert 'Now (<a href="#ref-knuth1984">Knuth 1984, 3</a>).' in re.sub(r"<span[^>]*>|</span>", "", chapter.html)
+
+
+NOTES_PAPER = """# Notes
+
+Programs are essays [@knuth1984, p. 33]. As @lamport1994 wrote [see @hoare1972, ch. 2].
+Again [@knuth1984, 40]. And [-@lamport1994]. And @knuth1984 [p. 5] too.
+"""
+
+ACCEPTED_NOTES = {
+    "ch. 2": "chap. 2",  # the locale's terms, as above
+    "LaTeX.": "LaTeX, 2nd ed.",  # citeproc-py prints the edition in Chicago's short note, Pandoc leaves it out
+}
+
+
+def test_notes_match_pandoc_citeproc(tmp_path: Path) -> None:
+    pypandoc = pytest.importorskip("pypandoc")
+    style = style_path("chicago-notes-bibliography")
+    assert style is not None
+    expected = pypandoc.convert_text(
+        NOTES_PAPER,
+        "plain",
+        format="md",
+        extra_args=["--citeproc", f"--bibliography={SOURCES / 'sources.bib'}", f"--csl={style}", "--wrap=none"],
+    )
+    text, _, rest = expected.split("\n\n", 1)[1].partition("\n\n")  # after the heading
+    theirs = [_flat(text)] + [_flat(note) for note in re.findall(r"^\[\d+\] (.*)$", rest, re.M)]
+    theirs = [re.sub(r"\[(\d+)\]", r"\1", line) for line in theirs]
+    for accepted, ours_instead in ACCEPTED_NOTES.items():
+        theirs = [line.replace(accepted, ours_instead) for line in theirs]
+    toml = 'bibliography = "sources.bib"\ncsl = "chicago-notes-bibliography"\n'
+    root = _project(tmp_path, toml, {"01.md": NOTES_PAPER})
+    assert_success(build(root, *NO_PDF))
+    xhtml = next(text for name, text in epub_texts(root).items() if name.startswith("EPUB/text/chapter"))
+    body, notes = re.split(r"<section[^>]*footnotes", xhtml.split("</h1>", 1)[1], maxsplit=1)
+    ours = [_flat(re.sub(r"<[^>]+>", "", body))]
+    ours += [_flat(re.sub(r"<[^>]+>|↩", "", note)).split(". ", 1)[1] for note in notes.split("<aside")[1:]]
+    assert ours == theirs

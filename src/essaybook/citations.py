@@ -364,7 +364,8 @@ class _NoteCitations(Preprocessor):
             if in_code(m.start()) or key.startswith(CROSSREF_PREFIXES) or line[m.end() : m.end() + 2] == "[^":
                 return m.group()
             locator = m.group("locator")
-            notes.append(f"[@{(m.group('braced') and '{' + key + '}') or key}{', ' + locator if locator else ''}]")
+            # The author is named in the text: the note leaves the author out, as Pandoc's do.
+            notes.append(f"[-@{(m.group('braced') and '{' + key + '}') or key}{', ' + locator if locator else ''}]")
             return f"@{(m.group('braced') and '{' + key + '}') or key}[^{CITE_NOTE}{len(notes)}]"
 
         return _BARE_RE.sub(bare, line)
@@ -573,6 +574,7 @@ class _Source:
             for reference in placed:
                 reference.pop("locator", None)
             history.extend(citation.cites)  # as if rendered: later positions are told from it
+            self.seen.update(item.key for item in citation.cites)
             return self.memo[signature]
         try:
             text = str(self.bib.cite(citation, lambda item: None))
@@ -611,7 +613,11 @@ class Processor:
                 continue
             internal = f"i{len(self.ids)}"
             self.ids[item["id"]] = internal
-            items.append({**{key: _escaped(value) for key, value in item.items()}, "id": internal})
+            item = {**{key: _escaped(value) for key, value in item.items()}, "id": internal}
+            title = item.get("title")
+            if isinstance(title, str) and ": " in title and "title-short" not in item:
+                item["title-short"] = title.split(": ", 1)[0]  # as Pandoc's citeproc does (CSL 1.0.2, 2.3.2)
+            items.append(item)
         root = _fixed_style(library.style)
         self.us_quotes = self._punctuation_in_quote(root)
         bare, self.layout = _bare_style(root)
@@ -620,6 +626,12 @@ class Processor:
         self.bare = _Source(bare, items)
         self.masked = _Source(bare, masked)
         self.masked_full = _Source(root, masked) if self.layout.whole else self.full
+        # A cite with the author left out is still a cite of the text: both processors tell positions (a first
+        # note in full, later ones short) from one record.
+        for pair in ((self.bare, self.masked), (self.full, self.masked_full)):
+            if pair[1] is not pair[0]:
+                pair[1].bib._cites = pair[0].bib._cites
+                pair[1].seen = pair[0].seen
 
     @staticmethod
     def _masked(item: Item) -> Item:
@@ -703,8 +715,16 @@ class Processor:
         """What the item's author prints as in a citation ("Knuth"), or '' when the style prints none."""
         plain = Cite(cite.key)
         internal = self.ids[cite.key]
-        masked = self.masked.render(self.masked.citation([(internal, plain)]))
-        full = self.bare.render(self.bare.citation([(internal, plain)]))
+        # Rendered where the text names the author, but no cite of the text: the record is put back after each.
+        history, seen = self.bare.bib._cites, self.bare.seen
+        length, before = len(history), set(seen)
+        renders = []
+        for source in (self.masked, self.bare):
+            renders.append(source.render(source.citation([(internal, plain)])))
+            del history[length:]
+            seen.clear()
+            seen.update(before)
+        masked, full = renders
         at = masked.find(_MARK)
         if at < 0:
             return ""
@@ -736,6 +756,23 @@ def placeholders(root: Any) -> Iterator[Any]:
     yield from root.iterfind(".//span[@class='citation'][@data-citation]")
 
 
+def _reading_order(root: Any, chapter: int) -> list[Citation]:
+    """The chapter's citations in the order a reader meets them: a citation in a note where the note's mark is
+    (positions, first note or later one, follow this order)."""
+    place = {element: number for number, element in enumerate(root.iter())}
+    marks = {(a.get("href") or "")[1:]: place[a] for a in root.iter("a") if a.get("class") == "noteref"}
+    found = []
+    for element in placeholders(root):
+        data = json.loads(element.get("data-citation"))
+        cites = [Cite(*item) for item in data["items"]]
+        notes = [a for a in element.iterancestors() if a.tag == "aside" and "footnote" in (a.get("class") or "")]
+        citation = Citation(element, data["mode"], cites, bool(notes), chapter, element.text or "")
+        note_id = (notes[0].get("id") or "") if notes else ""
+        citation.own_note = note_id.startswith("fn-" + CITE_NOTE)
+        found.append(((marks.get(note_id, place[element]), place[element]), citation))
+    return [citation for _, citation in sorted(found, key=lambda pair: pair[0])]
+
+
 def cite_chapter(library: Library | None, chapter: Any, root: Any, ctx: Any) -> None:
     """Render the citations of one chapter converted again (the live preview), against the reference list as the
     book's conversion made it (a numeric style numbers the chapter's citations alone)."""
@@ -748,13 +785,7 @@ def cite_book(library: Library | None, chapters: list[tuple[Any, Any, Any]], fil
     caller leaves it out of the book."""
     found: list[Citation] = []
     for index, (_, root, _ctx) in enumerate(chapters):
-        for element in placeholders(root):
-            data = json.loads(element.get("data-citation"))
-            cites = [Cite(*item) for item in data["items"]]
-            notes = [a for a in element.iterancestors() if a.tag == "aside" and "footnote" in (a.get("class") or "")]
-            citation = Citation(element, data["mode"], cites, bool(notes), index, element.text or "")
-            citation.own_note = bool(notes) and (notes[0].get("id") or "").startswith("fn-" + CITE_NOTE)
-            found.append(citation)
+        found.extend(_reading_order(root, index))
     if library is None:
         for citation in found:
             _, _, ctx = chapters[citation.chapter]
