@@ -403,3 +403,22 @@ def test_notes_match_pandoc_citeproc(tmp_path: Path) -> None:
     ours = [_flat(re.sub(r"<[^>]+>", "", body))]
     ours += [_flat(re.sub(r"<[^>]+>|↩", "", note)).split(". ", 1)[1] for note in notes.split("<aside")[1:]]
     assert ours == theirs
+
+
+def test_check_reports_citation_problems_as_data(tmp_path: Path) -> None:
+    import json
+
+    from test_bad_input import run
+
+    body = "# One\n\nTypo [@knuht1984].\n"
+    root = _project(tmp_path, 'bibliography = "sources.bib"\ncsl = "no-such-style"\n', {"01.md": body})
+    result = run("check", "--no-validators", "--format", "json", str(root))
+    report = json.loads(result.output[result.output.index("{") :])
+    found = {(d["kind"], d["file"], d["line"]) for d in report["problems"]}
+    assert ("citation-key", "manuscript/01.md", 3) in found
+    assert ("citation-style", "manuscript/book.toml", 5) in found
+    (tmp_path / "b").mkdir()
+    broken = _project(tmp_path / "b", 'bibliography = "bad.bib"\n', {"01.md": body, "bad.bib": "@book{a,\n title={x\n"})
+    result = run("check", "--no-validators", str(broken))
+    assert result.exit_code == 1 and "manuscript/bad.bib:3" in result.output and "Traceback" not in result.output
+    assert "no bibliography is set" not in result.output  # it is set, and said to be broken

@@ -123,6 +123,8 @@ class Library:
     """Book-wide id of the reference list, once rendered (for the EPUB's landmarks)."""
     links: dict[str, str] = field(default_factory=dict)
     """Citation key -> book-wide id of its entry in the reference list, once rendered."""
+    failed: bool = False
+    """The bibliography or the style could not be read (an error said so): citations stay as written."""
 
     @classmethod
     def of(cls, items: list[Item], style: bytes, title: str) -> Library:
@@ -786,10 +788,10 @@ def cite_book(library: Library | None, chapters: list[tuple[Any, Any, Any]], fil
     found: list[Citation] = []
     for index, (_, root, _ctx) in enumerate(chapters):
         found.extend(_reading_order(root, index))
-    if library is None:
+    if library is None or library.failed:
         for citation in found:
             _, _, ctx = chapters[citation.chapter]
-            if citation.mode != "narrative":
+            if library is None and citation.mode != "narrative":
                 ctx.warn(
                     f"citation {citation.source} is printed as written: no bibliography is set",
                     kind="citation",

@@ -243,7 +243,9 @@ class Pipeline:
             book.citations = citations.load_library(config, toml, title)
         except ManuscriptError as error:  # a bibliography that does not parse, a .csl that is no style
             self._recover(error, "bibliography")
-        if book.citations is not None and not any(citations.places_references(c.markdown) for c in book.chapters):
+            book.citations = citations.Library([], b"", title, failed=True)
+        placed = any(citations.places_references(c.markdown) for c in book.chapters)
+        if book.citations is not None and not book.citations.failed and not placed:
             chapter = citations.references_chapter(book, title)
             book.citations.generated = str(chapter.source)
             book.chapters.append(chapter)
