@@ -144,6 +144,17 @@ def test_author_suppressed_and_author_in_text() -> None:
     assert _render(_processor("apa"), "[-@knuth1984, p. 3]", "@hoare1972") == ["(1984, p. 3)", "Hoare (1972)"]
 
 
+def test_the_book_language_is_the_locale_of_a_style_that_sets_none() -> None:
+    items = from_bibtex((SOURCES / "sources.bib").read_text(encoding="utf-8"), "sources.bib")
+    found = style_path("chicago-author-date")
+    assert found is not None
+    processor = Processor(Library.of(items, found.read_bytes(), "Literatur", "de"))
+    assert _render(processor, "[@hoare1972, ch. 2]") == ["(Hoare 1972, Kap. 2)"]
+    assert (
+        "„Notes on Data Structuring“. In <i>Structured Programming</i>, herausgegeben von" in processor.entries()[0][1]
+    )
+
+
 def test_numeric_style_numbers_in_order_of_first_citation() -> None:
     processor = _processor("ieee")
     assert _render(processor, "[@lamport1994]", "[@knuth1984, p. 3]") == ["[1]", "[2, p. 3]"]

@@ -125,11 +125,32 @@ class Library:
     """Citation key -> book-wide id of its entry in the reference list, once rendered."""
     failed: bool = False
     """The bibliography or the style could not be read (an error said so): citations stay as written."""
+    lang: str = "en-US"
+    """The book's language: the locale (terms, dates, quotation marks) of a style that sets none, as in Pandoc."""
 
     @classmethod
-    def of(cls, items: list[Item], style: bytes, title: str) -> Library:
+    def of(cls, items: list[Item], style: bytes, title: str, lang: str = "en-US") -> Library:
         root = etree.fromstring(style, _SAFE)
-        return cls(items, style, title, note=root.get("class") == "note")
+        return cls(items, style, title, note=root.get("class") == "note", lang=lang)
+
+
+def csl_locale(style: etree._Element, lang: str) -> str:
+    """The CSL locale a style is rendered in: its own ``default-locale``, else the book's language as one of
+    the locales citeproc-py has (``de`` -> ``de-DE``), else US English."""
+    from citeproc import LOCALES_PATH
+
+    if style.get("default-locale"):
+        return str(style.get("default-locale"))
+    have = sorted(p.name[len("locales-") : -len(".xml")] for p in Path(LOCALES_PATH).glob("locales-*.xml"))
+    lower = {name.lower(): name for name in have}
+    primary = lang.split("-")[0].lower()
+    preferred = {"en": "en-US", "pt": "pt-PT", "zh": "zh-CN", "de": "de-DE", "fr": "fr-FR", "es": "es-ES"}
+    return (
+        lower.get(lang.lower())
+        or preferred.get(primary)
+        or next((name for name in have if name.lower().split("-")[0] == primary), None)
+        or "en-US"
+    )
 
 
 def style_path(name: str) -> Path | None:
@@ -189,7 +210,7 @@ def load_library(config: Config, toml: Path, title: str) -> Library | None:
         problem = style_problem(xml)
         if problem is not None:
             raise ManuscriptError(f"cannot use the citation style: {problem}", file=f"{toml.parent.name}/{csl}")
-        return Library.of(items, xml, title)
+        return Library.of(items, xml, title, book.lang or "en-US")
     found = style_path(csl)
     if found is None:
         log.warn(
@@ -201,7 +222,7 @@ def load_library(config: Config, toml: Path, title: str) -> Library | None:
         )
         found = style_path(DEFAULT_STYLE)
         assert found is not None
-    return Library.of(items, read_regular(found), title)
+    return Library.of(items, read_regular(found), title, book.lang or "en-US")
 
 
 _PLACED_RE = re.compile(r"^ {0,3}:{3,}[ \t]*\{[^}]*#refs[\s}]", re.M)
@@ -534,12 +555,12 @@ class _Source:
     """citeproc-py's processor over one style and one set of items (with internal ids: citeproc-py lower-cases
     keys)."""
 
-    def __init__(self, style: etree._Element, items: list[Item]) -> None:
+    def __init__(self, style: etree._Element, items: list[Item], locale: str = "en-US") -> None:
         from citeproc import CitationStylesBibliography, CitationStylesStyle, formatter
         from citeproc.source.json import CiteProcJSON
 
         xml = etree.tostring(style)
-        self.style = CitationStylesStyle(io.BytesIO(xml), validate=False)
+        self.style = CitationStylesStyle(io.BytesIO(xml), locale=locale, validate=False)
         self.bib = CitationStylesBibliography(self.style, CiteProcJSON(items), formatter.html)
         self.memo: dict[tuple[Any, ...], str] | None = None if b"near-note" in xml else {}
         """Renderings of one-item citations by what they depend on: citeproc-py takes 70 ms for one with
@@ -621,13 +642,14 @@ class Processor:
                 item["title-short"] = title.split(": ", 1)[0]  # as Pandoc's citeproc does (CSL 1.0.2, 2.3.2)
             items.append(item)
         root = _fixed_style(library.style)
-        self.us_quotes = self._punctuation_in_quote(root)
+        locale = csl_locale(root, library.lang)
+        self.us_quotes = self._punctuation_in_quote(root, locale)
         bare, self.layout = _bare_style(root)
         masked = [self._masked(item) for item in items]
-        self.full = _Source(root, items)
-        self.bare = _Source(bare, items)
-        self.masked = _Source(bare, masked)
-        self.masked_full = _Source(root, masked) if self.layout.whole else self.full
+        self.full = _Source(root, items, locale)
+        self.bare = _Source(bare, items, locale)
+        self.masked = _Source(bare, masked, locale)
+        self.masked_full = _Source(root, masked, locale) if self.layout.whole else self.full
         # A cite with the author left out is still a cite of the text: both processors tell positions (a first
         # note in full, later ones short) from one record.
         for pair in ((self.bare, self.masked), (self.full, self.masked_full)):
@@ -643,11 +665,17 @@ class Processor:
         return item
 
     @staticmethod
-    def _punctuation_in_quote(root: etree._Element) -> bool:
-        options = root.find(f"{_C}locale/{_C}style-options")
-        if options is not None and options.get("punctuation-in-quote") is not None:
-            return bool(options.get("punctuation-in-quote") == "true")
-        return str(root.get("default-locale", "en-US")) in ("en-US", "en")
+    def _punctuation_in_quote(root: etree._Element, locale: str) -> bool:
+        """Whether the locale puts a period or comma inside closing quotation marks (US English does)."""
+        from citeproc import LOCALES_PATH
+
+        for options in (
+            root.find(f"{_C}locale/{_C}style-options"),
+            etree.parse(str(Path(LOCALES_PATH) / f"locales-{locale}.xml"), _SAFE).find(f".//{_C}style-options"),
+        ):
+            if options is not None and options.get("punctuation-in-quote") is not None:
+                return bool(options.get("punctuation-in-quote") == "true")
+        return False
 
     def register(self, citations: list[Citation]) -> None:
         """Give the processors every citation (numbering and sorting need all of them), then sort."""
