@@ -433,3 +433,15 @@ def test_check_reports_citation_problems_as_data(tmp_path: Path) -> None:
     result = run("check", "--no-validators", str(broken))
     assert result.exit_code == 1 and "manuscript/bad.bib:3" in result.output and "Traceback" not in result.output
     assert "no bibliography is set" not in result.output  # it is set, and said to be broken
+
+
+def test_a_dependent_style_in_the_project_is_its_parent() -> None:
+    from essaybook.citations import _independent, style_problem
+
+    dependent = (
+        b'<style xmlns="http://purl.org/net/xbiblio/csl" version="1.0"><info><title>J</title>'
+        b'<link href="http://www.zotero.org/styles/apa" rel="independent-parent"/></info></style>'
+    )
+    assert style_problem(dependent) is not None
+    parent = _independent(dependent)
+    assert style_problem(parent) is None and b"American Psychological Association" in parent

