@@ -68,7 +68,7 @@ _C = f"{{{CSL_NS}}}"
 
 _KEY = r"(?:\{(?P<braced>[^{}\n]+)\}|(?P<key>\w(?:[\w:.#$%&+?<>~/-]*\w)?))"
 _ITEM_RE = re.compile(rf"^(?P<prefix>.*?)(?<![\w@\\])(?P<minus>-?)@{_KEY}(?P<rest>.*)$", re.S)
-_BRACKET_RE = re.compile(r"\[(?P<body>[^\[\]]*@[^\[\]]*)\](?![\[(:{])")
+_BRACKET_RE = re.compile(r"\[(?P<body>[^\[\]@]*@[^\[\]]*)\](?![\[(:{])")  # one way to match: linear
 _BARE_RE = re.compile(rf"(?<![\w@\\/:.=+-])@{_KEY}(?:[ \t]\[(?P<locator>[^\[\]@\n]*)\](?![\[(:{{]))?")
 _LOCATOR_RE = re.compile(
     r"^\s*,?\s*(?:(?P<label>§§?|¶|[^\W\d]+\.?)\s*)?"
