@@ -1208,6 +1208,9 @@ def compose_epub(
     first_back = next((c for c in book.chapters if kinds[c.id] == "back"), None)
     if first_back is not None:
         landmarks.append(("backmatter", labels["back-matter"], first_back.epub_name))
+    references = book.citations.references_id if book.citations is not None else None
+    if references in id_to_file:
+        landmarks.append(("bibliography", labels["references"], f"{id_to_file[references]}#{references}"))
     for chapter in log.progress(book.chapters):
         context = common | {
             "chapter": _chapter_context(

@@ -112,6 +112,16 @@ class BookSettings:
         "A list of the labelled tables, with their pages in print: 'front' (after the contents) or 'back'.",
         default=None,
     )
+    bibliography: tuple[str, ...] = _doc(
+        "Sources that [@key] citations name: BibTeX/BibLaTeX (.bib), CSL JSON (.json) or CSL YAML (.yaml) files, "
+        "relative to book.toml's folder; one or a list.",
+        default=(),
+    )
+    csl: str | None = _doc(
+        "Citation style: a .csl file relative to book.toml's folder, or a style's name such as 'apa' or "
+        "'chicago-notes-bibliography'; default Chicago author-date.",
+        default=None,
+    )
 
 
 @dataclass(frozen=True)
@@ -516,6 +526,7 @@ def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
         checker.problem("book", "lang", f"expected a BCP 47 language tag such as 'en' or 'de-CH', found {book.lang!r}")
     if book.date is not None and not _DATE_RE.match(book.date):
         checker.problem("book", "date", f"expected YYYY, YYYY-MM or YYYY-MM-DD, found {book.date!r}")
+    _check_citation_files(checker, book)
     if book.chapters is not None and not book.chapters:
         checker.problem("book", "chapters", "the list is empty; list chapter files or leave the key out")
     if pdf.page_size.lower() not in _SIZES_BY_LOWER and not _SIZE_RE.match(pdf.page_size):
@@ -571,6 +582,31 @@ def _check_values(checker: _Checker, parts: dict[str, Any]) -> None:
         checker.problem(
             "theme", "name", f"unknown theme {theme.name!r}", "built-in themes: " + ", ".join(available_themes())
         )
+
+
+def project_file(checker_path: Path, name: str) -> Path | None:
+    """The file ``name`` (relative to book.toml's folder) names, or None when it lies outside the project."""
+    folder = checker_path.parent
+    root = folder.parent if folder.name == "manuscript" else folder
+    path = folder / name
+    return None if Path(name).is_absolute() or not inside(path, root) else path
+
+
+def _check_citation_files(checker: _Checker, book: BookSettings) -> None:
+    """Bibliography files and a .csl file must lie in the project, exist and have a known suffix."""
+    named = [("bibliography", name) for name in book.bibliography]
+    if book.csl is not None and book.csl.lower().endswith(".csl"):
+        named.append(("csl", book.csl))
+    for key, name in named:
+        path = project_file(checker.path, name)
+        if path is None:
+            checker.problem("book", key, f"{name!r} lies outside the book project")
+        elif not path.is_file():
+            checker.problem("book", key, f"{name!r} does not exist", "paths are relative to book.toml's folder")
+        elif key == "bibliography" and path.suffix.lower() not in (".bib", ".bibtex", ".json", ".yaml", ".yml"):
+            checker.problem(
+                "book", key, f"{name!r}: unknown bibliography format", "use .bib (BibTeX), .json (CSL JSON) or .yaml"
+            )
 
 
 _PANDOC_KEYS = {

@@ -43,6 +43,7 @@ LABELS: dict[str, dict[str, str]] = {
         "and": " and ",
         "list-of-figures": "List of Figures",
         "list-of-tables": "List of Tables",
+        "references": "References",
     },
     "de": {
         "contents": "Inhalt",
@@ -75,6 +76,7 @@ LABELS: dict[str, dict[str, str]] = {
         "and": " und ",
         "list-of-figures": "Abbildungsverzeichnis",
         "list-of-tables": "Tabellenverzeichnis",
+        "references": "Literatur",
     },
     "fr": {
         "contents": "Table des matières",
@@ -107,6 +109,7 @@ LABELS: dict[str, dict[str, str]] = {
         "and": " et ",
         "list-of-figures": "Table des figures",
         "list-of-tables": "Liste des tableaux",
+        "references": "Références",
     },
     "es": {
         "contents": "Índice",
@@ -139,6 +142,7 @@ LABELS: dict[str, dict[str, str]] = {
         "and": " y ",
         "list-of-figures": "Índice de figuras",
         "list-of-tables": "Índice de tablas",
+        "references": "Referencias",
     },
     "it": {
         "contents": "Indice",
@@ -171,6 +175,7 @@ LABELS: dict[str, dict[str, str]] = {
         "and": " e ",
         "list-of-figures": "Elenco delle figure",
         "list-of-tables": "Elenco delle tabelle",
+        "references": "Bibliografia",
     },
     "pt": {
         "contents": "Sumário",
@@ -203,6 +208,7 @@ LABELS: dict[str, dict[str, str]] = {
         "and": " e ",
         "list-of-figures": "Lista de figuras",
         "list-of-tables": "Lista de tabelas",
+        "references": "Referências",
     },
     "nl": {
         "contents": "Inhoud",
@@ -235,6 +241,7 @@ LABELS: dict[str, dict[str, str]] = {
         "and": " en ",
         "list-of-figures": "Lijst van figuren",
         "list-of-tables": "Lijst van tabellen",
+        "references": "Literatuur",
     },
     "ar": {
         "contents": "المحتويات",
@@ -267,6 +274,7 @@ LABELS: dict[str, dict[str, str]] = {
         "and": " و",
         "list-of-figures": "قائمة الأشكال",
         "list-of-tables": "قائمة الجداول",
+        "references": "المراجع",
     },
     "zh": {
         "contents": "目录",
@@ -299,6 +307,7 @@ LABELS: dict[str, dict[str, str]] = {
         "and": "和",
         "list-of-figures": "插图目录",
         "list-of-tables": "表格目录",
+        "references": "参考文献",
     },
     "ja": {
         "contents": "目次",
@@ -331,6 +340,7 @@ LABELS: dict[str, dict[str, str]] = {
         "and": "と",
         "list-of-figures": "図目次",
         "list-of-tables": "表目次",
+        "references": "参考文献",
     },
 }
 """Every generated word, by primary language subtag; each table has every key of the English one."""

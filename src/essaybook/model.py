@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 #: Chapter roles from front matter, with the EPUB 3 structural semantics (epub:type) and the DPUB-ARIA role
 #: each carries. Roles before the first "chapter" are front matter in print; "appendix" and later are back matter.
@@ -16,6 +17,7 @@ ROLES: dict[str, tuple[str, str]] = {
     "part": ("part", "doc-part"),
     "chapter": ("chapter", "doc-chapter"),
     "appendix": ("appendix", "doc-appendix"),
+    "bibliography": ("bibliography", "doc-bibliography"),
     "afterword": ("afterword", "doc-afterword"),
     "acknowledgments": ("acknowledgments", "doc-acknowledgments"),
     "colophon": ("colophon", "doc-colophon"),
@@ -32,7 +34,7 @@ IMAGE_TYPES = {
 FONT_TYPES = {".otf": "font/otf", ".ttf": "font/ttf", ".woff": "font/woff", ".woff2": "font/woff2"}
 """Font files an EPUB 3 may carry, by suffix."""
 FRONT_ROLES = frozenset({"dedication", "epigraph", "foreword", "preface", "introduction"})
-BACK_ROLES = frozenset({"appendix", "afterword", "acknowledgments", "colophon"})
+BACK_ROLES = frozenset({"appendix", "bibliography", "afterword", "acknowledgments", "colophon"})
 
 
 @dataclass
@@ -139,6 +141,9 @@ class Book:
     label_overrides: dict[str, str] = field(default_factory=dict)
     """``[labels]`` from book.toml: the generated words (:mod:`essaybook.labels`) the book says otherwise, such
     as the "Figure" of cross-references."""
+    citations: Any = None
+    """The sources and style citations are rendered with (:class:`essaybook.citations.Library`), when
+    ``[book] bibliography`` is set."""
 
     @property
     def manuscript_dir(self) -> Path:

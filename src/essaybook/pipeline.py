@@ -31,7 +31,7 @@ from lxml import etree
 from pygments.formatters import HtmlFormatter
 from pygments.util import ClassNotFound
 
-from essaybook import compose, convert_cache, log, stylesheets
+from essaybook import citations, compose, convert_cache, log, stylesheets
 from essaybook.compose import ANCHOR_SCHEME, EPUB_NS, GENERATED_COVER, ComposedEpub, PrintDocument, matters
 from essaybook.config import Config, key_line, load_config, read_config
 from essaybook.convert import Conversion, convert_book
@@ -39,6 +39,7 @@ from essaybook.cover import typographic_cover
 from essaybook.diagnostics import project_file
 from essaybook.errors import ConfigError, EssaybookError, ManuscriptError, RenderError
 from essaybook.fonts import check_coverage
+from essaybook.labels import labels_for
 from essaybook.layout.book import Settings, Unsplittable, lay_out_book
 from essaybook.layout.cache import LayoutCache, cache_folder
 from essaybook.layout.images import printed_images, report_resolution
@@ -233,10 +234,25 @@ class Pipeline:
         book.math = config.book.math
         book.numbering = config.book.numbering
         book.label_overrides = dict(config.labels)
+        self._citations(book, config, toml)
         self.project = Project(
             root=root, config=config, theme=theme, book=book, meta=None, code_css=code_css, chapter_files=paths
         )
         return self.project
+
+    def _citations(self, book: Book, config: Config, toml: Path) -> None:
+        """Load the bibliography and style; add the back-matter reference list when no chapter places it."""
+        title = labels_for(config.book.lang or "en", dict(config.labels))["references"]
+        try:
+            book.citations = citations.load_library(config, toml, title)
+        except ManuscriptError as error:  # a bibliography that does not parse, a .csl that is no style
+            self._recover(error, "bibliography")
+            book.citations = citations.Library([], b"", title, failed=True)
+        placed = any(citations.places_references(c.markdown) for c in book.chapters)
+        if book.citations is not None and not book.citations.failed and not placed:
+            chapter = citations.references_chapter(book, title)
+            book.citations.generated = str(chapter.source)
+            book.chapters.append(chapter)
 
     def _recover(self, error: EssaybookError, kind: str) -> None:
         """Raise ``error``; when tolerant, pass it to :func:`log.recoverable` (which records it in

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import markdown
 from lxml import html
 
-from essaybook import crossrefs, log
+from essaybook import citations, crossrefs, log
 from essaybook.convert import passes
 from essaybook.convert.ahead import Ahead
 from essaybook.convert.cache import entry_of, replay
@@ -89,6 +89,11 @@ class Conversion:
             if ahead is not None:
                 ahead.stop()
         _report_directives([where for _, _, ctx in trees for where in ctx.record.directives])
+        if not citations.cite_book(self.book.citations, trees):  # nothing cited: no reference list
+            generated = [t for t in trees if str(t[0].source) == self.book.citations.generated]
+            trees = [t for t in trees if t not in generated]
+            for chapter, _, _ in generated:
+                self.book.chapters.remove(chapter)
         by_path = self._by_path()
         for chapter, root, ctx in trees:
             self._finish(chapter, root, ctx, by_path)
@@ -140,6 +145,7 @@ class Conversion:
         try:
             root = self._first_pass(chapter, ctx)[1]
             _report_directives(ctx.record.directives)
+            citations.cite_chapter(self.book.citations, chapter, root, ctx)
             self._finish(chapter, root, ctx, self._by_path())
         except BaseException:
             self._give_back(ctx.record, -1)
@@ -191,6 +197,7 @@ class Conversion:
             self.lang,
             self.book.allow_remote,
             self.book.math,
+            cite_mode(self.book),
             str(self.book.root),
             chapter.rel,
             str(chapter.source),
@@ -217,7 +224,7 @@ class Conversion:
         the chapters before it registered (recorded in ``ctx``, with those this one adds)."""
         chapter_lang = self._lang_of(ctx.chapter)
         if chapter_lang not in self._parsers:
-            md = make_markdown(self.code_style, chapter_lang, self.book.math)
+            md = make_markdown(self.code_style, chapter_lang, self.book.math, cite_mode(self.book))
             self._parsers[chapter_lang] = md, len(md.block_level_elements)
         md, builtin = self._parsers[chapter_lang]
         # The parser is shared on purpose: a custom element one chapter registers stays block-level in the
@@ -241,6 +248,12 @@ class Conversion:
             tree_pass(root, ctx)
         chapter.html = serialize(root)
         self._records[chapter.source.resolve()] = ctx.record
+
+
+def cite_mode(book: Book) -> tuple[bool, bool]:
+    """(a bibliography is set, its style puts citations in notes): what the citation syntax turns into."""
+    library = book.citations
+    return (library is not None, library is not None and library.note)
 
 
 _RESERVED_STEMS = frozenset({"cover", "titlepage"})

@@ -9,7 +9,7 @@ import markdown
 from lxml import etree, html
 from pygments.formatters import HtmlFormatter
 
-from essaybook import contentmodel, crossrefs, mathtex
+from essaybook import citations, contentmodel, crossrefs, mathtex
 from essaybook.mdext import EssaybookExtension
 from essaybook.pandoc import PandocExtension
 from essaybook.text import QUOTES
@@ -35,9 +35,12 @@ class _Formatter(HtmlFormatter):  # type: ignore[misc]
             self.ttype2class, self.class2style = self._tables[key]
 
 
-def make_markdown(code_style: str = "xcode", lang: str = "en", math: bool = True) -> markdown.Markdown:
+def make_markdown(
+    code_style: str = "xcode", lang: str = "en", math: bool = True, cite: tuple[bool, bool] = (False, False)
+) -> markdown.Markdown:
     """The Python-Markdown instance for chapters in ``lang`` (reset between chapters); ``math``: TeX between
-    dollars is math (:mod:`essaybook.mathtex`), else plain text."""
+    dollars is math (:mod:`essaybook.mathtex`), else plain text; ``cite``: (a bibliography is set, its style is a
+    note style) for :mod:`essaybook.citations`."""
     quotes = QUOTES.get(lang.split("-")[0].lower(), {})
     return markdown.Markdown(
         extensions=[
@@ -56,6 +59,7 @@ def make_markdown(code_style: str = "xcode", lang: str = "en", math: bool = True
             PandocExtension(),
             *([mathtex.MathExtension()] if math else []),
             crossrefs.CrossrefExtension(),
+            citations.CitationExtension(*cite),
         ],
         extension_configs={
             "footnotes": {"SEPARATOR": "-", "BACKLINK_TEXT": "\u21a9", "BACKLINK_TITLE": "Back to note %d"},
