@@ -25,7 +25,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -109,24 +108,17 @@ def _package_state() -> list[list[Any]]:
     return found
 
 
-def _library_versions() -> list[list[str]]:
-    """The version of every library essaybook requires (from its own metadata), and Python's."""
-    versions = [["python", sys.version]]
-    try:
-        required = metadata.requires("essaybook") or []
-    except metadata.PackageNotFoundError:
-        required = []
-    for requirement in required:
-        if "extra ==" in requirement:
+def _installed() -> list[Any]:
+    """Python's version and the distributions installed where it imports from (their ``.dist-info`` folders
+    carry name and version): an upgraded library counts as a change. Listing folders is cheap where reading
+    every distribution's metadata (importlib.metadata) would cost this shortcut a third of its time."""
+    found: list[Any] = [sys.version]
+    for entry in sys.path:
+        if not entry.endswith(("site-packages", "dist-packages")):
             continue
-        name = requirement.split(";")[0].strip()
-        for stop in "<>=!~[ (":
-            name = name.split(stop)[0]
-        try:
-            versions.append([name, metadata.version(name)])
-        except metadata.PackageNotFoundError:
-            versions.append([name, ""])
-    return versions
+        with contextlib.suppress(OSError):
+            found.append([entry, sorted(n for n in os.listdir(entry) if n.endswith((".dist-info", ".egg-info")))])
+    return found
 
 
 def _font_state() -> list[list[Any]]:
@@ -213,7 +205,7 @@ class BuildRecord:
         entries, trusted = _scan(self.root, self.previous.snapshot if self.previous else None)
         setting = {
             "essaybook": [__version__, _package_state()],
-            "libraries": _library_versions(),
+            "libraries": _installed(),
             "fonts": _font_state(),
             "environment": {
                 name: value for name, value in os.environ.items() if name in _ENV or name.startswith(_ENV_PREFIX)

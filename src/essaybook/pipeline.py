@@ -49,8 +49,9 @@ from essaybook.model import Book, Chapter, Meta
 from essaybook.paths import read_regular
 from essaybook.production import POINTS_PER_INCH, PRESETS, minimum_inside_margin, printed_pages
 from essaybook.renderers import atomic_output
-from essaybook.renderers.epub import EpubResult, render_epub
-from essaybook.renderers.pdf import PdfResult, lay_out, pdf_options, report_layout, write_pdf
+from essaybook.renderers.epub import render_epub
+from essaybook.renderers.pdf import lay_out, pdf_options, report_layout, write_pdf
+from essaybook.renderers.results import EpubResult, PdfResult
 from essaybook.stylesheets import EpubStyles
 from essaybook.text import smarten
 from essaybook.themes import BASE_THEME, Theme, environment, load_theme

@@ -7,15 +7,11 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from essaybook import log, paths
 from essaybook.buildrecord import BuildRecord, Record
 from essaybook.errors import EssaybookError, RenderError
-
-if TYPE_CHECKING:
-    from essaybook.renderers.epub import EpubResult
-    from essaybook.renderers.pdf import PdfResult
+from essaybook.renderers.results import EpubResult, PdfResult
 
 
 def _shown(path: Path) -> str:
@@ -155,9 +151,6 @@ def build(
 
 def _unchanged(previous: Record, pdf: bool, epub: bool, start: float) -> BuildResult:
     """The result of a build that found its outputs up to date: its diagnostics again, nothing written."""
-    from essaybook.renderers.epub import EpubResult
-    from essaybook.renderers.pdf import PdfResult
-
     for diagnostic in previous.diagnostics:
         log.report(diagnostic)
     summary = previous.summary

@@ -7,7 +7,6 @@ import hashlib
 import itertools
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from ebooklib import epub
@@ -19,6 +18,7 @@ from essaybook.errors import RenderError
 from essaybook.model import FONT_TYPES, Asset, Meta
 from essaybook.paths import read_regular
 from essaybook.renderers import atomic_output
+from essaybook.renderers.results import EpubResult
 from essaybook.stylesheets import MEDIA_TYPES, EpubStyles
 from essaybook.svg import BadSvg, clean_svg
 
@@ -33,12 +33,6 @@ class _VerbatimItem(epub.EpubItem):  # type: ignore[misc]
     def __init__(self, uid: str, file_name: str, content: bytes, properties: tuple[str, ...] = ()) -> None:
         super().__init__(uid=uid, file_name=file_name, media_type="application/xhtml+xml", content=content)
         self.properties = list(properties)
-
-
-@dataclass(frozen=True)
-class EpubResult:
-    path: Path
-    files: int
 
 
 def _uid(name: str) -> str:

@@ -25,14 +25,7 @@ if TYPE_CHECKING:  # WeasyPrint is imported where a page is laid out: a build se
     from essaybook.layout.styles import Styles
 from essaybook.model import Meta
 from essaybook.renderers import atomic_output
-
-
-@dataclass(frozen=True)
-class PdfResult:
-    """What the PDF renderer reports back."""
-
-    path: Path
-    pages: int
+from essaybook.renderers.results import PdfResult
 
 
 class MessageCollector(logging.Handler):
