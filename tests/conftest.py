@@ -100,6 +100,12 @@ def crossrefs_book(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 
 @pytest.fixture(scope="session")
+def nonfiction(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """tests/books/nonfiction: math, citations and cross-references in one book (issue 11)."""
+    return build_once(copy_project(BOOKS / "nonfiction", tmp_path_factory.mktemp("nonfiction")))
+
+
+@pytest.fixture(scope="session")
 def features_modern(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """The features book in the modern theme."""
     root = copy_project(BOOKS / "features", tmp_path_factory.mktemp("features-modern"))

@@ -44,7 +44,9 @@ def violations(epub: Path, out: Path) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("book", ["sample", "features", "math_book", "pandoc", "manual", "crossrefs_book"])
+@pytest.mark.parametrize(
+    "book", ["sample", "features", "math_book", "pandoc", "manual", "crossrefs_book", "nonfiction"]
+)
 def test_ace_reports_no_violations(book: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     built: Built = request.getfixturevalue(book)
     assert violations(built.epub, tmp_path / "ace") == []
