@@ -45,6 +45,12 @@ class Case:
 
 CASES = [
     Case(
+        "attribute-name-with-a-brace",  # property run: alt=""quoted" {{#include …}}" made the build exit 3
+        '<figure>\n<img src="pic.png" alt=""quoted" {{#include x.rs}} text">\n<figcaption>Kept caption</figcaption>\n</figure>',
+        "not an attribute name",
+        ("Kept caption", "pic.png"),
+    ),
+    Case(
         "figure-br-after-caption",
         '<figure>\n<img src="pic.png" alt="A grey square">\n<figcaption>The caption</figcaption>\n<br><br>\n</figure>',
         "<figcaption> in the middle of its <figure>",

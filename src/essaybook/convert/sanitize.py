@@ -67,10 +67,34 @@ def clean(root: html.HtmlElement, ctx: Context) -> None:
     for element in list(root.iter()):
         if not isinstance(element.tag, str) or element is root:
             continue
+        _unreadable_attributes(element, ctx)
         tag = _element(element, ctx)
         if tag is not None:
             _attributes(element, tag, ctx)
     _unclosed_inline(root, ctx)
+
+
+def _unreadable_attributes(element: etree._Element, ctx: Context) -> None:
+    """Drop attributes whose names lxml refuses to look up (after a stray quote, ``alt=""a" {{#include x}}"``
+    leaves one named ``{{#include``, which lxml reads as a namespace): its HTML parser keeps them, but every
+    call by name (reading, deleting) raises ValueError."""
+    items = list(element.attrib.items())
+    readable = []
+    for name, value in items:
+        try:
+            element.get(name)
+        except ValueError:
+            ctx.warn(
+                f"attribute {name!r} of <{element.tag}> removed: not an attribute name (a stray quote before it?)",
+                kind="raw-html",
+                near=name,
+            )
+            continue
+        readable.append((name, value))
+    if len(readable) != len(items):
+        element.attrib.clear()
+        for name, value in readable:
+            element.set(name, value)
 
 
 def _element(element: etree._Element, ctx: Context) -> str | None:
