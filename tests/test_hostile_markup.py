@@ -46,7 +46,8 @@ class Case:
 CASES = [
     Case(
         "attribute-name-with-a-brace",  # property run: alt=""quoted" {{#include …}}" made the build exit 3
-        '<figure>\n<img src="pic.png" alt=""quoted" {{#include x.rs}} text">\n<figcaption>Kept caption</figcaption>\n</figure>',
+        '<figure>\n<img src="pic.png" alt=""quoted" {{#include x.rs}} text">\n'
+        "<figcaption>Kept caption</figcaption>\n</figure>",
         "not an attribute name",
         ("Kept caption", "pic.png"),
     ),
