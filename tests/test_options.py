@@ -194,6 +194,7 @@ def test_right_to_left_book(tmp_path: Path) -> None:
     assert chapter.get("dir") == "rtl" and chapter.get("lang") == "ar"
     with Pdf.open(result.pdf.path) as pdf:
         assert pdf.Root.Lang == "ar"
+        assert pdf.Root.ViewerPreferences.Direction == "/R2L"  # the essay, laid out as one document, too
     text = page_text(open_pdf(result.pdf.path), 0)
     assert "هذا نص عربي قصير" in text and "حاشية" in text  # in logical order, the note at the page foot
     [(start, end)] = horizontal_rules(result.pdf.path, 0)

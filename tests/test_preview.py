@@ -67,7 +67,10 @@ def get(preview: Preview, path: str) -> tuple[int, dict[str, str], str]:
 
 
 def without_script(page: str) -> str:
-    """The page as the EPUB holds it: without the one script line the preview adds."""
+    """The page as the EPUB holds it: without the lines the preview adds to its head (the theme's fonts, the
+    reading measure, the script)."""
+    page = re.sub(r'<link rel="stylesheet" href="/theme/\w+-fonts\.css"/>\n', "", page)
+    page = re.sub(r'<style id="essaybook-reading">[^<]*</style>\n', "", page)
     return re.sub(r'<script src="/_essaybook/client.js" data-generation="\d+" defer="defer"></script>\n', "", page)
 
 
@@ -151,6 +154,33 @@ def test_pages_are_the_epubs_documents_plus_one_script(running: Preview, book: P
     for asset in ("/images/images/dot.png", "/theme/classic-epub.css", "/theme/code.css", "/cover/cover.png"):
         assert get(running, asset)[0] == 200, asset
     assert get(running, "/_essaybook/client.js")[1]["Content-Type"].startswith("text/javascript")
+
+
+def test_pages_read_in_the_themes_fonts_at_a_readable_measure(running: Preview) -> None:
+    """Issue 12 item 9: the theme's fonts, served from the theme's files though the EPUB does not embed them, and
+    a measure of 36 em centred, after the book's own stylesheets."""
+    from essaybook.themes import themes_dir
+
+    _, _, page = get(running, chapter_page(running, "One"))
+    head = page[: page.index("</head>")]
+    assert head.index('href="../theme/classic-epub.css"') < head.index(
+        '<link rel="stylesheet" href="/theme/classic-fonts.css"/>'
+    )
+    assert "max-width: 36em; margin: 2.5em auto" in head[head.index("essaybook-reading") :]
+    code, headers, css = get(running, "/theme/classic-fonts.css")
+    assert code == 200 and headers["Content-Type"].startswith("text/css") and "@font-face" in css
+    fonts = re.findall(r"url\(\.\./(fonts/[^)]+)\)", css)
+    assert "fonts/LinLibertine_R.otf" in fonts
+    for font in fonts:
+        connection = http.client.HTTPConnection("127.0.0.1", running.port, timeout=10)
+        connection.request("GET", "/" + font)
+        response = connection.getresponse()
+        assert response.status == 200 and response.getheader("Content-Type") == "font/otf", font
+        assert response.read() == (themes_dir() / "classic" / font).read_bytes()
+        connection.close()
+    # Only the fonts the theme uses, by their exact names: nothing else of the themes folder.
+    for path in ("/fonts/OFL.txt", "/fonts/../css/fonts.css", "/theme/classic-print.css", "/fonts/", "/fonts"):
+        assert get(running, path)[0] == 404, path
 
 
 def test_an_edit_sends_reload_and_serves_the_new_text(running: Preview, book: Path) -> None:

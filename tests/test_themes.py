@@ -15,8 +15,8 @@ from essaybook.config import load_config
 from essaybook.errors import ConfigErrors
 from essaybook.themes import available, environment, load_theme, themes_dir
 
-from conftest import BOOKS, FEATURES_LOW_RESOLUTION, REPO, Built, build_once, copy_project, epubcheck_messages
-from pdfread import open_pdf, outline, page_text
+from conftest import FEATURES_LOW_RESOLUTION, REPO, Built, build_once, copy_project, epubcheck_messages
+from pdfread import open_pdf, outline, page_lines, page_text, text_in_band
 from test_epub import NS, Epub
 
 LISTING_WARNING = (
@@ -37,11 +37,9 @@ def modern_sample(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 
 @pytest.fixture(scope="session")
-def modern_features(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """tests/books/features (book layout) in the modern theme."""
-    return build_once(
-        with_theme(copy_project(BOOKS / "features", tmp_path_factory.mktemp("modern-features")), "modern")
-    )
+def modern_features(features_modern: Built) -> Built:
+    """tests/books/features (book layout) in the modern theme: conftest's build, so it is built once."""
+    return features_modern
 
 
 def pdf_fonts(path: Path) -> dict[str, bool]:
@@ -98,13 +96,32 @@ def test_modern_keeps_the_book_structure_of_classic(features: Built, modern_feat
 
 
 def test_modern_has_its_own_page_furniture(features: Built, modern_features: Built) -> None:
-    """Running heads in tracked capitals beside the folio, where classic sets them in italics above the text."""
+    """Running heads in tracked capitals at the outer corner of the head, folios at the outer corner of the foot,
+    where classic sets its heads in italics and centres its folios."""
     modern = PdfReader(modern_features.pdf)
-    page = modern.page_labels.index("2")  # a left-hand page inside the first chapter
-    assert "2\u2003\u2002A BOOK OF FEATURES" in page_text(modern, page)
+    labels = modern.page_labels
+    left, right = labels.index("2"), labels.index("3")  # a left- and a right-hand page inside the first chapter
+    assert (text_in_band(modern, left, top=True), text_in_band(modern, left, top=False)) == ("A BOOK OF FEATURES", "2")
+    assert text_in_band(modern, right, top=True) == "MARKDOWN, ALL OF IT"
+    width = float(modern.pages[left].mediabox.width)
+    for index, label in ((left, "2"), (right, "3")):
+        [(_, x0, x1, _)] = [line for line in page_lines(modern_features.pdf, index) if line[0] == label]
+        assert (x1 < width / 4) if index == left else (x0 > width * 3 / 4), (label, x0, x1)
     classic = PdfReader(features.pdf)
     text = page_text(classic, classic.page_labels.index("2"))
     assert "A Book of Features" in text and "A BOOK OF FEATURES" not in text
+
+
+def test_modern_openings_and_contents_carry_only_a_folio_at_the_foot(modern_features: Built) -> None:
+    """Issue 12 item 1: no running head (and no folio in the head) where a chapter opens or on the contents and
+    the preface; their folio at the foot, as classic does; the numbering counts every page."""
+    reader = PdfReader(modern_features.pdf)
+    labels = reader.page_labels
+    for words, label in (("Contents", "ix"), ("Preface", "xi"), ("Markdown, all of it", "1"), ("Links and", "5")):
+        index = labels.index(label)
+        assert page_text(reader, index).startswith(words), (words, index)
+        assert text_in_band(reader, index, top=True) == "", f"a head on the page of {words!r}"
+        assert text_in_band(reader, index, top=False) == label, f"the folio of {words!r}"
 
 
 def test_modern_epub_links_the_modern_stylesheets(modern_features: Built) -> None:

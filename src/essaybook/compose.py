@@ -1055,13 +1055,19 @@ def _running_title(chapter: Chapter) -> str:
 # ------------------------------------------------------------------------------------------------ epub
 
 
-def epub_fragment(chapter: Chapter, id_to_file: dict[str, str], breaks: dict[int, list[str]] | None = None) -> Markup:
+def epub_fragment(
+    chapter: Chapter, id_to_file: dict[str, str], breaks: dict[int, list[str]] | None = None, rtl: bool = False
+) -> Markup:
     """Reshape one chapter for the EPUB: cross-chapter links name their file, images sit in images/.
 
     ``breaks`` maps a top-level block number to the printed page labels that begin at that block; each
-    becomes a page-break marker in front of it.
+    becomes a page-break marker in front of it. ``rtl``: the chapter is written right to left; its code
+    blocks are marked left to right (EPUB style sheets may not set ``direction``; print.css does).
     """
     root = _fragment(chapter)
+    if rtl:
+        for pre in root.iter("pre"):
+            pre.set("dir", pre.get("dir", "ltr"))
     _add_author(root, chapter)
     mathtex.for_epub(root)
     _mark_attributions(root, chapter)
@@ -1216,7 +1222,12 @@ def compose_epub(
             "chapter": _chapter_context(
                 chapter,
                 kinds[chapter.id],
-                epub_fragment(chapter, id_to_file, breaks.get(chapter.index)),
+                epub_fragment(
+                    chapter,
+                    id_to_file,
+                    breaks.get(chapter.index),
+                    rtl=(direction_of(chapter.lang) if chapter.lang else meta.direction) == "rtl",
+                ),
                 labels,
                 parts,
             )

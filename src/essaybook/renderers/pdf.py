@@ -408,12 +408,18 @@ def add_xmp_language(rendered: Document, lang: str, subjects: tuple[str, ...]) -
 def metadata_finisher(xmp: bool, labels: list[tuple[int, str]] | None = None) -> Callable[[Document, Any], None]:
     """A WeasyPrint ``finisher`` that writes the XMP (``xmp``: WeasyPrint writes it only for PDF/A and PDF/UA)
     and the page labels (see :func:`label_ranges`; WeasyPrint writes none); equations are tagged as formulas
-    (see :func:`mathtex.formula_tags`)."""
+    (see :func:`mathtex.formula_tags`); a right-to-left document's spreads read from the right."""
 
     def finisher(document: Document, pdf: Any) -> None:
         import pydyf
 
         mathtex.formula_tags(document.pages, pdf.objects)
+        if document.pages and document.pages[0]._page_box.style["direction"] == "rtl":
+            # A right-to-left book: viewers show its spreads with the first page on the right (ISO 32000 12.2,
+            # /Direction). The page context inherits the root's direction; WeasyPrint writes no /Direction.
+            preferences = pdf.catalog.get("ViewerPreferences") or pydyf.Dictionary()
+            preferences["Direction"] = "/R2L"
+            pdf.catalog["ViewerPreferences"] = preferences
 
         if xmp:
             # Archives and catalogues read the XMP of every PDF.

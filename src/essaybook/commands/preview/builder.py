@@ -21,6 +21,7 @@ from essaybook.diagnostics import Diagnostic
 from essaybook.errors import EssaybookError
 from essaybook.model import Chapter
 from essaybook.pipeline import Pipeline, Project
+from essaybook.themes import Theme
 
 SETTLE_SECONDS = 0.05
 """How long a changed file must stay unchanged before it is read."""
@@ -49,6 +50,8 @@ class Site:
     """Set when the latest rebuild failed; ``files`` are then those of the last good one (if any)."""
     built: int = 0
     """Generation whose build ``files`` come from (0: none built yet)."""
+    head: str = ""
+    """Markup the preview adds to the head of every page (:func:`reading_view`)."""
 
 
 class _Capture(logging.Filter):
@@ -293,6 +296,8 @@ class Builder:
         messages.extend(self._style_warnings)
         composed = pipeline.compose_epub()
         files = pipeline.epub_files(composed)
+        view_files, head = reading_view(self.project.theme, self.project.config.epub.embed_fonts)
+        files.update(view_files)
         spine = [(d.name, d.title) for d in composed.spine]
         order = {c.source: i for i, c in enumerate(book.chapters)}
         chapter_warnings = sorted(self._chapter_warnings.items(), key=lambda item: order.get(item[0], len(order)))
@@ -305,4 +310,27 @@ class Builder:
             spine=tuple(spine),
             warnings=tuple(dict.fromkeys(warnings)),
             built=self.generation,
+            head=head,
         )
+
+
+READING_CSS = (
+    "body { max-width: 36em; margin: 2.5em auto 4em; padding: 0 1.5em; }\nimg, svg, table, pre { max-width: 100%; }\n"
+)
+"""The preview's page: a readable measure, centred (a reading system sets its own; a browser window does not)."""
+
+
+def reading_view(theme: Theme, embed_fonts: bool) -> tuple[dict[str, str | bytes | Path], str]:
+    """What the preview adds to the EPUB's files, and the markup it adds to each page's head, so that the book
+    reads in its theme's fonts at a readable measure: the theme's ``fonts.css`` and font files (an EPUB
+    carries them only with ``[epub] embed-fonts``), served under the names the EPUB would give them."""
+    files: dict[str, str | bytes | Path] = {}
+    head = ""
+    fonts_css = theme.find_css("fonts.css", project=False)
+    if fonts_css is not None and not embed_fonts:
+        href = f"theme/{fonts_css.parent.parent.name}-fonts.css"  # stylesheets.epub_styles' name for it
+        files[href] = fonts_css
+        files.update((f"fonts/{font.name}", font) for font in theme.fonts())
+        head += f'<link rel="stylesheet" href="/{href}"/>\n'
+    head += f'<style id="essaybook-reading">{READING_CSS}</style>\n'
+    return files, head

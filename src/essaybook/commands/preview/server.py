@@ -167,9 +167,10 @@ def _problem_panel(problem: Diagnostic, last_good: bool) -> str:
 
 
 def _page(xhtml: str, site: Site) -> str:
-    """A document as the reader sees it, plus the reload script and, while the build fails, the error."""
+    """A document as the reader sees it, in the theme's fonts at a readable measure (``site.head``), plus the
+    reload script and, while the build fails, the error."""
     script = f'<script src="{PREFIX}client.js" data-generation="{site.generation}" defer="defer"></script>\n'
-    xhtml = xhtml.replace("</head>", script + "</head>", 1)
+    xhtml = xhtml.replace("</head>", site.head + script + "</head>", 1)
     if site.problem is not None:
         found = _BODY_RE.search(xhtml)
         if found is not None:
