@@ -208,6 +208,18 @@ def _toml_blocks(text: str) -> list[str]:
     return re.findall(r"^```toml\n(.*?)^```", text, re.DOTALL | re.MULTILINE)
 
 
+_SOURCES = {
+    ".bib": "@book{knuth1984, author = {Knuth, Donald}, title = {Literate Programming}, year = {1984}}\n",
+    ".json": '[{"id": "web", "type": "webpage", "title": "A page"}]\n',
+    ".yaml": "- id: web\n  type: webpage\n  title: A page\n",
+}
+_STYLE = (
+    '<?xml version="1.0" encoding="utf-8"?>\n<style xmlns="http://purl.org/net/xbiblio/csl" class="in-text" '
+    'version="1.0"><info><title>A style</title><id>a</id><updated>2026-01-01T00:00:00+00:00</updated></info>'
+    '<citation><layout><text variable="title"/></layout></citation></style>\n'
+)
+
+
 @pytest.mark.parametrize(
     "path",
     [p for p in sorted(CHAPTERS.glob("*.md")) if _toml_blocks(p.read_text(encoding="utf-8"))],
@@ -220,6 +232,16 @@ def test_book_toml_examples_are_valid_settings(path: Path, tmp_path: Path) -> No
         toml.parent.mkdir(parents=True)
         toml.write_text(block, encoding="utf-8")
         (toml.parent / "meta.yaml").write_text("title: A metadata file\n", encoding="utf-8")
+        book = tomllib.loads(block).get("book", {})
+        named = book.get("bibliography", [])
+        for name in [named] if isinstance(named, str) else named:  # the files it names, as a writer has them
+            source = toml.parent / name
+            source.parent.mkdir(parents=True, exist_ok=True)
+            source.write_text(_SOURCES[source.suffix], encoding="utf-8")
+        if str(book.get("csl", "")).endswith(".csl"):
+            style = toml.parent / book["csl"]
+            style.parent.mkdir(parents=True, exist_ok=True)
+            style.write_text(_STYLE, encoding="utf-8")
         _, problems = read_config(toml)
         assert [str(p) for p in problems] == [], f"{path.name}, toml block {number}"
 
@@ -262,6 +284,8 @@ def _check_command_line(words: list[str]) -> str | None:
     except click.exceptions.Exit:
         return None
     except click.ClickException as exc:
+        if "does not exist" in exc.format_message():  # an example's folder (~/books/…): the option is real
+            return None
         return exc.format_message()
     return None
 
