@@ -78,7 +78,9 @@ def test_stages_default_quiet_and_verbose(tmp_path: Path) -> None:
     assert "\r" not in default.output and "\033[" not in default.output  # not a terminal: plain lines
     quiet = runner.invoke(main, ["build", "-q", "--no-pdf", str(root)])
     assert quiet.exit_code == 0 and quiet.output == ""
-    verbose = runner.invoke(main, ["build", "-v", "--no-pdf", str(root)])
+    again = runner.invoke(main, ["build", "--no-pdf", str(root)])  # nothing changed: one line says so
+    assert again.exit_code == 0 and again.output.startswith("Up to date: ") and "Step" not in again.output
+    verbose = runner.invoke(main, ["build", "-v", "--no-pdf", "--no-cache", str(root)])
     assert verbose.exit_code == 0
     assert "Converting Markdown took" in verbose.output and "Step 1/5" in verbose.output
 

@@ -17,6 +17,10 @@ from essaybook.fetcher import ASSET_SCHEME
 MIN_PPI = 300
 """Pixels per inch below which a printed image looks soft: the figure printers and the services ask for."""
 _CSS_PX_PER_INCH = 96.0
+ICON_INCHES = 0.25
+"""Images printed narrower than this (badges, icons in the text, about 6 mm) are not reported: a pixel of one
+at 96 per inch is a quarter of a millimetre, and a warning for every badge of a README would hide the
+figures that matter."""
 
 
 def printed_images(pages: Iterable[Any]) -> list[tuple[str, float, float]]:
@@ -49,7 +53,7 @@ def report_resolution(
     lowest: dict[str, tuple[float, float]] = {}
     count: dict[str, int] = {}
     for src, ppi, inches in images:
-        if ppi >= MIN_PPI:
+        if ppi >= MIN_PPI or inches < ICON_INCHES:
             continue
         href = src[len(ASSET_SCHEME) + 1 :] if src.startswith(f"{ASSET_SCHEME}:") else src
         count[href] = count.get(href, 0) + 1
