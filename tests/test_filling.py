@@ -1,0 +1,141 @@
+"""Page filling (issue 12, item 4): long tables and code blocks break across pages (a table repeating its header
+row) instead of leaving a page half empty, a heading keeps two lines of what follows, a definition term stays
+with its definition, and an image in a table cell is scaled down to a thumbnail."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pypdfium2
+import pypdfium2.raw as pdfium_c
+import pytest
+from PIL import Image
+
+from essaybook import log
+from essaybook.commands.build import build
+
+from conftest import EPOCH, REPO
+from pdfread import open_pdf, page_lines, page_text
+
+TABLE_ROWS = 70
+CODE_LINES = 70
+TERMS = 24
+
+
+def _chapter() -> str:
+    intro = "This paragraph opens the chapter and fills a few lines of the first page before the table. " * 4
+    rows = "\n".join(f"| item {n:02} | value {n * 7} |" for n in range(1, TABLE_ROWS + 1))
+    code = "\n".join(f"let line_{n:02} = {n};" for n in range(1, CODE_LINES + 1))
+    prose = "A line of prose that keeps the reader company between two headings of the chapter. "
+    sections = "\n\n".join(f"## Section {n}\n\n" + prose * (2 + (n * 5) % 9) for n in range(1, 13))
+    terms = "\n\n".join(
+        f"Term {n:02}\n:   The definition of term {n:02}, " + "which runs on for a line or two. " * (1 + n % 4)
+        for n in range(1, TERMS + 1)
+    )
+    icons = "\n".join(f'| <img src="images/icon.png" alt="Icon {n}"/> | Icon {n} |' for n in range(1, 4))
+    return (
+        f"# Filling\n\n{intro}\n\n| Name | Amount |\n|------|--------|\n{rows}\n\n{intro}\n\n"
+        f"```\n{code}\n```\n\n{sections}\n\n## Terms\n\n{terms}\n\n## Icons\n\n| Icon | Meaning |\n|---|---|\n{icons}\n"
+    )
+
+
+def _build(root: Path, theme: str) -> Path:
+    manuscript = root / "manuscript"
+    (manuscript / "images").mkdir(parents=True)
+    (manuscript / "book.toml").write_text(
+        f'[book]\ntitle = "Filling"\nauthor = "A. Writer"\nlang = "en"\n\n[theme]\nname = "{theme}"\n',
+        encoding="utf-8",
+    )
+    (manuscript / "01-filling.md").write_text(_chapter(), encoding="utf-8")
+    # Large enough to print sharp at any size up to the text width: only the cap in a table cell makes it small.
+    Image.new("RGB", (1600, 1600), (200, 60, 40)).save(manuscript / "images" / "icon.png")
+    os.environ["SOURCE_DATE_EPOCH"] = EPOCH
+    log.setup(verbosity=-1)
+    result = build(root, epub=False)
+    assert log.warnings_seen() == []
+    assert result.pdf is not None
+    return result.pdf.path
+
+
+@pytest.fixture(scope="module", params=["classic", "modern"])
+def filled(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _build(tmp_path_factory.mktemp(f"filling-{request.param}"), request.param)
+
+
+def _underfilled() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("underfilled", REPO / "scripts" / "underfilled.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["underfilled"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _lines(pdf: Path) -> list[list[str]]:
+    """Each page's printed lines, top to bottom, spaces removed."""
+    count = len(open_pdf(pdf).pages)
+    return [["".join(text.split()) for text, _, _, _ in page_lines(pdf, index)] for index in range(count)]
+
+
+def test_a_long_table_breaks_with_its_header_row_repeated(filled: Path) -> None:
+    pages = _lines(filled)
+    holding = [n for n, lines in enumerate(pages) if any(line.startswith("item") for line in lines)]
+    assert len(holding) >= 2, "the table fits one page: make it longer"
+    # It starts on the page the opening paragraph is on (not moved whole to the next page).
+    assert any(line.startswith("Thisparagraphopens") for line in pages[holding[0]])
+    for n in holding:
+        header = next(i for i, line in enumerate(pages[n]) if line.lower() == "nameamount")
+        first_row = next(i for i, line in enumerate(pages[n]) if line.startswith("item"))
+        assert header < first_row
+    rows = [line for n in holding for line in pages[n] if line.startswith("item")]
+    assert len(rows) == TABLE_ROWS  # each row once, none cut
+
+
+def test_a_long_code_block_breaks_where_the_page_ends(filled: Path) -> None:
+    pages = _lines(filled)
+    holding = [n for n, lines in enumerate(pages) if any(line.startswith("letline_") for line in lines)]
+    assert len(holding) >= 2
+    assert sum(line.startswith("letline_") for n in holding for line in pages[n]) == CODE_LINES
+    # At least three lines on each side of the break (pre's orphans and widows).
+    assert all(sum(line.startswith("letline_") for line in pages[n]) >= 3 for n in holding)
+
+
+def test_headings_keep_two_lines_of_what_follows(filled: Path) -> None:
+    for lines in _lines(filled):
+        for at, line in enumerate(lines):
+            if line.startswith("Section") and line[7:].isdigit() or line in ("Terms", "Icons"):
+                below = [text for text in lines[at + 1 :] if not text.isdigit()]  # less a folio
+                assert len(below) >= 2, f"{line} is stranded at a page foot"
+
+
+def test_a_definition_term_stays_with_its_definition(filled: Path) -> None:
+    reader = open_pdf(filled)
+    texts = ["".join(page_text(reader, n).split()) for n in range(len(reader.pages))]
+    for n in range(1, TERMS + 1):
+        term = next(i for i, text in enumerate(texts) if f"Term{n:02}" in text.replace(f"term{n:02}", ""))
+        assert f"Thedefinitionofterm{n:02}," in texts[term], f"term {n:02} is parted from its definition"
+
+
+def test_an_image_in_a_table_prints_as_a_thumbnail(filled: Path) -> None:
+    document = pypdfium2.PdfDocument(str(filled))
+    try:
+        heights = []
+        for page in document:
+            page_height = page.get_height()
+            for image in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,)):
+                _, bottom, _, top = image.get_bounds()
+                heights.append((top - bottom) / page_height)
+    finally:
+        document.close()
+    assert len(heights) == 3
+    assert all(height <= 0.121 for height in heights)
+
+
+def test_no_mid_chapter_page_is_left_half_empty(filled: Path) -> None:
+    report = _underfilled().measure(filled)
+    assert report.counted >= 3
+    assert report.under == []
