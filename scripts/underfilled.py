@@ -2,8 +2,10 @@
 
     python scripts/underfilled.py book.pdf [--list] [--fraction 0.5]
 
-A page counts when it is neither blank, nor the last page of a chapter (the page before the next level-1
-bookmark, or the book's last page), nor before the first chapter bookmark, and its lowest content (text, image
+A page counts when it is neither blank, nor the last page of a chapter (the page before a blank page or before
+a chapter's opening, which has no running head or a first line sunk below the text block's top, or the book's
+last page), nor before
+the first chapter bookmark, and its lowest content (text, image
 or rule; running heads and folios left out) ends above ``fraction`` of the text block's height.
 
 The furniture and the text block are read from the PDF itself: the running heads and folios are the objects at
@@ -22,6 +24,8 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+SINK = 0.1
+"""A page whose content starts this share of the text block's height below its top opens a chapter."""
 FURNITURE_SHARE = 0.15
 """A band (top or bottom edge of a page's content, to the point) on at least this share of pages is furniture."""
 
@@ -61,32 +65,36 @@ def _read(path: Path) -> tuple[list[Page], list[tuple[int, str]]]:
     chapters: list[tuple[int, str]] = []
     for item in pdf.get_toc():
         dest = item.get_dest()
-        index = dest.get_index() if dest is not None else None
-        if item.level == 0 and index is not None:
-            chapters.append((index, item.get_title()))
+        at = dest.get_index() if dest is not None else None
+        if item.level == 0 and at is not None:
+            chapters.append((int(at), item.get_title()))
     return pages, sorted(chapters)
 
 
-def _furniture(pages: list[Page]) -> tuple[set[float], set[float]]:
+def _furniture(pages: list[Page]) -> tuple[set[int], set[int]]:
     """The tops of running heads (at the head) and the bottoms of folios (at the foot) seen on many pages."""
-    heads = Counter(max(top for _, top in p.boxes) for p in pages if p.boxes)
-    feet = Counter(min(bottom for bottom, _ in p.boxes) for p in pages if p.boxes)
+    heads = Counter(round(max(top for _, top in p.boxes)) for p in pages if p.boxes)
+    feet = Counter(round(min(bottom for bottom, _ in p.boxes)) for p in pages if p.boxes)
     least = max(2, int(FURNITURE_SHARE * len(pages)))
     return {y for y, n in heads.items() if n >= least}, {y for y, n in feet.items() if n >= least}
 
 
-def _body(page: Page, heads: set[float], feet: set[float]) -> list[tuple[float, float]]:
+def _near(y: float, bands: set[int]) -> bool:
+    return any(abs(y - band) <= 1.5 for band in bands)
+
+
+def _body(page: Page, heads: set[int], feet: set[int]) -> list[tuple[float, float]]:
     """The page's objects less its running head and folio (each a line of objects at a furniture height)."""
     boxes = page.boxes
     if not boxes:
         return []
     top = max(t for _, t in boxes)
-    if top in heads:  # the head line: every object that overlaps the head's band
+    if _near(top, heads):  # the head line: every object that overlaps the head's band
         low = min(b for b, t in boxes if t == top)
         boxes = [(b, t) for b, t in boxes if t < low]
     if boxes:
         bottom = min(b for b, _ in boxes)
-        if bottom in feet:
+        if _near(bottom, feet):
             high = max(t for b, t in boxes if b == bottom)
             boxes = [(b, t) for b, t in boxes if b > high]
     return boxes
@@ -97,21 +105,27 @@ def measure(path: Path, fraction: float = 0.5) -> Report:
     pages, chapters = _read(path)
     heads, feet = _furniture(pages)
     bodies = {p.index: _body(p, heads, feet) for p in pages}
-    tops = sorted((max(t for _, t in b) for b in bodies.values() if b), reverse=True)
+    tops = Counter(round(max(t for _, t in b)) for b in bodies.values() if b)
     bottoms = sorted(min(bt for bt, _ in b) for b in bodies.values() if b)
     if not tops:
         return Report(len(pages), 0, [])
-    share = max(0, len(tops) // 20)
-    block_top, block_bottom = tops[share], bottoms[share]
-    starts = [index for index, _ in chapters]
-    last_pages = {start - 1 for start in starts} | {len(pages) - 1}
-    # A chapter opening on a recto may leave a blank verso before it: the chapter's last page is the one before.
-    for start in starts:
-        back = start - 1
-        while back >= 0 and not bodies.get(back):
-            back -= 1
-        last_pages.add(back)
-    first_chapter = starts[0] if starts else 0
+    # A full page's first line sits at the block's top: the commonest top. Its foot: the lowest one that at
+    # least 5 % of the pages reach.
+    block_top, block_bottom = tops.most_common(1)[0][0], bottoms[len(bottoms) // 20]
+    height = block_top - block_bottom
+
+    headed = {p.index for p in pages if heads and any(_near(t, heads) for _, t in p.boxes)}
+
+    def opens_chapter(index: int) -> bool:
+        """A chapter opening has no running head, or sinks its first line well below the text block's top; or
+        the page is blank."""
+        body = bodies.get(index)
+        return not body or index not in headed or max(t for _, t in body) < block_top - SINK * height
+
+    # The last page of a chapter is followed by a blank page or by the next chapter's opening. (The bookmarks
+    # cannot say where a chapter ends: a chapter's sections may be bookmarked at its own level.)
+    last_pages = {index for index in range(len(pages)) if index + 1 == len(pages) or opens_chapter(index + 1)}
+    first_chapter = chapters[0][0] if chapters else 0
     under: list[tuple[Page, float, str]] = []
     counted = 0
     for page in pages:

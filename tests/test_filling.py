@@ -107,7 +107,7 @@ def test_a_long_code_block_breaks_where_the_page_ends(filled: Path) -> None:
 def test_headings_keep_two_lines_of_what_follows(filled: Path) -> None:
     for lines in _lines(filled):
         for at, line in enumerate(lines):
-            if line.startswith("Section") and line[7:].isdigit() or line in ("Terms", "Icons"):
+            if (line.startswith("Section") and line[7:].isdigit()) or line in ("Terms", "Icons"):
                 below = [text for text in lines[at + 1 :] if not text.isdigit()]  # less a folio
                 assert len(below) >= 2, f"{line} is stranded at a page foot"
 
