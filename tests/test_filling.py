@@ -36,9 +36,14 @@ def _chapter() -> str:
         f"Term {n:02}\n:   The definition of term {n:02}, " + "which runs on for a line or two. " * (1 + n % 4)
         for n in range(1, TERMS + 1)
     )
+    before = "A paragraph of the section that the figure belongs to, written before the figure. " * 12
+    after = "\n\n".join(
+        f"After the figure, paragraph {n}: " + "it goes on about the figure. " * 9 for n in (1, 2, 3, 4)
+    )
+    figure = f"{before}\n\n![A tall figure](images/tall.png)\n\n{after}"
     icons = "\n".join(f'| <img src="images/icon.png" alt="Icon {n}"/> | Icon {n} |' for n in range(1, 4))
     return (
-        f"# Filling\n\n{intro}\n\n| Name | Amount |\n|------|--------|\n{rows}\n\n{intro}\n\n"
+        f"# Filling\n\n{figure}\n\n## Table\n\n{intro}\n\n| Name | Amount |\n|------|--------|\n{rows}\n\n{intro}\n\n"
         f"```\n{code}\n```\n\n{sections}\n\n## Terms\n\n{terms}\n\n## Icons\n\n| Icon | Meaning |\n|---|---|\n{icons}\n"
     )
 
@@ -53,6 +58,7 @@ def _build(root: Path, theme: str) -> Path:
     (manuscript / "01-filling.md").write_text(_chapter(), encoding="utf-8")
     # Large enough to print sharp at any size up to the text width: only the cap in a table cell makes it small.
     Image.new("RGB", (1600, 1600), (200, 60, 40)).save(manuscript / "images" / "icon.png")
+    Image.new("RGB", (1400, 2400), (60, 90, 160)).save(manuscript / "images" / "tall.png")
     os.environ["SOURCE_DATE_EPOCH"] = EPOCH
     log.setup(verbosity=-1)
     result = build(root, epub=False)
@@ -85,8 +91,10 @@ def test_a_long_table_breaks_with_its_header_row_repeated(filled: Path) -> None:
     pages = _lines(filled)
     holding = [n for n, lines in enumerate(pages) if any(line.startswith("item") for line in lines)]
     assert len(holding) >= 2, "the table fits one page: make it longer"
-    # It starts on the page the opening paragraph is on (not moved whole to the next page).
-    assert any(line.startswith("Thisparagraphopens") for line in pages[holding[0]])
+    # It starts on the page where the paragraph before it ends (not moved whole to the next page).
+    first = pages[holding[0]]
+    header = next(i for i, line in enumerate(first) if line.lower() == "nameamount")
+    assert header > 0 and first[header - 1].endswith("beforethetable.")
     for n in holding:
         header = next(i for i, line in enumerate(pages[n]) if line.lower() == "nameamount")
         first_row = next(i for i, line in enumerate(pages[n]) if line.startswith("item"))
@@ -107,7 +115,7 @@ def test_a_long_code_block_breaks_where_the_page_ends(filled: Path) -> None:
 def test_headings_keep_two_lines_of_what_follows(filled: Path) -> None:
     for lines in _lines(filled):
         for at, line in enumerate(lines):
-            if (line.startswith("Section") and line[7:].isdigit()) or line in ("Terms", "Icons"):
+            if (line.startswith("Section") and line[7:].isdigit()) or line in ("Table", "Terms", "Icons"):
                 below = [text for text in lines[at + 1 :] if not text.isdigit()]  # less a folio
                 assert len(below) >= 2, f"{line} is stranded at a page foot"
 
@@ -131,11 +139,29 @@ def test_an_image_in_a_table_prints_as_a_thumbnail(filled: Path) -> None:
                 heights.append((top - bottom) / page_height)
     finally:
         document.close()
-    assert len(heights) == 3
-    assert all(height <= 0.121 for height in heights)
+    assert len(heights) == 4  # the three icons and the tall figure
+    assert sorted(heights)[2] <= 0.121
 
 
 def test_no_mid_chapter_page_is_left_half_empty(filled: Path) -> None:
     report = _underfilled().measure(filled)
     assert report.counted >= 3
     assert report.under == []
+
+
+def test_text_flows_on_before_a_figure_that_does_not_fit(filled: Path) -> None:
+    document = pypdfium2.PdfDocument(str(filled))
+    try:
+        tall = next(
+            index
+            for index, page in enumerate(document)
+            for image in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,))
+            if image.get_bounds()[3] - image.get_bounds()[1] > 0.3 * page.get_height()
+        )
+    finally:
+        document.close()
+    pages = _lines(filled)
+    # The text written after the figure fills the page the figure did not fit on; the figure follows it.
+    assert any(line.startswith("Afterthefigure,paragraph1") for line in pages[tall - 1])
+    full = _underfilled().measure(filled, fraction=0.85)
+    assert tall - 1 not in [page.index for page, _, _ in full.under]
