@@ -165,3 +165,44 @@ def test_text_flows_on_before_a_figure_that_does_not_fit(filled: Path) -> None:
     assert any(line.startswith("Afterthefigure,paragraph1") for line in pages[tall - 1])
     full = _underfilled().measure(filled, fraction=0.85)
     assert tall - 1 not in [page.index for page, _, _ in full.under]
+
+
+def test_only_short_blocks_are_kept_whole() -> None:
+    from lxml import etree
+
+    from essaybook.compose import KEEP_LINES, _keep_short_blocks
+
+    def code(lines: int) -> str:
+        return "<pre><code>" + "\n".join(f"line {n}" for n in range(lines)) + "\n</code></pre>"
+
+    def table(rows: int) -> str:
+        return "<table>" + "<tr><td>x</td></tr>" * rows + "</table>"
+
+    root = etree.fromstring(
+        "<div>"
+        + code(KEEP_LINES)
+        + code(KEEP_LINES + 1)
+        + table(KEEP_LINES)
+        + table(KEEP_LINES + 1)
+        + '<figure class="wide"><img src="a.png" alt="a"/></figure>'
+        + "<figure><figcaption>Listing</figcaption>"
+        + code(KEEP_LINES + 4)
+        + "</figure>"
+        + '<div class="admonition"><p>short</p></div>'
+        + '<div class="admonition"><p>'
+        + "long " * 200
+        + "</p></div></div>"
+    )
+    _keep_short_blocks(root)
+    kept = [(element.tag, "keep-whole" in (element.get("class") or "")) for element in root]
+    assert kept == [
+        ("pre", True),
+        ("pre", False),
+        ("table", True),
+        ("table", False),
+        ("figure", True),
+        ("figure", False),
+        ("div", True),
+        ("div", False),
+    ]
+    assert root[4].get("class") == "wide keep-whole"
