@@ -206,3 +206,12 @@ def test_only_short_blocks_are_kept_whole() -> None:
         ("div", False),
     ]
     assert root[4].get("class") == "wide keep-whole"
+
+
+def test_a_caption_written_as_a_paragraph_keeps_its_figure_in_place() -> None:
+    from essaybook.layout.filling import _is_caption
+
+    assert _is_caption('<p><span class="caption">Figure 4-2: The representation</span></p>')
+    assert _is_caption("<p>Figure 3: A map of the coast</p>")
+    assert _is_caption("<p><em>Listing 7-21</em>: the new file</p>")
+    assert not _is_caption("<p>Figures of speech are the subject of this chapter.</p>")

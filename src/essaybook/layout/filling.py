@@ -5,7 +5,8 @@ not fit at a page foot moves to the next page and leaves the space above it empt
 figure (with a heading just before it, which its ``break-after: avoid`` carried along) is moved in the document
 past the paragraphs that followed it, as many as fill the space; the text then flows on before it, and the
 figure follows them on the next page. A figure never moves past a heading, another figure, a table or a code
-block, so the numbering of figures and the sections stay as written.
+block, so the numbering of figures and the sections stay as written; nor away from a caption written as a
+paragraph beside it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ _LINE_PT = 14.0
 _PX_PER_PT = 96 / 72
 _MOVABLE = frozenset({"p", "ul", "ol", "dl", "blockquote"})
 """The blocks a figure may move past: running text."""
+_CAPTION = re.compile(r"^\s*(?:Figure|Fig\.|Listing|Table|Illustration|Plate|Image)\s+[\w.-]*\d", re.IGNORECASE)
+"""A paragraph that starts like a caption ("Figure 4-2: ...") is the caption of the figure beside it."""
 _VOID = frozenset({"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})
 
 
@@ -65,6 +68,14 @@ def _span(document: str, anchor: str) -> tuple[str, int, int] | None:
     return None
 
 
+def _is_caption(markup: str) -> bool:
+    """Whether a paragraph's ``markup`` is a caption written as a paragraph beside its figure (mdBook's
+    ``<span class="caption">``, or text that starts "Figure 3:")."""
+    if re.search(r'class="(?:[^"]*\s)?caption[\s"]', markup):
+        return True
+    return bool(_CAPTION.match(re.sub(r"<[^>]+>", "", markup)))
+
+
 def defer_figures(document: str, rendered: Any, blocks: Sequence[str], headings: frozenset[str]) -> str:
     """``document`` with each figure that left a page's foot empty (see the module's docstring) moved past the
     paragraphs that follow it, as many as fill that space by their laid-out height; ``blocks`` are the ids of
@@ -83,6 +94,9 @@ def defer_figures(document: str, rendered: Any, blocks: Sequence[str], headings:
             continue
         if number - 1 - first < 0 or blocks[number - 1 - first] not in pages[index].anchors:
             continue  # the figure opens its chapter, or the page before holds none of its text
+        before = _span(document, blocks[number - 1])
+        if before is not None and before[0] == "p" and _is_caption(document[before[1] : before[2]]):
+            continue  # its caption is written above it
         gap = page_gap(pages[index])
         if gap < GAP_LINES * _LINE_PT * _PX_PER_PT:
             continue
@@ -93,7 +107,13 @@ def defer_figures(document: str, rendered: Any, blocks: Sequence[str], headings:
         last = None
         for at, (_, block_number, anchor) in enumerate(following):
             spanned = _span(document, anchor)
-            if spanned is None or spanned[0] not in _MOVABLE or anchor in headings or block_number != number + 1 + at:
+            if (
+                spanned is None
+                or spanned[0] not in _MOVABLE
+                or anchor in headings
+                or block_number != number + 1 + at
+                or _is_caption(document[spanned[1] : spanned[2]])
+            ):
                 break
             last = anchor
             after = following[at + 1][0] if at + 1 < len(following) else None
