@@ -40,7 +40,8 @@ def _chapter() -> str:
     after = "\n\n".join(
         f"After the figure, paragraph {n}: " + "it goes on about the figure. " * 9 for n in (1, 2, 3, 4)
     )
-    figure = f"{before}\n\n![A tall figure](images/tall.png)\n\n{after}"
+    caption = '<span class="caption">Figure 1: A tall figure, captioned in a paragraph of its own</span>'
+    figure = f"{before}\n\n![A tall figure](images/tall.png)\n\n{caption}\n\n{after}"
     icons = "\n".join(f'| <img src="images/icon.png" alt="Icon {n}"/> | Icon {n} |' for n in range(1, 4))
     return (
         f"# Filling\n\n{figure}\n\n## Table\n\n{intro}\n\n| Name | Amount |\n|------|--------|\n{rows}\n\n{intro}\n\n"
@@ -163,6 +164,8 @@ def test_text_flows_on_before_a_figure_that_does_not_fit(filled: Path) -> None:
     pages = _lines(filled)
     # The text written after the figure fills the page the figure did not fit on; the figure follows it.
     assert any(line.startswith("Afterthefigure,paragraph1") for line in pages[tall - 1])
+    # Its caption, written as a paragraph under it, goes with it.
+    assert any(line.startswith("Figure1:Atallfigure") for line in pages[tall])
     full = _underfilled().measure(filled, fraction=0.85)
     assert tall - 1 not in [page.index for page, _, _ in full.under]
 

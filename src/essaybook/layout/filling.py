@@ -6,7 +6,7 @@ figure (with a heading just before it, which its ``break-after: avoid`` carried 
 past the paragraphs that followed it, as many as fill the space; the text then flows on before it, and the
 figure follows them on the next page. A figure never moves past a heading, another figure, a table or a code
 block, so the numbering of figures and the sections stay as written; nor away from a caption written as a
-paragraph beside it.
+paragraph above it; one written under it moves with it.
 """
 
 from __future__ import annotations
@@ -77,11 +77,13 @@ def _is_caption(markup: str) -> bool:
 
 
 def defer_figures(document: str, rendered: Any, blocks: Sequence[str], headings: frozenset[str]) -> str:
-    """``document`` with each figure that left a page's foot empty (see the module's docstring) moved past the
-    paragraphs that follow it, as many as fill that space by their laid-out height; ``blocks`` are the ids of
-    the chapter's top-level blocks in order, ``headings`` the ids of its headings."""
+    """``document`` with each figure that left a page's foot empty (see the module's docstring) moved, with a
+    caption paragraph under it, past the paragraphs that follow, as many as fill that space by their height;
+    ``blocks`` are the ids of the chapter's top-level blocks in order, ``headings`` the ids of its headings."""
+    # The blocks in the document's order now (a figure moved by an earlier pass is no longer where it was written).
+    blocks = sorted((a for a in blocks if f' id="{a}"' in document), key=lambda a: document.find(f' id="{a}"'))
     order = {anchor: number for number, anchor in enumerate(blocks)}
-    moves: list[tuple[str, str]] = []  # (figure, the block it goes after)
+    moves: list[tuple[str, str, str]] = []  # (figure, its caption paragraph or itself, the block it goes after)
     pages = rendered.pages
     for index in range(len(pages) - 1):
         on_next = sorted((position[1], order[a], a) for a, position in pages[index + 1].anchors.items() if a in order)
@@ -103,6 +105,13 @@ def defer_figures(document: str, rendered: Any, blocks: Sequence[str], headings:
         following = on_next[first + 1 :]
         if not following or following[0][1] != number + 1:
             continue
+        unit_end = figure
+        caption = _span(document, following[0][2])
+        if caption is not None and caption[0] == "p" and _is_caption(document[caption[1] : caption[2]]):
+            unit_end = following[0][2]  # its caption written as a paragraph under it moves with it
+            following = following[1:]
+        if not following or following[0][1] != order[unit_end] + 1:
+            continue
         start_y = following[0][0]
         last = None
         for at, (_, block_number, anchor) in enumerate(following):
@@ -111,7 +120,7 @@ def defer_figures(document: str, rendered: Any, blocks: Sequence[str], headings:
                 spanned is None
                 or spanned[0] not in _MOVABLE
                 or anchor in headings
-                or block_number != number + 1 + at
+                or block_number != order[unit_end] + 1 + at
                 or _is_caption(document[spanned[1] : spanned[2]])
             ):
                 break
@@ -120,13 +129,13 @@ def defer_figures(document: str, rendered: Any, blocks: Sequence[str], headings:
             if after is None or after - start_y >= gap:
                 break
         if last is not None:
-            moves.append((figure, last))
-    for figure, after in moves:
-        figure_span, after_span = _span(document, figure), _span(document, after)
-        if figure_span is None or after_span is None or after_span[1] < figure_span[2]:
+            moves.append((figure, unit_end, last))
+    for figure, unit_end, after in moves:
+        figure_span, end_span, after_span = _span(document, figure), _span(document, unit_end), _span(document, after)
+        if figure_span is None or end_span is None or after_span is None or after_span[1] < end_span[2]:
             continue
-        moved = document[figure_span[1] : figure_span[2]]
+        moved = document[figure_span[1] : end_span[2]]
         document = (
-            document[: figure_span[1]] + document[figure_span[2] : after_span[2]] + moved + document[after_span[2] :]
+            document[: figure_span[1]] + document[end_span[2] : after_span[2]] + moved + document[after_span[2] :]
         )
     return document
