@@ -4,13 +4,12 @@
 
 A page counts when it is neither blank, nor the last page of a chapter (the page before a blank page or before
 a chapter's opening, which has no running head or a first line sunk below the text block's top, or the book's
-last page), nor before
-the first chapter bookmark, and its lowest content (text, image
-or rule; running heads and folios left out) ends above ``fraction`` of the text block's height.
+last page), nor before the first chapter bookmark, and its lowest content (text, image or rule; running heads
+and folios left out) ends above ``fraction`` of the text block's height.
 
 The furniture and the text block are read from the PDF itself: the running heads and folios are the objects at
-the top and bottom edges of many pages at the same height; the text block runs from the highest content to the
-lowest content that at least 5 % of the pages reach.
+the top and bottom edges of many pages at the same height (within 1.5 pt); the text block's top is where most
+pages begin, its foot the lowest content that at least 5 % of the pages reach.
 """
 
 from __future__ import annotations
