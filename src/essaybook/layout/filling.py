@@ -15,10 +15,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-GAP_LINES = 4.0
-"""A space at the foot of a page taller than this many lines of text (of 14 pt) is worth filling."""
-_LINE_PT = 14.0
-_PX_PER_PT = 96 / 72
+GAP_SHARE = 1 / 3
+"""A space at the foot of a page taller than this share of its text area is worth filling. Each figure moved
+costs its chapter another layout: at a third, the Rust book's chapters are laid out again for the few pages a
+figure would leave two-thirds full or less, not for every figure that leaves a few lines (which cost its first
+build a fifth more time)."""
 _MOVABLE = frozenset({"p", "ul", "ol", "dl", "blockquote"})
 """The blocks a figure may move past: running text."""
 _CAPTION = re.compile(r"^\s*(?:Figure|Fig\.|Listing|Table|Illustration|Plate|Image)\s+[\w.-]*\d", re.IGNORECASE)
@@ -100,7 +101,7 @@ def defer_figures(document: str, rendered: Any, blocks: Sequence[str], headings:
         if before is not None and before[0] == "p" and _is_caption(document[before[1] : before[2]]):
             continue  # its caption is written above it
         gap = page_gap(pages[index])
-        if gap < GAP_LINES * _LINE_PT * _PX_PER_PT:
+        if gap < GAP_SHARE * float(pages[index]._page_box.height):
             continue
         following = on_next[first + 1 :]
         if not following or following[0][1] != number + 1:
