@@ -452,6 +452,7 @@ def print_fragment(
         if img.get("src", "").startswith("images/"):
             img.set("src", "essaybook:" + img.get("src", ""))
     _style_urls(root, "essaybook:")
+    _keep_short_blocks(root)
     _print_code_and_urls(root, code_wrap)
     _links_on_paper(root, links, notes, chapter)
     if notes == "footnotes":
@@ -635,6 +636,49 @@ def _code_lines(pre: etree._Element, short: int = 0) -> None:
             span.text = (span.text or "") + "\n"
         else:
             last.tail = (last.tail or "") + "\n"
+
+
+KEEP_LINES = 8
+"""A code block of at most this many lines, or a table of at most this many rows, is kept on one page: moved
+whole, it leaves at most that much space at a page foot. A longer one may break across pages (issue 12, item 4)."""
+KEEP_CHARACTERS = 480
+"""A note, callout or quotation of at most this many characters (about six lines) is kept on one page."""
+_KEEP_CLASS = "keep-whole"
+
+
+def _block_lines(block: etree._Element) -> int:
+    """About how many lines ``block`` sets: a code block's lines, a table's rows, else its text over 80."""
+    if block.tag == "pre":
+        return len("".join(block.itertext()).rstrip("\n").split("\n"))
+    if block.tag == "table":
+        return sum(1 for _ in block.iter("tr"))
+    parts = [_block_lines(inner) for inner in block.iter("pre", "table") if inner is not block]
+    if parts:
+        return sum(parts) + 1
+    return 1 + len(" ".join("".join(block.itertext()).split())) // 80
+
+
+def _keep_short_blocks(root: etree._Element) -> None:
+    """Mark the blocks that must not break across pages ``keep-whole`` (pages.css keeps them whole): a figure of
+    an image, and a code block, table, listing, note or quotation short enough that moving it whole leaves
+    little space at a page foot (:data:`KEEP_LINES`, :data:`KEEP_CHARACTERS`). Longer ones may break, a table
+    repeating its header row, so no page is left half empty because one block did not fit (issue 12, item 4)."""
+    for block in root.iter("pre", "table", "figure", "aside", "blockquote", "div"):
+        classes = (block.get("class") or "").split()
+        if any(a.tag == "section" and "footnotes" in (a.get("class") or "") for a in block.iterancestors()):
+            continue  # the notes take their own shape for paper
+        if block.tag == "div" and not {"admonition", "callout", "codehilite"} & set(classes):
+            continue
+        if block.tag == "div" and "codehilite" in classes:
+            continue  # its <pre> is marked
+        if block.tag == "figure" and not any(True for _ in block.iter("pre", "table")):
+            keep = True  # an image cannot split
+        elif block.tag in ("pre", "table", "figure"):
+            keep = _block_lines(block) <= KEEP_LINES
+        else:
+            keep = len(" ".join("".join(block.itertext()).split())) <= KEEP_CHARACTERS
+        if keep and _KEEP_CLASS not in classes:
+            block.set("class", " ".join([*classes, _KEEP_CLASS]))
 
 
 def _breakable(element: etree._Element) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 from essaybook import __version__
 
 FOLDER = ".essaybook-cache"
-_FORMAT = "layout-2"  # 2: results record the printed images (layout/images.py)
+_FORMAT = "layout-3"  # 2: results record the printed images (layout/images.py); 3: figures deferred (filling.py)
 _KEEP_DAYS = 14
 _WEASYPRINT = version("weasyprint")  # from the package metadata: importing WeasyPrint takes half a second
 

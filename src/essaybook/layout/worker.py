@@ -118,7 +118,13 @@ def _run(job: Job, parsed: styles.Styles | None) -> Result:
     try:
         with deadline(job.seconds):
             rendered, displaced = layout_with_notes(
-                job.html, job.base_url, fetcher, job.stops, passes=1 if job.furniture else 5, styles=parsed
+                job.html,
+                job.base_url,
+                fetcher,
+                job.stops,
+                passes=1 if job.furniture else 5,
+                styles=parsed,
+                blocks=() if job.furniture else job.blocks,
             )
         start = next((i for i, page in enumerate(rendered.pages) if job.first in page.anchors), 0)
         kept = rendered.pages[start:]

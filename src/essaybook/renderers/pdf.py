@@ -69,8 +69,12 @@ def layout_with_notes(
     stops: frozenset[str],
     passes: int = 5,
     styles: Styles | None = None,
+    blocks: Sequence[str] = (),
 ) -> tuple[Document, list[str]]:
     """Lay out, then re-lay out while footnotes land a page after their call.
+
+    ``blocks``: the ids of the chapter blocks in order; when given, a figure that left a page foot empty is
+    moved below the text that fills it and the document laid out again (up to three times: layout/filling.py).
 
     ``styles``: the document's stylesheets, taken out of it and parsed already (layout/styles.py); the
     rules added for displaced notes then come after them as one more sheet of the same origin.
@@ -84,15 +88,26 @@ def layout_with_notes(
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
 
+    from essaybook.layout.filling import defer_figures
+
     level: dict[str, int] = {}
     html = document
     extra: list[str] = []
+    fill_passes = 3 if blocks else 0  # a moved figure may still leave space: it moves on, at most three times
     while True:
         page = HTML(string=html, base_url=base_url, url_fetcher=fetcher, media_type="print")
         if styles is None:
             rendered = page.render(font_config=FontConfiguration())
         else:
             rendered = styles.render(page, "\n".join(extra), base_url, fetcher)
+        if fill_passes:
+            fill_passes -= 1
+            deferred = defer_figures(document, rendered, blocks, stops)
+            if deferred != document:
+                document = html = deferred
+                del rendered
+                continue
+            fill_passes = 0
         displaced = displaced_notes(rendered)
         passes -= 1
         if not displaced or passes == 0:
@@ -251,7 +266,9 @@ def lay_out(
     weasy_log.addHandler(collect)
     try:
         with deadline(seconds):
-            rendered, displaced = layout_with_notes(document, base.resolve().as_uri() + "/", fetcher, heading_ids)
+            rendered, displaced = layout_with_notes(
+                document, base.resolve().as_uri() + "/", fetcher, heading_ids, blocks=blocks or ()
+            )
     except (Exception, LayoutTimeout) as exc:
         if isinstance(exc, EssaybookError):
             raise
