@@ -141,3 +141,12 @@ def clean_svg(data: bytes) -> CleanSvg:
         return CleanSvg(data)
     etree.cleanup_namespaces(root)
     return CleanSvg(etree.tostring(root, encoding="utf-8", xml_declaration=True), sorted(removed))
+
+
+def without_doctype(data: bytes) -> bytes:
+    """``data`` (a well-formed SVG) without its document type declaration, whose entities another XML parser
+    might expand or fetch; unchanged when it has none."""
+    if b"<!doctype" not in data.lower():
+        return data
+    root = etree.fromstring(data, _parser())
+    return bytes(etree.tostring(root, encoding="utf-8", xml_declaration=True))
