@@ -35,6 +35,8 @@ class RestrictedFetcher(URLFetcher):  # type: ignore[misc]
         """Files inside the allowed folders that could not be read (missing, unreadable)."""
 
     def fetch(self, url: str, headers: dict[str, str] | None = None) -> Any:
+        if not isinstance(url, str):  # WeasyPrint asks for None where an SVG <image> has no href
+            raise ValueError("no URL to load")
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme == "data":

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from lxml import etree, html
+from markdown.preprocessors import Preprocessor
 
 from essaybook import mathtex
 from essaybook.convert.context import Context
@@ -72,6 +73,50 @@ _MAX_MATH = 20_000
 """Characters of text one raw equation may hold (as :data:`essaybook.mathtex.MAX_TEX` does for TeX)."""
 
 _URL_ID_RE = re.compile(r"url\(\s*(['\"]?)#([^'\")\s]+)\1\s*\)")
+_FENCE_RE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+_SVG_OPEN_RE = re.compile(r"<svg[\s>/]", re.IGNORECASE)
+_SVG_CLOSE_RE = re.compile(r"</svg\s*>", re.IGNORECASE)
+
+
+class SvgBlocks(Preprocessor):
+    """An ``<svg>`` that opens a line, to the line where it closes, kept whole as raw HTML.
+
+    Python-Markdown knows ``<svg>`` as neither a block nor a span: a drawing written over several lines was cut
+    into paragraphs at its first child that is an HTML block name (``<text>``, ``<title>``) and its empty
+    elements re-nested by md_in_html. Lines in fenced code are left alone (this runs before code fences are
+    recognised, so that essaybook's custom block tags, :mod:`essaybook.mdext`, do not take SVG's for theirs).
+    """
+
+    def run(self, lines: list[str]) -> list[str]:
+        out: list[str] = []
+        index = 0
+        fence: str | None = None
+        while index < len(lines):
+            line = lines[index]
+            opened = _FENCE_RE.match(line)
+            if opened and (fence is None or (opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence))):
+                fence = opened.group(1) if fence is None else None
+            if fence is not None or not _SVG_OPEN_RE.match(line.lstrip(" ")) or len(line) - len(line.lstrip(" ")) > 3:
+                out.append(line)
+                index += 1
+                continue
+            depth, end = 0, index
+            while end < len(lines):
+                depth += len(_SVG_OPEN_RE.findall(lines[end])) - len(_SVG_CLOSE_RE.findall(lines[end]))
+                if depth <= 0:
+                    break
+                end += 1
+            if end == len(lines):  # never closed: text (as a block, it would take in the rest of the chapter)
+                out.append(line.replace("<", "&lt;", 1))
+                index += 1
+                continue
+            closing = _SVG_CLOSE_RE.search(lines[end])
+            assert closing is not None
+            rest = lines[end][closing.end() :]
+            block = "\n".join([*lines[index:end], lines[end][: closing.end()]])
+            out += ["", self.md.htmlStash.store(block), "", *([rest] if rest.strip() else [])]
+            index = end + 1
+        return out
 
 
 def embedded(root: html.HtmlElement, ctx: Context) -> None:
@@ -103,8 +148,8 @@ def _lines(ctx: Context, needle: str) -> list[int]:
 def _svg(element: html.HtmlElement, ctx: Context, line: int | None, number: int) -> None:
     removed: set[str] = set()
     drawing = _translate(element, SVG_NS, _SVG_ELEMENTS, removed)
-    prefix = re.sub(r"[^A-Za-z0-9]+", "-", ctx.chapter.rel.rsplit(".", 1)[0]).strip("-") or "chapter"
-    _prefix_ids(drawing, f"{prefix}-svg{number}-")
+    chapter = re.sub(r"[^A-Za-z0-9]+", "-", ctx.chapter.rel.rsplit(".", 1)[0]).strip("-")
+    _prefix_ids(drawing, f"svg{number}-{chapter}-")
     try:
         cleaned = clean_svg(etree.tostring(drawing))
         safe = etree.fromstring(cleaned.data, etree.XMLParser(resolve_entities=False, no_network=True))
@@ -113,15 +158,9 @@ def _svg(element: html.HtmlElement, ctx: Context, line: int | None, number: int)
         drop_keep_tail(element)
         return
     removed.update(cleaned.removed)
-    for empty in [node for node in safe.iter(f"{{{SVG_NS}}}image", f"{{{SVG_NS}}}use") if not _href(node)]:
-        drop_keep_tail(empty)  # its reference was outside the image: it would draw nothing
     if removed:
         ctx.warn(f"inline <svg>: {', '.join(sorted(removed))} removed", kind="unsafe-html", line=line)
     _replace(element, safe)
-
-
-def _href(node: etree._Element) -> str | None:
-    return node.get("href") or node.get(f"{{{_XLINK_NS}}}href")
 
 
 def _math(element: html.HtmlElement, ctx: Context, line: int | None) -> None:
@@ -150,9 +189,7 @@ def _math(element: html.HtmlElement, ctx: Context, line: int | None) -> None:
     _replace(element, holder)
 
 
-def _translate(
-    element: etree._Element, namespace: str, names: dict[str, str], removed: set[str]
-) -> etree._Element:
+def _translate(element: etree._Element, namespace: str, names: dict[str, str], removed: set[str]) -> etree._Element:
     """A copy of the HTML parser's ``element`` in ``namespace``: elements not in ``names`` left out (with their
     content), names given back their case, attributes of other namespaces and event handlers left out."""
     svg = namespace == SVG_NS

@@ -10,6 +10,7 @@ from lxml import etree, html
 from pygments.formatters import HtmlFormatter
 
 from essaybook import contentmodel, crossrefs, mathtex
+from essaybook.convert import embedded
 from essaybook.mdext import EssaybookExtension
 from essaybook.pandoc import PandocExtension
 from essaybook.text import QUOTES
@@ -39,7 +40,7 @@ def make_markdown(code_style: str = "xcode", lang: str = "en", math: bool = True
     """The Python-Markdown instance for chapters in ``lang`` (reset between chapters); ``math``: TeX between
     dollars is math (:mod:`essaybook.mathtex`), else plain text."""
     quotes = QUOTES.get(lang.split("-")[0].lower(), {})
-    return markdown.Markdown(
+    md = markdown.Markdown(
         extensions=[
             "footnotes",
             "tables",
@@ -69,6 +70,9 @@ def make_markdown(code_style: str = "xcode", lang: str = "en", math: bool = True
         },
         output_format="xhtml",
     )
+    md.preprocessors.register(embedded.SvgBlocks(md), "essaybook-svg", 30)  # before essaybook's own custom tags
+    md.block_level_elements.append("svg")  # a drawing on its own lines is not put in a <p>
+    return md
 
 
 def parse(converted: str) -> html.HtmlElement:

@@ -163,7 +163,11 @@ def _unclosed_inline(root: html.HtmlElement, ctx: Context) -> None:
         if not isinstance(element.tag, str) or element is root or element.tag not in INLINE:
             continue
         inner = next(
-            (d for d in element.iterdescendants() if isinstance(d.tag, str) and d.tag[0] != "{" and d.tag not in INLINE),
+            (
+                d
+                for d in element.iterdescendants()
+                if isinstance(d.tag, str) and d.tag[0] != "{" and d.tag not in INLINE
+            ),
             None,
         )
         if inner is not None:
