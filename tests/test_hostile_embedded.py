@@ -22,6 +22,7 @@ from essaybook import log
 from essaybook.convert import guards
 from essaybook.convert.context import Context
 from essaybook.convert.parse import make_markdown, parse, serialize
+from essaybook.errors import ManuscriptError
 from essaybook.fetcher import RestrictedFetcher
 from essaybook.model import Book, Chapter
 from test_bad_input import TOML, build, make_project
@@ -220,3 +221,22 @@ def test_brackets_nested_absurdly_deep_are_text_with_a_warning() -> None:
 def test_normal_text_is_left_alone() -> None:
     source = "A [link](#x), [another] and (parentheses) <em>a</em>.\n\n" * 200
     assert guards.openers(source, _context(source)) == source
+
+
+@pytest.mark.parametrize(
+    "paragraph",
+    ["`a` " * 20_000, "*a* " * 20_000, "[a](#b) " * 20_000, "word " * 40_000],
+    ids=["code-spans", "emphasis", "links", "plain-text"],
+)
+def test_a_paragraph_python_markdown_would_take_minutes_on_is_refused_first(paragraph: str) -> None:
+    source = "Intro.\n\n```\n" + "`a` " * 20_000 + "\n```\n\n" + paragraph + "\n"
+    started = time.perf_counter()
+    with pytest.raises(ManuscriptError) as refused:
+        guards.long_paragraphs(source, _context(source))
+    assert time.perf_counter() - started < 0.5
+    assert refused.value.line == 7 and "separate paragraphs" in (refused.value.hint or "")
+
+
+def test_many_short_paragraphs_and_lists_are_not_one_paragraph() -> None:
+    source = ("Some `code` and *emphasis*.\n\n" + "- `a` *b* [c](#d)\n" * 3000 + "\n") * 2
+    assert guards.long_paragraphs(source, _context(source)) == source

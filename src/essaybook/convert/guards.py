@@ -107,6 +107,56 @@ def divs(source: str, ctx: Context) -> str:
     return source
 
 
+MAX_PARAGRAPH_SOURCE = MAX_PARAGRAPH * 3 // 2
+"""Characters of Markdown one paragraph may be written in: :data:`MAX_PARAGRAPH` and room for its markup."""
+MAX_INLINE_MARKS = 10_000
+"""Marks of inline elements (code span fences, emphasis runs, closing ``]`` and ``>``) one paragraph may hold:
+Python-Markdown puts each element in place with a search through its siblings (treeprocessors.py,
+``InlineProcessor.run``), so 8,000 code spans in a paragraph take it 9 s and 37,500 two minutes."""
+_NOT_PLAIN_RE = re.compile(r"^(?:[ \t]{0,3}(?:[-*+:](?:\s|$)|\d+[.)](?:\s|$)|[>#<|])|[ \t]{4})|\|")
+_INLINE_MARK_RE = re.compile(r"`+|[*_~=^]+|\]|>")
+
+
+def long_paragraphs(source: str, ctx: Context) -> str:
+    """Refuse a paragraph far past :data:`MAX_PARAGRAPH` before Python-Markdown reads it, as
+    :func:`paragraphs` does after: its inline patterns rebuild the paragraph's text at each match, so a
+    megabyte of code spans or emphasis takes it an hour. Only runs of plain lines (no list item, quote,
+    heading, table row, raw HTML or code) are counted, each run at most one paragraph; one that holds more than
+    :data:`MAX_INLINE_MARKS` is refused too."""
+    run, marks, first, fence = 0, 0, 0, None
+    for number, line in enumerate(source.split("\n")):  # data: URIs already cut short
+        opened = _FENCE_OPEN_RE.match(line)
+        if fence is not None or opened:
+            if opened and (fence is None or (opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence))):
+                fence = opened.group(1) if fence is None else None
+            run = marks = 0
+            continue
+        if not line.strip() or _NOT_PLAIN_RE.search(line):
+            run = marks = 0
+            continue
+        if run == 0:
+            first = number
+        run += len(line) + 1
+        marks += len(_INLINE_MARK_RE.findall(line))
+        if marks > MAX_INLINE_MARKS:
+            raise ManuscriptError(
+                f"a paragraph with more than {MAX_INLINE_MARKS:,} marks of code, emphasis, links or tags is too "
+                "long to convert",
+                file=ctx.display,
+                line=ctx.chapter.body_line + first,
+                hint="separate paragraphs with blank lines",
+            )
+        if run > MAX_PARAGRAPH_SOURCE:
+            raise ManuscriptError(
+                f"a paragraph of more than {MAX_PARAGRAPH_SOURCE:,} characters is too long to set "
+                f"(the limit is {MAX_PARAGRAPH:,} characters of text)",
+                file=ctx.display,
+                line=ctx.chapter.body_line + first,
+                hint="separate paragraphs with blank lines",
+            )
+    return source
+
+
 def data_uris(source: str, ctx: Context) -> str:
     """Long data: URIs cut short: libxml2 stops at 10 MB of text and would drop the rest of the chapter, and
     embedded images are not kept anyway (see :func:`essaybook.convert.images.images`)."""
