@@ -185,7 +185,8 @@ def test_runaway_openers_convert_in_linear_time(source: str) -> None:
     md = make_markdown()
     started = time.perf_counter()
     md.convert(guards.openers(source, ctx))
-    assert time.perf_counter() - started < 2.5  # 20,000 '[' took minutes before the pass (135 s for 10,000)
+    # 20,000 '[' took minutes before the pass (135 s for 10,000); now about a second (more on a loaded machine)
+    assert time.perf_counter() - started < 5
     assert ctx.warnings == []
 
 
