@@ -196,6 +196,7 @@ SAME = [
     "![a " * 60 + "[^n]\n\n[^n]: A note [with [nested] brackets]",
     "\\[x\\] " + "[a (b <c " * 60 + "<em>kept</em> [ok](#x)",
     "[a " * 60 + "``code ` [span`` [b](#y) \\[ \\( [",
+    "\\(x^2\\) and \\[y\\] " + "\\(a \\[b " * 40 + "`\\(code`",
 ]
 
 

@@ -260,9 +260,14 @@ def _block(lines: list[str], start: int, ctx: Context) -> list[str]:
     stacks: dict[str, list[int]] = {"[": [], "(": [], "<": []}
     pairs: list[tuple[int, int]] = []
     i = 0
+    # \( and \[ open math (essaybook.mathtex), which looks for its closer to the end of the block from each.
+    last_close = {"(": text.rfind("\\)"), "[": text.rfind("\\]")}
+    math_openers: list[int] = []
     while i < len(text):
         ch = text[i]
         if ch == "\\" and kind[i] and i + 1 < len(text) and text[i + 1] in _ESCAPABLE:
+            if kind[i] == 2 and text[i + 1] in last_close and i > last_close[text[i + 1]]:
+                math_openers.append(i)
             i += 2
             continue
         if (
@@ -279,10 +284,12 @@ def _block(lines: list[str], start: int, ctx: Context) -> list[str]:
     replace.update((at, _REFERENCE["["]) for at, _ in _too_deep(pairs))
     replace.update((close, _REFERENCE["]"]) for _, close in _too_deep(pairs))
     unmatched = [at for stack in stacks.values() for at in stack]
-    if len(unmatched) <= MAX_UNMATCHED and not replace:
+    if len(unmatched) + len(math_openers) <= MAX_UNMATCHED and not replace:
         return lines
-    if len(unmatched) > MAX_UNMATCHED:
+    if len(unmatched) + len(math_openers) > MAX_UNMATCHED:
         replace.update((at, _REFERENCE[text[at]]) for at in unmatched)
+        for at in math_openers:  # Python-Markdown prints an escaped bracket for one never closed: so does this
+            replace[at], replace[at + 1] = _REFERENCE[text[at + 1]], ""
     if any(_REFERENCE["]"] == value for value in replace.values()):
         first = min(at for at, value in replace.items() if value == _REFERENCE["]"])
         ctx.warn(
