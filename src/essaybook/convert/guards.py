@@ -281,8 +281,9 @@ def _block(lines: list[str], start: int, ctx: Context) -> list[str]:
             if ch == "]":
                 pairs.append((at, i))
         i += 1
-    replace.update((at, _REFERENCE["["]) for at, _ in _too_deep(pairs))
-    replace.update((close, _REFERENCE["]"]) for _, close in _too_deep(pairs))
+    deep = _too_deep(pairs)
+    for at, close in deep:
+        replace[at], replace[close] = _REFERENCE["["], _REFERENCE["]"]
     unmatched = [at for stack in stacks.values() for at in stack]
     if len(unmatched) + len(math_openers) <= MAX_UNMATCHED and not replace:
         return lines
@@ -290,8 +291,8 @@ def _block(lines: list[str], start: int, ctx: Context) -> list[str]:
         replace.update((at, _REFERENCE[text[at]]) for at in unmatched)
         for at in math_openers:  # Python-Markdown prints an escaped bracket for one never closed: so does this
             replace[at], replace[at + 1] = _REFERENCE[text[at + 1]], ""
-    if any(_REFERENCE["]"] == value for value in replace.values()):
-        first = min(at for at, value in replace.items() if value == _REFERENCE["]"])
+    if deep:
+        first = min(at for at, _ in deep)
         ctx.warn(
             f"square brackets nested deeper than {MAX_BRACKET_DEPTH} levels are printed as text",
             kind="runaway-markup",
