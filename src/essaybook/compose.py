@@ -1099,6 +1099,12 @@ def _running_title(chapter: Chapter) -> str:
 # ------------------------------------------------------------------------------------------------ epub
 
 
+def _svg_property(xhtml: str) -> tuple[str, ...]:
+    """``("svg",)`` when an EPUB document holds inline SVG (raw SVG of the manuscript; equations keep only their
+    MathML in the EPUB), which its manifest item must declare (EPUB 3.3, 5.6.2)."""
+    return ("svg",) if f'<svg xmlns="{mathtex.SVG_NS}"' in xhtml else ()
+
+
 def epub_fragment(
     chapter: Chapter, id_to_file: dict[str, str], breaks: dict[int, list[str]] | None = None, rtl: bool = False
 ) -> Markup:
@@ -1276,15 +1282,16 @@ def compose_epub(
                 parts,
             )
         }
+        xhtml = fitted(_render(env, "chapter.xhtml", context), "chapter.xhtml", chapter)
         documents.append(
             EpubDocument(
                 name=chapter.epub_name,
                 title=context["chapter"]["title"] or chapter.rel,
-                xhtml=fitted(_render(env, "chapter.xhtml", context), "chapter.xhtml", chapter),
+                xhtml=xhtml,
                 chapter=chapter,
                 # ebooklib only finds "scripted" itself (EpubHtml.get_content) and our documents bypass EpubHtml
-                # (see renderers.epub._VerbatimItem), so the manifest property MathML needs is set here.
-                properties=("mathml",) if mathtex.has_math(chapter.html) else (),
+                # (see renderers.epub._VerbatimItem), so the manifest properties MathML and SVG need are set here.
+                properties=(*(("mathml",) if mathtex.has_math(chapter.html) else ()), *_svg_property(xhtml)),
             )
         )
     documents.append(

@@ -24,7 +24,8 @@ from typing import Any
 from essaybook import __version__
 
 _KIND = "convert"
-_FORMAT = "chapter-4"  # 2: image media types by their bytes, landmarks labelled, empty th made td; 3: math; 4: targets
+_FORMAT = "chapter-6"  # 2: media types by their bytes, landmarks, empty th; 3: math; 4: targets; 5: inline SVG, MathML
+# 5: raw SVG and MathML kept (cleaned), runaway openers as references
 # The math renderers' versions too: an entry keeps each equation's MathML and SVG as they drew it.
 _VERSIONS = [
     __version__,

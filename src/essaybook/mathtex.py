@@ -249,8 +249,8 @@ def render(root: etree._Element, warn: Callable[[str, str], None]) -> int:
     """
     count = 0
     for element in list(root.iter("span", "div")):
-        if not is_math(element):
-            continue
+        if not is_math(element) or len(element):
+            continue  # not math, or raw MathML drawn already (essaybook.convert.embedded)
         tex = element.text or ""
         display = element.get("class") == "math display"
         try:

@@ -26,6 +26,8 @@ _EDITOR_NAMESPACES = (
 )
 """Drawing programs' own markup: it draws nothing and holds the author's file paths."""
 _XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
+_REFERRING = frozenset({"image", "use", "feImage"})
+"""Elements that draw only what their ``href`` names."""
 _LOCAL_PATH_RE = re.compile(r"^\s*(?:file:|/|[A-Za-z]:[\\/]|\\\\|~/)", re.IGNORECASE)
 _URL_VALUE_RE = re.compile(r"url\(\s*['\"]?\s*([^'\")\s]*)", re.IGNORECASE)
 _DATA_IMAGE_RE = re.compile(r"data:image/(?:png|jpeg|gif|webp)[;,]", re.IGNORECASE)
@@ -130,6 +132,9 @@ def clean_svg(data: bytes) -> CleanSvg:
             elif name in ("href", _XLINK_HREF) and inside(value.strip()) is None:
                 del node.attrib[name]
                 removed.add("references outside the image")
+                if local in _REFERRING:
+                    drop(node, "references outside the image")  # it would draw nothing, and WeasyPrint
+                    break  # would ask its fetcher for the URL None
             elif attribute == "style" and "url(" in value.lower():
                 node.attrib[name] = map_style(value, lambda url, _line: inside(url), lambda _: None)
                 if node.attrib[name] != value:
@@ -141,3 +146,12 @@ def clean_svg(data: bytes) -> CleanSvg:
         return CleanSvg(data)
     etree.cleanup_namespaces(root)
     return CleanSvg(etree.tostring(root, encoding="utf-8", xml_declaration=True), sorted(removed))
+
+
+def without_doctype(data: bytes) -> bytes:
+    """``data`` (a well-formed SVG) without its document type declaration, whose entities another XML parser
+    might expand or fetch; unchanged when it has none."""
+    if b"<!doctype" not in data.lower():
+        return data
+    root = etree.fromstring(data, _parser())
+    return bytes(etree.tostring(root, encoding="utf-8", xml_declaration=True))

@@ -10,6 +10,7 @@ from lxml import etree, html
 from pygments.formatters import HtmlFormatter
 
 from essaybook import citations, contentmodel, crossrefs, mathtex
+from essaybook.convert import embedded
 from essaybook.mdext import EssaybookExtension
 from essaybook.pandoc import PandocExtension
 from essaybook.text import QUOTES
@@ -42,7 +43,7 @@ def make_markdown(
     dollars is math (:mod:`essaybook.mathtex`), else plain text; ``cite``: (a bibliography is set, its style is a
     note style) for :mod:`essaybook.citations`."""
     quotes = QUOTES.get(lang.split("-")[0].lower(), {})
-    return markdown.Markdown(
+    md = markdown.Markdown(
         extensions=[
             "footnotes",
             "tables",
@@ -73,6 +74,9 @@ def make_markdown(
         },
         output_format="xhtml",
     )
+    md.preprocessors.register(embedded.SvgBlocks(md), "essaybook-svg", 30)  # before essaybook's own custom tags
+    md.block_level_elements.append("svg")  # a drawing on its own lines is not put in a <p>
+    return md
 
 
 def parse(converted: str) -> html.HtmlElement:

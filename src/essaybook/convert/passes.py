@@ -14,6 +14,8 @@ Source passes, on the chapter's Markdown before Python-Markdown reads it (``(sou
     divs                40  guards.divs                fenced divs nested absurdly deep, refused
     dialects            30  dialect.report             other tools' syntax essaybook does not read, named
     data-uris           20  guards.data_uris           long data: URIs, cut short
+    long-paragraphs     18  guards.long_paragraphs     a paragraph far too long to set, refused
+    openers             15  guards.openers             thousands of [ ( < nothing closes, as references
     directives          10  guards.directives          mdBook's {{#include}} lines, recorded
 
 Chapter passes, on the tree of the chapter's XHTML fragment (``(root, ctx) -> None``):
@@ -132,6 +134,8 @@ SOURCE.register(guards.comments, "comments", 50)
 SOURCE.register(guards.divs, "divs", 40)
 SOURCE.register(dialect.report, "dialects", 30)
 SOURCE.register(guards.data_uris, "data-uris", 20)
+SOURCE.register(guards.long_paragraphs, "long-paragraphs", 18)
+SOURCE.register(guards.openers, "openers", 15)
 SOURCE.register(guards.directives, "directives", 10)
 
 CHAPTER: Registry[TreePass] = Registry()

@@ -1,5 +1,5 @@
 """Raw HTML made fit for XHTML in an EPUB: known elements and attributes only, no scripts or embeds, styles
-and ``cite`` URLs under the URL policy, unclosed inline tags dropped."""
+and ``cite`` URLs under the URL policy, unclosed inline tags dropped; inline SVG and MathML cleaned."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from lxml import etree, html
 
 from essaybook import contentmodel
 from essaybook.convert.context import Context
+from essaybook.convert.embedded import embedded
 from essaybook.convert.images import asset
 from essaybook.convert.nodes import SCHEME_RE, drop_keep_tail
 from essaybook.langtag import is_language_tag
@@ -61,13 +62,17 @@ _ELEMENT_ATTRS = {tag: spec.attributes for tag, spec in contentmodel.SPECS.items
 
 
 def clean(root: html.HtmlElement, ctx: Context) -> None:
-    """Make raw HTML fit XHTML in an EPUB: known elements and attributes only, no scripts or embeds."""
+    """Make raw HTML fit XHTML in an EPUB: known elements and attributes only, no scripts or embeds; inline SVG
+    and MathML cleaned (:mod:`essaybook.convert.embedded`)."""
     for node in list(root.iter(etree.Comment, etree.ProcessingInstruction)):
         drop_keep_tail(node)
     for element in list(root.iter()):
-        if not isinstance(element.tag, str) or element is root:
-            continue
-        _unreadable_attributes(element, ctx)
+        if isinstance(element.tag, str) and element is not root:
+            _unreadable_attributes(element, ctx)
+    embedded(root, ctx)
+    for element in list(root.iter()):
+        if not isinstance(element.tag, str) or element is root or element.tag.startswith("{"):
+            continue  # SVG and MathML are embedded's
         tag = _element(element, ctx)
         if tag is not None:
             _attributes(element, tag, ctx)
@@ -183,7 +188,14 @@ def _unclosed_inline(root: html.HtmlElement, ctx: Context) -> None:
     for element in list(root.iter()):
         if not isinstance(element.tag, str) or element is root or element.tag not in INLINE:
             continue
-        inner = next((d for d in element.iterdescendants() if isinstance(d.tag, str) and d.tag not in INLINE), None)
+        inner = next(
+            (
+                d
+                for d in element.iterdescendants()
+                if isinstance(d.tag, str) and d.tag[0] != "{" and d.tag not in INLINE
+            ),
+            None,
+        )
         if inner is not None:
             closed = any(f"</{element.tag}" in line.lower() for line in ctx.lines)
             if closed and element.tag == "a":
