@@ -940,15 +940,7 @@ def _flatten_note(note: etree._Element, span: etree._Element) -> None:
         parent.remove(label)
     for back in list(note.iter("a")):
         if back.get("role") == "doc-backlink":
-            parent = back.getparent()
-            assert parent is not None
-            previous = back.getprevious()
-            if back.tail:
-                if previous is not None:
-                    previous.tail = (previous.tail or "") + back.tail
-                else:
-                    parent.text = (parent.text or "") + back.tail
-            parent.remove(back)
+            contentmodel.drop_keep_tail(back)
     for block in list(note):
         inline = copy.deepcopy(block)
         inline.tag = "span"

@@ -296,7 +296,8 @@ def _written(attribute: str, value: str) -> tuple[str, ...]:
     return (f'{attribute}="{value}"', f"{attribute}='{value}'", f"{attribute}={value}")
 
 
-def _drop_keep_tail(node: etree._Element) -> None:
+def drop_keep_tail(node: etree._Element) -> None:
+    """Remove ``node`` and its content from the tree; the text after it stays where it was."""
     parent = node.getparent()
     if parent is None:
         return
@@ -510,7 +511,7 @@ class _Repairer:
             return
         if SPECS[name].content == "empty" or name in ("colgroup",):
             self.note(element, name, f"<{name}> outside a <{' or '.join(sorted(SPECS[name].parents))}>; left out")
-            _drop_keep_tail(element)
+            drop_keep_tail(element)
             return
         new = "div" if model == FLOW else "span"
         self.note(element, name, f"<{name}> outside a <{' or '.join(sorted(SPECS[name].parents))}>; kept as <{new}>")
@@ -709,7 +710,7 @@ class _Repairer:
         images = [c for c in picture if name_of(c) == "img"]
         if not images:
             self.note(picture, "picture", "<picture> without an <img>; left out")
-            _drop_keep_tail(picture)
+            drop_keep_tail(picture)
             return
         for extra in images[1:]:
             self.note(extra, "img", "a second <img> in a <picture>; set after it")
@@ -873,7 +874,7 @@ def _split_out(element: etree._Element, top: etree._Element) -> None:
     remainder.tail = outer_tail
     for half in (remainder, top):
         if _is_empty_deep(half):
-            _drop_keep_tail(half)
+            drop_keep_tail(half)
 
 
 def _is_empty_deep(element: etree._Element) -> bool:

@@ -32,6 +32,7 @@ from markdown.preprocessors import Preprocessor
 from markdown.util import AtomicString
 
 from essaybook.config import BookSettings
+from essaybook.contentmodel import drop_keep_tail
 from essaybook.labels import Labels, labels_for
 from essaybook.model import Book, Chapter, Target
 from essaybook.pandoc import parse_attributes
@@ -374,7 +375,7 @@ def _table_caption(p: etree._Element) -> None:
         return
     if p.get("id") and not table.get("id"):
         table.set("id", p.attrib.pop("id"))
-    _remove_keep_tail(p)
+    drop_keep_tail(p)
     p.tag = "caption"
     p.attrib.clear()
     p.tail = table.text
@@ -411,19 +412,6 @@ def _figure_div(div: etree._Element) -> None:
     last = blocks[-1] if blocks else None
     if len(blocks) > 1 and last is not None and last.tag == "p" and last.find(".//img") is None:
         last.tag = "figcaption"
-
-
-def _remove_keep_tail(element: etree._Element) -> None:
-    parent = element.getparent()
-    if parent is None:
-        return
-    previous = element.getprevious()
-    if element.tail:
-        if previous is not None:
-            previous.tail = (previous.tail or "") + element.tail
-        else:
-            parent.text = (parent.text or "") + element.tail
-    parent.remove(element)
 
 
 # ------------------------------------------------------------------------------------------------- numbers

@@ -102,6 +102,25 @@ def _with_theme(files: dict[str, bytes], target: Path, name: str) -> None:
         files[f"styles/templates/{template}"] = source.read_bytes()
 
 
+def write_files(target: Path, files: dict[str, bytes]) -> list[str]:
+    """Write ``files`` (path relative to ``target`` -> bytes) in their order, never over a file that appeared
+    meanwhile; the paths written. A failure names the file and how many were written before it."""
+    written: list[str] = []
+    rel = ""
+    try:
+        for rel, content in files.items():
+            path = target / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "xb") as out:  # "x": never replace a file that appeared meanwhile
+                out.write(content)
+            written.append(rel)
+    except OSError as exc:
+        raise EssaybookError(
+            f"cannot write {rel}: {exc.strerror}", file=_shown(target), hint=f"{len(written)} files were written"
+        ) from None
+    return written
+
+
 def init_project(target: Path, theme: str | None = None) -> InitResult:
     """Write a new book project into ``target`` (created if missing), which must be empty.
 
@@ -115,18 +134,7 @@ def init_project(target: Path, theme: str | None = None) -> InitResult:
     if theme is not None:
         _with_theme(files, target, theme)
     order = sorted(files, key=lambda rel: (rel != "manuscript/book.toml", rel.startswith("."), rel))
-    written = []
-    try:
-        for rel in order:
-            path, content = target / rel, files[rel]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "xb") as out:  # "x": never replace a file that appeared meanwhile
-                out.write(content)
-            written.append(rel)
-    except OSError as exc:
-        raise EssaybookError(
-            f"cannot write {rel}: {exc.strerror}", file=_shown(target), hint=f"{len(written)} files were written"
-        ) from None
+    written = write_files(target, {rel: files[rel] for rel in order})
     result = InitResult(root=target, files=tuple(written))
     _report(result, theme)
     return result

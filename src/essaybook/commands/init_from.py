@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from essaybook import log, mdbook
-from essaybook.commands.init import GITIGNORE, _check_target, _shown, starter_dir
+from essaybook.commands.init import GITIGNORE, _check_target, _shown, starter_dir, write_files
 from essaybook.config import _PANDOC_KEYS, _pandoc_value
 from essaybook.diagnostics import Diagnostic
 from essaybook.errors import EssaybookError
@@ -583,18 +583,7 @@ def import_project(source: Path, target: Path, kind: str | None = None) -> Impor
         files.setdefault(f"manuscript/{rel}", path.read_bytes())
     files["styles/custom.css"] = (starter_dir() / "styles" / "custom.css").read_bytes()
     files[".gitignore"] = GITIGNORE.encode()
-    written = []
-    try:
-        for rel, content in files.items():
-            path = target / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "xb") as out:  # "x": never replace a file that appeared meanwhile
-                out.write(content)
-            written.append(rel)
-    except OSError as exc:
-        raise EssaybookError(
-            f"cannot write {rel}: {exc.strerror}", file=_shown(target), hint=f"{len(written)} files were written"
-        ) from None
+    written = write_files(target, files)
     files_seen = list(dict.fromkeys(note.file for note in plan.notes))
     plan.notes.sort(key=lambda note: (files_seen.index(note.file), note.line or 0))
     for note in plan.notes:
