@@ -20,6 +20,7 @@ from essaybook.commands.init_from import ImportResult, import_project
 from essaybook.compose import matters, sections
 from essaybook.errors import EssaybookError
 from essaybook.model import Book, Chapter, Heading
+from test_ace import violations
 
 from conftest import Built, build_once, epubcheck_messages
 from pdfread import outline
@@ -296,8 +297,10 @@ def test_import_builds_with_no_literal_syntax_and_leaves_the_original(projects: 
             assert literal not in content, (name, literal, file)
 
 
-def test_mdbook_epubcheck_is_clean(projects: dict[str, Imported]) -> None:
-    assert epubcheck_messages(projects["mdbook"].built.epub) == []
+@pytest.mark.parametrize("name", ["mdbook", "pandoc", "quarto"])
+def test_each_imported_book_passes_epubcheck_and_ace(projects: dict[str, Imported], name: str, tmp_path: Path) -> None:
+    assert epubcheck_messages(projects[name].built.epub) == []
+    assert violations(projects[name].built.epub, tmp_path / "ace") == []
 
 
 def test_mdbook_settings_and_chapter_list(projects: dict[str, Imported]) -> None:
