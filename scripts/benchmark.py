@@ -350,7 +350,10 @@ def main() -> None:
                     continue
                 if number and mode == "essaybook-first":
                     shutil.rmtree(root / ".essaybook-cache", ignore_errors=True)
-                report = run_child(mode, root, work / "out" / f"{mode}-{number}", html, logs, pandoc, args.jobs)
+                # essaybook's builds share one output folder, as a writer's do: "nothing changed" means since the
+                # build before it, whose outputs are there (a build into an empty folder has outputs to write).
+                out = work / "out" / ("essaybook" if mode.startswith("essaybook") else f"{mode}-{number}")
+                report = run_child(mode, root, out, html, logs, pandoc, args.jobs)
                 report["pages"] = pdf_pages(report["output"])
                 runs.setdefault(mode, []).append(report)
         results = {mode: median_run(reports) for mode, reports in runs.items()}
