@@ -143,3 +143,17 @@ def test_other_options_keep_records_of_their_own_and_no_cache_ignores_them(proje
     assert not _build(project, cache=False)[0].unchanged
     uncached = {p.name: p.read_bytes() for p in (tmp_path / "elsewhere").iterdir()}
     assert {name: data for name, (_, data) in _state(project).items()} == uncached  # the record served the same
+
+
+def test_a_link_out_of_the_project_is_never_read_and_the_record_is_not_trusted(tmp_path: Path) -> None:
+    from essaybook.buildrecord import BuildRecord
+
+    root = tmp_path / "book"
+    (root / "manuscript").mkdir(parents=True)
+    outside = tmp_path / "secret.txt"
+    outside.write_text("not the book's", encoding="utf-8")
+    (root / "manuscript" / "notes.txt").symlink_to(outside)
+    record = BuildRecord(root, {"pdf": True})
+    entry = next(e for e in record.snapshot.trees if e[0] == "manuscript/notes.txt")
+    assert entry[1] == "?" and entry[6] is None  # not stat-ed through, not hashed
+    assert not record.snapshot.trusted and record.up_to_date() is None

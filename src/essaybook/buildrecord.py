@@ -30,6 +30,7 @@ from typing import Any
 
 from essaybook import __version__
 from essaybook.diagnostics import Diagnostic
+from essaybook.paths import inside
 
 _FORMAT = "build-1"
 _FOLDER = "build"
@@ -146,6 +147,10 @@ def _scan(root: Path, previous: Snapshot | None) -> tuple[list[Entry], bool]:
             for name in ["", *sorted(files)]:
                 path = os.path.join(folder, name) if name else folder
                 rel = os.path.relpath(path, root)
+                if os.path.islink(path) and not inside(Path(path), root):
+                    trusted = False  # never read outside the project, not even to hash it; the build refuses it
+                    entries.append([rel, "?", 0, 0, 0, 0, None, 0])
+                    continue
                 try:
                     info = os.stat(path)
                 except OSError:
