@@ -205,6 +205,11 @@ def test_the_pdf_numbers_captions_and_prints_the_pages_of_references(crossrefs_b
     )
     assert f"Figure 1.2 (p. {wall}) and Table 1.1 (p. {tides})" in rivers
     assert f"and Measuring (p. {measuring})" in rivers
+    # References within a chapter print their target's page as well (the unit is laid out again with them).
+    text = " ".join(pages)
+    assert f"tides in Table 1.1 (p. {tides})" in text
+    assert f"The code in Listing 1.1 (p. {page_of('Listing 1.1: Tide')})" in text
+    assert f"Figure 2.2 (p. {page_of('Figure 2.2')})" in text
     assert wall == "1" and tides in ("1", "2")
     # The lists: front matter after the contents, back matter after the last chapter, each with its pages.
     front = next(i for i, t in enumerate(pages) if t.startswith("List of Figures"))

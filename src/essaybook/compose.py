@@ -882,11 +882,11 @@ def _links_on_paper(root: etree._Element, links: str, notes: str, chapter: Chapt
 
 
 def _cross_references(root: etree._Element, xrefs: dict[str, str], labels: Labels, split: bool) -> list[str]:
-    """Links to another chapter print the page they lead to, "(p. 42)": class ``xref`` (pages.css adds the
-    number with ``target-counter()``), the label's words around it in ``data-page-before``/``-after``. In a
-    book laid out unit by unit (``split``), the number is written in later (``essaybook-page:`` placeholders,
-    see layout/units.py). Returns the ids referred to."""
-    own = {e.get("id") for e in root.iter() if e.get("id")}
+    """Links within the book, to another chapter or elsewhere in this one, print the page they lead to,
+    "(p. 42)": class ``xref`` (pages.css adds the number with ``target-counter()``), the label's words around it
+    in ``data-page-before``/``-after``. In a book laid out unit by unit (``split``), the number is written in
+    later (``essaybook-page:`` placeholders, see layout/units.py), and a unit whose own pages move is laid out
+    again until its numbers hold. Returns the ids referred to."""
     before, _, after = labels["page-reference"].partition("{page}")
     targets = []
     for a in root.iter("a"):
@@ -894,7 +894,7 @@ def _cross_references(root: etree._Element, xrefs: dict[str, str], labels: Label
         target = (
             href[1:] if href.startswith("#") else href[len(ANCHOR_SCHEME) :] if href.startswith(ANCHOR_SCHEME) else None
         )
-        if not target or target in own or target not in xrefs:
+        if not target or target not in xrefs:
             continue
         if any(e.tag in ("pre",) for e in a.iterancestors()) or (a.get("class") or "") == "noteref":
             continue

@@ -189,10 +189,12 @@ def split(
                 a.set("href", ANCHOR_SCHEME + href[1:])
                 unit.links.append(href[1:])
         if unit.chapter_id is not None:
+            # The pages its cross-references print, its own pages' too: those are known only once it is laid out
+            # (the unit is laid out again with them, like one that refers to another chapter).
             unit.links.extend(
                 target
                 for target in dict.fromkeys((referred or {}).get(unit.chapter_id, []))
-                if target not in unit.ids and target in owner
+                if target in owner and target not in unit.links
             )
     return Frame(html, head, body, units, fragments, running)
 
