@@ -45,6 +45,13 @@ class Case:
 
 CASES = [
     Case(
+        "inline-svg-inside-a-list",  # property run: <svg> kept as inline SVG straight inside <ul> failed EPUBCheck
+        '<ul><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><circle r="5"/>'
+        "<text>Drawn</text></svg></ul>",
+        "<svg> directly inside <ul>; put in a <li>",
+        ("Drawn", "<li>"),
+    ),
+    Case(
         "attribute-name-with-a-brace",  # property run: alt=""quoted" {{#include …}}" made the build exit 3
         '<figure>\n<img src="pic.png" alt=""quoted" {{#include x.rs}} text">\n'
         "<figcaption>Kept caption</figcaption>\n</figure>",

@@ -609,7 +609,9 @@ class _Repairer:
         if not _is_blank(container.text):
             current.append(_Text(None))
         for child in list(container):
-            if name_of(child) in allowed or name_of(child) is None:
+            # Inline SVG or MathML (another namespace) is phrasing content: wrapped like text, never left in a list.
+            foreign = isinstance(child.tag, str) and name_of(child) is None
+            if name_of(child) in allowed or (name_of(child) is None and not foreign):
                 if current:
                     runs.append(current)
                     current = []
@@ -639,7 +641,7 @@ class _Repairer:
         wrapper = {"ul": "li", "ol": "li", "tr": "td", "div": "dd"}.get(name)
         if name == "table" and elements and len(elements) == len(run) and {name_of(e) for e in elements} == {"col"}:
             wrapper = "colgroup"
-        what = f"<{name_of(elements[0])}>" if elements else "text"
+        what = f"<{name_of(elements[0]) or etree.QName(elements[0]).localname}>" if elements else "text"
         shown = elements[0] if elements else container
         if wrapper is not None:
             _gather(container, run, _new(container, wrapper))
