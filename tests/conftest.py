@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -163,3 +164,20 @@ def no_env_epoch() -> Iterator[None]:
     yield
     if saved is not None:
         os.environ["SOURCE_DATE_EPOCH"] = saved
+
+
+@pytest.fixture
+def passes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The chapters converted from their Markdown (each first pass run, none replayed from the conversion cache),
+    in order."""
+    from essaybook.convert import Conversion
+
+    seen: list[str] = []
+    first_pass = Conversion._first_pass
+
+    def counted(self: Conversion, chapter: Any, ctx: Any) -> Any:
+        seen.append(chapter.rel)
+        return first_pass(self, chapter, ctx)
+
+    monkeypatch.setattr(Conversion, "_first_pass", counted)
+    return seen

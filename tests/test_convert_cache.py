@@ -16,7 +16,6 @@ from PIL import Image
 
 from essaybook import log
 from essaybook.commands.build import build
-from essaybook.convert import Conversion
 from essaybook.diagnostics import Diagnostic
 from essaybook.layout.cache import FOLDER
 from essaybook.pipeline import Pipeline
@@ -49,20 +48,6 @@ def edit(root: Path, name: str, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text
     path.write_text(text.replace(old, new), encoding="utf-8")
-
-
-@pytest.fixture
-def passes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The chapters converted from their Markdown (each first pass run), in order."""
-    seen: list[str] = []
-    first_pass = Conversion._first_pass
-
-    def counted(self: Conversion, chapter: Any, ctx: Any) -> Any:
-        seen.append(chapter.rel)
-        return first_pass(self, chapter, ctx)
-
-    monkeypatch.setattr(Conversion, "_first_pass", counted)
-    return seen
 
 
 def convert(root: Path, cache: bool | str) -> tuple[dict[str, Any], list[Diagnostic]]:

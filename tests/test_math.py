@@ -7,7 +7,6 @@ import re
 import time
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import pikepdf
 import pytest
@@ -15,7 +14,7 @@ from pypdf import PdfReader
 
 from essaybook import log
 from essaybook.commands.build import build as build_book
-from essaybook.convert import Conversion, make_markdown
+from essaybook.convert import make_markdown
 from test_bad_input import SLUG, TITLE, TOML, build, make_project
 from test_hostile import assert_success, assert_warned, epub_texts
 
@@ -182,20 +181,6 @@ def test_math_setting_must_be_a_boolean(tmp_path: Path) -> None:
     result = build(root)
     assert result.exit_code == 1
     assert "book.math" in result.output and "Traceback" not in result.output
-
-
-@pytest.fixture
-def passes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The chapters converted from their Markdown (not replayed from the conversion cache), in order."""
-    seen: list[str] = []
-    first_pass = Conversion._first_pass
-
-    def counted(self: Conversion, chapter: Any, ctx: Any) -> Any:
-        seen.append(chapter.rel)
-        return first_pass(self, chapter, ctx)
-
-    monkeypatch.setattr(Conversion, "_first_pass", counted)
-    return seen
 
 
 def test_a_chapter_with_math_replayed_from_the_caches_gives_the_same_outputs(tmp_path: Path, passes: list[str]) -> None:
