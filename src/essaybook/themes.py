@@ -1,11 +1,11 @@
 """Themes: where templates, CSS and fonts come from, and the one Jinja environment.
 
 Every file is looked up by name along one search path: the project's ``styles/`` first, then the chosen
-theme, then the base theme ``classic``; the first file found is used. So a theme ships only what it changes,
-and a project overrides any template in ``styles/templates/`` and any theme stylesheet except ``fonts.css``
-in ``styles/theme/``. An override can still use the original: ``{% extends "!classic/book.html" %}``, or
-``!<theme>/`` for the chosen theme (which itself falls back to classic). Every other ``styles/*.css`` is
-added after the theme's stylesheets.
+theme, then the base theme ``classic``, then ``base`` (the stylesheets every theme builds on; not a theme
+itself); the first file found is used. So a theme ships only what it changes, and a project overrides any
+template in ``styles/templates/`` and any stylesheet except ``fonts.css`` in ``styles/theme/``. An override
+can still use the original: ``{% extends "!classic/book.html" %}``, or ``!<theme>/`` for the chosen theme
+(which itself falls back to classic). Every other ``styles/*.css`` is added after the theme's stylesheets.
 """
 
 from __future__ import annotations
@@ -26,9 +26,21 @@ from essaybook.limits import STYLESHEET_BYTES
 from essaybook.paths import OutsideFile, TooLarge, inside, read_regular
 
 BASE_THEME = "classic"
+SHARED = "base"
+"""Folder beside the themes with the stylesheets every theme builds on, last on the search path."""
 PROJECT_THEME_CSS = "theme"
-"""Folder in ``styles/`` whose ``common.css``, ``print.css``, ``epub.css`` replace the theme's."""
+"""Folder in ``styles/`` whose ``common.css``, ``print.css``, ``epub.css`` (and the shared ones) replace the theme's."""
 REPLACEABLE_CSS = ("common.css", "print.css", "epub.css")
+"""The theme's own stylesheets, which ``essaybook init --theme`` copies out for editing."""
+CSS_ORDER = {
+    "print": ("fonts.css", "common.css", "features.css", "pages.css", "print.css", "print-features.css"),
+    "epub": ("fonts.css", "common.css", "features.css", "epub.css", "epub-features.css"),
+}
+"""The theme stylesheets of each output in cascade order. The shared ones (in ``base/``: ``features.css``, the
+rules of the features for both outputs; ``pages.css``, the page mechanics; ``print-features.css`` and
+``epub-features.css``, the features' rules for one output) stand between the theme's ``common.css``, which
+sets the text they build on, and its ``print.css`` or ``epub.css``, which may change them at equal
+specificity. A theme leaves one out by shipping an empty file of its name."""
 
 
 def themes_dir() -> Path:
@@ -38,7 +50,11 @@ def themes_dir() -> Path:
 
 def available() -> list[str]:
     """Names of the built-in themes."""
-    return sorted(p.name for p in themes_dir().iterdir() if (p / "css").is_dir() or (p / "templates").is_dir())
+    return sorted(
+        p.name
+        for p in themes_dir().iterdir()
+        if p.name != SHARED and ((p / "css").is_dir() or (p / "templates").is_dir())
+    )
 
 
 @dataclass(frozen=True)
@@ -87,7 +103,7 @@ class Theme:
 
     name: str
     dirs: tuple[Path, ...]
-    """Theme folders, most specific first; the base theme is last."""
+    """Theme folders, most specific first; the base theme, then the shared stylesheets' folder, are last."""
     project_styles: Path | None
 
     def find_css(self, name: str, project: bool = True) -> Path | None:
@@ -98,13 +114,12 @@ class Theme:
         return next((folder / name for folder in folders if (folder / name).is_file()), None)
 
     def theme_css(self, output: str) -> list[Path]:
-        """The theme's stylesheets for ``output`` ('print' or 'epub'): fonts.css, common.css, for print
-        pages.css (the page mechanics every theme shares), then <output>.css.
+        """The theme's stylesheets for ``output`` ('print' or 'epub'), those it shares with every theme among
+        them, in the order of :data:`CSS_ORDER`.
 
-        Each is the first of its name in ``styles/theme/`` (not fonts.css), the chosen theme, classic.
+        Each is the first of its name in ``styles/theme/`` (not fonts.css), the chosen theme, classic, base.
         """
-        names = ["fonts.css", "common.css", *(["pages.css"] if output == "print" else []), f"{output}.css"]
-        found = [self.find_css(name, project=name != "fonts.css") for name in names]
+        found = [self.find_css(name, project=name != "fonts.css") for name in CSS_ORDER[output]]
         return [path for path in found if path is not None]
 
     def project_css(self, output: str) -> list[Path]:
@@ -169,6 +184,7 @@ def load_theme(name: str, project: Path, config_file: Path | None, styles: bool 
     folders = [themes_dir() / name]
     if name != BASE_THEME:
         folders.append(themes_dir() / BASE_THEME)
+    folders.append(themes_dir() / SHARED)
     return Theme(name=name, dirs=tuple(folders), project_styles=project_styles(project) if styles else None)
 
 
