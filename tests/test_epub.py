@@ -242,7 +242,9 @@ def test_markdown_features_and_raw_html_come_out_as_xhtml(features: Built) -> No
     links = [link.get("href") for link in doc.iter(f"{{{NS['x']}}}link")]
     assert links == [
         "../theme/classic-common.css",
+        "../theme/base-features.css",
         "../theme/classic-epub.css",
+        "../theme/base-epub-features.css",
         "../theme/code.css",
         "../styles/book.css",
     ]

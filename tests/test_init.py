@@ -165,11 +165,14 @@ def test_init_with_a_theme_copies_it_out_and_edits_take_effect(tmp_path: Path) -
     epub = Epub(built.epub.path)
     assert b"Edited title page" in epub.read("text/titlepage.xhtml")
     assert b".edited" in epub.read("styles/theme/epub.css")
-    # The copies replace the theme's files instead of adding to them: no stylesheet comes twice.
+    # The copies replace the theme's files instead of adding to them: no stylesheet comes twice (the rules every
+    # theme shares, themes/base/, still apply around them).
     doc = epub.xml("text/chapter-01-welcome.xhtml")
     assert [link.get("href") for link in doc.iter(f"{{{NS['x']}}}link")] == [
         "../styles/theme/common.css",
+        "../theme/base-features.css",
         "../styles/theme/epub.css",
+        "../theme/base-epub-features.css",
         "../theme/code.css",
         "../styles/custom.css",
     ]

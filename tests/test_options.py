@@ -14,14 +14,15 @@ from pypdf import PdfReader
 from essaybook import log
 from essaybook.commands.build import BuildResult, build
 
-from conftest import BOOKS, Built, build_once, copy_project, epubcheck_messages
+from conftest import Books, Built, epubcheck_messages
 from pdfread import horizontal_rules, open_pdf, outline, page_text
 from test_epub import EPUB_TYPE, NS, Epub
 
 
 @pytest.fixture(scope="session")
-def options(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    return build_once(copy_project(BOOKS / "options", tmp_path_factory.mktemp("options")))
+def options(build_book: Books) -> Built:
+    """tests/books/options: an essay in German with most [pdf] and [epub] options set."""
+    return build_book("options")
 
 
 def build_tiny(tmp_path: Path, files: dict[str, str], **options: bool) -> BuildResult:

@@ -15,16 +15,17 @@ from essaybook.config import load_config
 from essaybook.errors import ConfigErrors
 from essaybook.production import PAPERS, PRESETS
 
-from conftest import BOOKS, Built, build_once, copy_project, epubcheck_messages
+from conftest import Books, Built, epubcheck_messages
 from pdfread import open_pdf, outline, page_lines, page_text, text_in_band
 
 XHTML = "{http://www.w3.org/1999/xhtml}"
 INCH = 72.0
 
 
-@pytest.fixture(scope="module")
-def parts(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    return build_once(copy_project(BOOKS / "parts", tmp_path_factory.mktemp("parts")))
+@pytest.fixture(scope="session")
+def parts(build_book: Books) -> Built:
+    """tests/books/parts: a book in two parts with a preface and an appendix."""
+    return build_book("parts")
 
 
 def _index_of(reader: object, text: str) -> int:

@@ -1,5 +1,5 @@
 """Themes: the modern theme builds both test books as well as classic does, with its own fonts, and the search
-path (project ``styles/`` -> chosen theme -> classic) lets a project replace and still reuse theme files."""
+path (project ``styles/`` -> chosen theme -> classic -> base) lets a project replace and still reuse theme files."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from essaybook import log
 from essaybook.commands.build import build
 from essaybook.config import load_config
 from essaybook.errors import ConfigErrors
+from essaybook.stylesheets import epub_styles
 from essaybook.themes import available, environment, load_theme, themes_dir
 
-from conftest import FEATURES_LOW_RESOLUTION, REPO, Built, build_once, copy_project, epubcheck_messages
+from conftest import FEATURES_LOW_RESOLUTION, Books, Built, epubcheck_messages
 from pdfread import open_pdf, outline, page_lines, page_text, text_in_band
 from test_epub import NS, Epub
 
@@ -24,22 +25,16 @@ LISTING_WARNING = (
 )
 
 
-def with_theme(root: Path, name: str) -> Path:
-    toml = root / "manuscript" / "book.toml"
-    toml.write_text(toml.read_text(encoding="utf-8") + f'\n[theme]\nname = "{name}"\n', encoding="utf-8")
-    return root
-
-
 @pytest.fixture(scope="session")
-def modern_sample(tmp_path_factory: pytest.TempPathFactory) -> Built:
+def modern_sample(build_book: Books) -> Built:
     """The repository's sample essay in the modern theme."""
-    return build_once(with_theme(copy_project(REPO, tmp_path_factory.mktemp("modern-sample")), "modern"))
+    return build_book("sample", theme="modern")
 
 
 @pytest.fixture(scope="session")
-def modern_features(features_modern: Built) -> Built:
-    """tests/books/features (book layout) in the modern theme: conftest's build, so it is built once."""
-    return features_modern
+def modern_features(build_book: Books) -> Built:
+    """tests/books/features (book layout) in the modern theme (conftest's features_modern: one build)."""
+    return build_book("features", theme="modern")
 
 
 def pdf_fonts(path: Path) -> dict[str, bool]:
@@ -130,7 +125,9 @@ def test_modern_epub_links_the_modern_stylesheets(modern_features: Built) -> Non
     links = [link.get("href") for link in doc.iter(f"{{{NS['x']}}}link")]
     assert links == [
         "../theme/modern-common.css",
+        "../theme/base-features.css",
         "../theme/modern-epub.css",
+        "../theme/base-epub-features.css",
         "../theme/code.css",
         "../styles/book.css",
     ]
@@ -159,6 +156,44 @@ def test_modern_theme_is_small_and_licensed() -> None:
     licence = (folder / "fonts" / "OFL.txt").read_text(encoding="utf-8")
     assert "SIL Open Font License 1.1" in licence and "PERMISSION & CONDITIONS" in licence
     assert "Noto Serif" in licence and "Inter" in licence and "Noto Sans Mono" in licence
+
+
+def test_every_theme_builds_on_the_shared_stylesheets_which_a_project_can_replace(tmp_path: Path) -> None:
+    """themes/base/ is no theme: its stylesheets stand around each theme's own, in CSS_ORDER's order, and a file of
+    the same name in styles/theme/ replaces one of them as it replaces a theme's (cleaned for the EPUB likewise)."""
+    for name in available():
+        theme = load_theme(name, tmp_path, None)
+        shown = {
+            output: [f"{p.parent.parent.name}/{p.name}" for p in theme.css(output)] for output in ("print", "epub")
+        }
+        assert shown == {
+            "print": [
+                f"{name}/fonts.css",
+                f"{name}/common.css",
+                "base/features.css",
+                "base/pages.css",
+                f"{name}/print.css",
+                "base/print-features.css",
+            ],
+            "epub": [
+                f"{name}/fonts.css",
+                f"{name}/common.css",
+                "base/features.css",
+                f"{name}/epub.css",
+                "base/epub-features.css",
+            ],
+        }
+    (tmp_path / "styles" / "theme").mkdir(parents=True)
+    (tmp_path / "styles" / "theme" / "features.css").write_text(".callout { border: none; }\n", encoding="utf-8")
+    theme = load_theme("modern", tmp_path, None)
+    assert theme.css("print")[2] == tmp_path / "styles" / "theme" / "features.css"
+    assert epub_styles(theme, tmp_path, "", embed_fonts=False).hrefs == [
+        "theme/modern-common.css",
+        "styles/theme/features.css",
+        "theme/modern-epub.css",
+        "theme/base-epub-features.css",
+        "theme/code.css",
+    ]
 
 
 def test_unknown_theme_is_reported_with_the_other_config_problems(tmp_path: Path) -> None:

@@ -1,11 +1,12 @@
 """Themes: where templates, CSS and fonts come from, and the one Jinja environment.
 
-Every file is looked up by name along one search path: the project's ``styles/`` first, then the chosen
-theme, then the base theme ``classic``, then ``base`` (the stylesheets every theme builds on; not a theme
-itself); the first file found is used. So a theme ships only what it changes, and a project overrides any
-template in ``styles/templates/`` and any stylesheet except ``fonts.css`` in ``styles/theme/``. An override
-can still use the original: ``{% extends "!classic/book.html" %}``, or ``!<theme>/`` for the chosen theme
-(which itself falls back to classic). Every other ``styles/*.css`` is added after the theme's stylesheets.
+Every file is looked up by name along one search path: the project's ``styles/`` first, then the chosen theme,
+then ``classic`` (the theme every other falls back to), then ``base`` (the stylesheets every theme builds on;
+not a theme itself); the first file found is used. So a theme ships only what it changes, and a project
+overrides any template in ``styles/templates/`` and any stylesheet except ``fonts.css`` in ``styles/theme/``.
+An override can still use the original: ``{% extends "!classic/book.html" %}``, or ``!<theme>/`` for the
+chosen theme (which itself falls back to classic). Every other ``styles/*.css`` is added after the theme's
+stylesheets.
 """
 
 from __future__ import annotations
@@ -29,18 +30,19 @@ BASE_THEME = "classic"
 SHARED = "base"
 """Folder beside the themes with the stylesheets every theme builds on, last on the search path."""
 PROJECT_THEME_CSS = "theme"
-"""Folder in ``styles/`` whose ``common.css``, ``print.css``, ``epub.css`` (and the shared ones) replace the theme's."""
+"""Folder in ``styles/`` whose stylesheets replace the theme's (and the shared ones) of the same name."""
 REPLACEABLE_CSS = ("common.css", "print.css", "epub.css")
 """The theme's own stylesheets, which ``essaybook init --theme`` copies out for editing."""
 CSS_ORDER = {
     "print": ("fonts.css", "common.css", "features.css", "pages.css", "print.css", "print-features.css"),
     "epub": ("fonts.css", "common.css", "features.css", "epub.css", "epub-features.css"),
 }
-"""The theme stylesheets of each output in cascade order. The shared ones (in ``base/``: ``features.css``, the
-rules of the features for both outputs; ``pages.css``, the page mechanics; ``print-features.css`` and
-``epub-features.css``, the features' rules for one output) stand between the theme's ``common.css``, which
-sets the text they build on, and its ``print.css`` or ``epub.css``, which may change them at equal
-specificity. A theme leaves one out by shipping an empty file of its name."""
+"""The theme stylesheets of each output in cascade order. Those every theme shares are in ``base/``:
+``pages.css``, the page mechanics, stands before the theme's ``print.css``, which styles what it places; the
+features' rules (``features.css`` for both outputs, ``print-features.css``, ``epub-features.css``) each follow
+the theme's file of their kind, so they hold whatever the theme's look. A theme changes one with a more
+specific selector, or leaves a file out by shipping an empty one of its name; a project replaces any of them
+in ``styles/theme/``."""
 
 
 def themes_dir() -> Path:
@@ -103,7 +105,7 @@ class Theme:
 
     name: str
     dirs: tuple[Path, ...]
-    """Theme folders, most specific first; the base theme, then the shared stylesheets' folder, are last."""
+    """Theme folders, most specific first; classic, then ``base`` (the shared stylesheets), are last."""
     project_styles: Path | None
 
     def find_css(self, name: str, project: bool = True) -> Path | None:
