@@ -41,8 +41,8 @@ CSS_ORDER = {
 ``pages.css``, the page mechanics, stands before the theme's ``print.css``, which styles what it places; the
 features' rules (``features.css`` for both outputs, ``print-features.css``, ``epub-features.css``) each follow
 the theme's file of their kind, so they hold whatever the theme's look. A theme changes one with a more
-specific selector, or leaves a file out by shipping an empty one of its name; a project replaces any of them
-in ``styles/theme/``."""
+specific selector (or one of ``features.css`` in its ``print.css`` and ``epub.css``), or leaves a file out by
+shipping an empty one of its name; a project replaces any of them in ``styles/theme/``."""
 
 
 def themes_dir() -> Path:
