@@ -92,7 +92,7 @@ LISTING = "\n".join(
         "from collections import Counter",
         "from pathlib import Path",
         "",
-        'WORD = re.compile(r"[\\w\'’-]+")',
+        'WORD = re.compile(r"[\\w\'\u2019-]+")',
         "",
         "",
         "def words(text: str) -> int:",
@@ -111,7 +111,7 @@ LISTING = "\n".join(
         "    return counts",
         "",
         "",
-        "def report(counts: dict[str, int], *, longest_first: bool = True, show_share_of_the_whole_book: bool = True) -> str:",
+        "def report(counts: dict[str, int], *, longest_first: bool = True, show_share_of_the_whole_book: bool = True) -> str:",  # noqa: E501 (a long line, to show it wrap)
         "    total = sum(counts.values()) or 1",
         "    lines = []",
         "    order = sorted(counts.items(), key=lambda item: item[1], reverse=longest_first)",
@@ -123,13 +123,13 @@ LISTING = "\n".join(
         "",
         "",
         "def longest_sentence(text: str) -> str:",
-        '    """The longest sentence of ``text``: a run of words ending in a full stop, a question or an exclamation."""',
+        '    """The longest sentence of ``text``: a run of words ending in a full stop, a question or an exclamation."""',  # noqa: E501 (a long line, to show it wrap)
         '    sentences = re.split(r"(?<=[.?!])\\s+", text)',
         '    return max(sentences, key=words, default="")',
         "",
         "",
         "def reading_time(counts: dict[str, int], words_per_minute: int = 238) -> dict[str, str]:",
-        '    """How long each chapter takes to read at ``words_per_minute`` (238: the adult average for non-fiction)."""',
+        '    """How long each chapter takes to read at ``words_per_minute`` (238: the adult average for non-fiction)."""',  # noqa: E501 (a long line, to show it wrap)
         "    times = {}",
         "    for stem, count in counts.items():",
         "        minutes = round(count / words_per_minute)",
@@ -264,7 +264,9 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(themes_dir() / BASE_THEME / "fonts" / "LinLibertine_R.otf"), size)
 
 
-def compose(spreads: list[tuple[Image.Image | None, Image.Image | None]], captions: list[str], per_row: int) -> Image.Image:
+def compose(
+    spreads: list[tuple[Image.Image | None, Image.Image | None]], captions: list[str], per_row: int
+) -> Image.Image:
     """Spreads (verso, recto; None where the book has no page) on a grey ground, ``per_row`` to a row, each
     page edged with a thin line and each spread captioned under it."""
     page_w = max(p.width for spread in spreads for p in spread if p is not None)
@@ -312,7 +314,7 @@ def front_matter_sheet(root: Path, pdf: Path) -> Image.Image:
     for at in range(1, len(pages), 2):
         recto = pages[at + 1] if at + 1 < len(pages) else None
         spreads.append((pages[at], recto))
-        captions.append(f"{labels[front[at]]}–{labels[front[at + 1]]}" if recto else labels[front[at]])
+        captions.append(f"{labels[front[at]]}\u2013{labels[front[at + 1]]}" if recto else labels[front[at]])
     return compose(spreads, captions, per_row=3)
 
 
@@ -320,12 +322,12 @@ def code_spread_sheet(root: Path, pdf: Path) -> Image.Image:
     """The verso and recto across which the word-count listing ends."""
     labels, texts = labels_and_text(pdf)
     start = next(i for i, text in enumerate(texts) if "Count the words of every chapter" in text)
-    end = next(i for i, text in enumerate(texts) if "print(f\"{stem:<24} {time:>10}\")" in text)
+    end = next(i for i, text in enumerate(texts) if 'print(f"{stem:<24} {time:>10}")' in text)
     verso = end - 1  # the listing ends on a recto, having crossed from the verso facing it
     if not (start <= verso and labels[verso].isdigit() and int(labels[verso]) % 2 == 0):
         sys.exit(f"the listing runs over pages {labels[start]}-{labels[end]}, not from a verso to its recto")
     pages = rasterise(root, pdf, [labels[verso], labels[verso + 1]], SPREAD_DPI)
-    return compose([(pages[0], pages[1])], [f"pages {labels[verso]}–{labels[verso + 1]}"], per_row=1)
+    return compose([(pages[0], pages[1])], [f"pages {labels[verso]}\u2013{labels[verso + 1]}"], per_row=1)
 
 
 # --- The command -----------------------------------------------------------------------------------------------
@@ -382,8 +384,10 @@ def main() -> None:
             ):
                 target = args.out / f"proof-{kind}-{theme}.png"
                 size = save(sheet, target)
-                print(f"Wrote {target.relative_to(REPO) if target.is_relative_to(REPO) else target} "
-                      f"({sheet.width} x {sheet.height} px, {size:,} bytes)")
+                print(
+                    f"Wrote {target.relative_to(REPO) if target.is_relative_to(REPO) else target} "
+                    f"({sheet.width} x {sheet.height} px, {size:,} bytes)"
+                )
     problems = check(args.out)
     for problem in problems:
         print(problem, file=sys.stderr)

@@ -431,7 +431,7 @@ def _machine_fonts(needed: frozenset[int]) -> list[Path]:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
-    found = sorted((line.split("\t", 1) + [""])[:2] for line in listing.splitlines() if line.strip())
+    found = sorted([*line.split("\t", 1), ""][:2] for line in listing.splitlines() if line.strip())
     # Bold first (the title line is bold), then upright regular, then the rest; by file name within each.
     rank = {"bold": 0, "regular": 1, "book": 1}
     found.sort(key=lambda item: (rank.get(item[1].strip().lower(), 2), item[0]))
