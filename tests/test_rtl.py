@@ -127,3 +127,16 @@ def test_the_epub_marks_code_left_to_right(arabic: Built) -> None:
     [pre] = chapter.iter(f"{{{NS['x']}}}pre")
     assert chapter.get("dir") == "rtl" and pre.get("dir") == "ltr"
     assert epubcheck_messages(arabic.epub) == []
+
+
+def test_the_copyright_block_starts_at_the_right(arabic: Built) -> None:
+    """The copyright page's block is as wide as the text block, so its lines start at its right edge (an absolute
+    box without left and right sat at the left, its right-aligned lines ending half-way across)."""
+    reader = open_pdf(arabic.pdf)
+    index = next(i for i in range(len(reader.pages)) if "essaybook" in page_text(reader, i))
+    width = float(reader.pages[index].mediabox.width)
+    margin = OUTSIDE if index % 2 else INSIDE
+    lines = page_lines(arabic.pdf, index)
+    assert len(lines) >= 3
+    for text, _, right, _ in lines:
+        assert width - right == pytest.approx(margin, abs=1.5), text
