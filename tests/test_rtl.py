@@ -140,3 +140,14 @@ def test_the_copyright_block_starts_at_the_right(arabic: Built) -> None:
     assert len(lines) >= 3
     for text, _, right, _ in lines:
         assert width - right == pytest.approx(margin, abs=1.5), text
+
+
+def test_contents_entries_start_under_the_contents_title(arabic: Built) -> None:
+    """The chapters' lines of the contents start at the text block's right edge, like its title (the right-to-left
+    list indent of common.css once pushed them 1.6 em in)."""
+    reader = open_pdf(arabic.pdf)
+    index = next(i for i in range(len(reader.pages)) if "المحتويات" in page_text(reader, i))
+    title, *entries = [line for line in _body_lines(arabic.pdf, reader, index)]
+    assert len(entries) == 2
+    for _, _, right, _ in entries:
+        assert right == pytest.approx(title[2], abs=1.0)
