@@ -151,3 +151,26 @@ def test_contents_entries_start_under_the_contents_title(arabic: Built) -> None:
     assert len(entries) == 2
     for _, _, right, _ in entries:
         assert right == pytest.approx(title[2], abs=1.0)
+
+
+@pytest.fixture(scope="module")
+def arabic_classic(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    root = tmp_path_factory.mktemp("rtl-classic")
+    (root / "manuscript").mkdir()
+    toml = TOML.replace('name = "modern"', 'name = "classic"')
+    for name, text in {"book.toml": toml, **CHAPTERS}.items():
+        (root / "manuscript" / name).write_text(text, encoding="utf-8")
+    return build_once(root)
+
+
+def test_classic_sets_arabic_flush_right_with_indents_on_the_right(arabic_classic: Built) -> None:
+    """Justified, WeasyPrint left the lines of an Arabic paragraph short of both edges (its letters come from a
+    fallback font) and put the first-line indent at the left, where it hid: the classic theme sets right-to-left
+    text flush right, ragged left, each paragraph after the first indented 1.2 em from the right."""
+    reader = open_pdf(arabic_classic.pdf)
+    index = reader.page_labels.index("1") + 1  # a verso full of paragraphs, bound at its left edge
+    width = float(reader.pages[index].mediabox.width)
+    edge, indent = width - OUTSIDE, 1.2 * 10.5
+    rights = [round(right - edge, 1) for _, _, right, _ in _body_lines(arabic_classic.pdf, reader, index)]
+    assert rights and all(r == pytest.approx(0, abs=1.0) or r == pytest.approx(-indent, abs=1.0) for r in rights)
+    assert sum(r == pytest.approx(-indent, abs=1.0) for r in rights) >= 2, rights  # paragraphs begin here
