@@ -192,3 +192,20 @@ def test_only_code_lines_that_can_wrap_become_blocks() -> None:
     assert ["".join(b.itertext()) for b in blocks] == ['    let x = "a long line that can wrap";\n']
     assert "".join(code.itertext()) == 'fn main() {\n    let x = "a long line that can wrap";\n}\n'
     assert code[0].get("class") == "k"  # the short first line kept its token span, outside any block
+
+
+@pytest.mark.parametrize("indent", ["        ", '<span class="w">        </span>'])
+def test_a_lines_indentation_goes_into_its_first_token(indent: str) -> None:
+    """WeasyPrint broke a wrapped comment after its bare indentation (an empty line, then the whole comment
+    hanging); the indentation is put in the token's own span, so the line breaks within the comment."""
+    from lxml import html as lxml_html
+
+    from essaybook.compose import _code_lines
+
+    comment = "# Front matter between fences is settings, not prose, so it is left out of the count."
+    pre = lxml_html.fragment_fromstring(f'<pre><code>{indent}<span class="c1">{comment}</span>\n</code></pre>')
+    _code_lines(pre, 20)
+    line = pre.find("code/span[@class='code-line']")
+    assert line is not None and not line.text and len(line) == 1
+    assert (line[0].get("class"), line[0].text) == ("c1", f"        {comment}")
+    assert "".join(line.itertext()) == f"        {comment}\n"

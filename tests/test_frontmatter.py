@@ -46,6 +46,16 @@ def test_title_page_lines_are_centred_on_the_text_block(features: Built) -> None
         assert (left + right) / 2 == pytest.approx(centre, abs=1.0), f"{text!r} is off the axis"
 
 
+def test_title_page_imprint_stands_at_the_foot(features: Built) -> None:
+    """The publisher's line ends the title page's text block, level with the foot of the copyright block
+    (a percentage margin once left it floating half-way down)."""
+    title = text_lines(features.pdf, _page_with(features.pdf, "Every Markdown feature"))
+    copyright_page = text_lines(features.pdf, _page_with(features.pdf, "ISBN 978"))
+    imprint = next(line for line in title if line[0] == "Test Press")
+    assert imprint == title[-1]
+    assert imprint[3] == pytest.approx(copyright_page[-1][3], abs=3.0)
+
+
 def test_dedication_and_epigraph_are_display_pages(features: Built) -> None:
     reader = open_pdf(features.pdf)
     dedication = _page_with(features.pdf, "For everyone who reads")

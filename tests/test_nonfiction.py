@@ -58,3 +58,14 @@ def test_the_equation_is_a_formula_with_its_tex_and_the_epub_carries_mathml(nonf
     assert 'alttext="h(t) = \\sum_{k=1}^{n} a_k \\cos(\\omega_k t + \\varphi_k)"' in body
     ids = set(re.findall(r'id="([^"]+)"', body))
     assert {href.split("#")[1] for href in re.findall(r'href="(#[^"]+)"', body)} <= ids  # every link lands
+
+
+def test_a_list_of_figures_in_the_back_prints_no_other_chapters_head(nonfiction: Built) -> None:
+    """The book layout's furniture once carried the last chapter's running head ("Results") onto the list of
+    figures that follows it; the list, like the contents, has none."""
+    from pdfread import open_pdf, page_text, text_in_band
+
+    reader = open_pdf(nonfiction.pdf)
+    index = next(i for i in range(len(reader.pages)) if page_text(reader, i).startswith("List of Figures"))
+    assert index > reader.page_labels.index("1")  # in the back matter
+    assert text_in_band(reader, index, top=True) == ""

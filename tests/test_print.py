@@ -52,6 +52,21 @@ def test_part_pages_open_on_rectos_without_folio_and_count(parts: Built) -> None
     assert labels[first - 1] != "1" and labels[second] == "7"
 
 
+def test_a_part_introduction_stands_on_the_titles_axis(parts: Built) -> None:
+    """The introduction under a centred part title is a narrower block centred on the same axis, not body text
+    at the full measure flush with the left margin."""
+    reader = open_pdf(parts.pdf)
+    index = next(i for i in range(len(reader.pages)) if "The Near Shore" in page_text(reader, i)[:40])
+    label, title, first, *_ = page_lines(parts.pdf, index)
+    axis = (title[1] + title[2]) / 2
+    assert (label[1] + label[2]) / 2 == pytest.approx(axis, abs=1.0)
+    assert (first[1] + first[2]) / 2 == pytest.approx(axis, abs=1.0)  # a full, justified line of the block
+    with pikepdf.open(parts.pdf) as pdf:
+        trim = [float(v) for v in pdf.pages[index].obj.TrimBox]
+    measure = trim[2] - trim[0] - 35 * 72 / 25.4  # the default inside (20 mm) and outside (15 mm) margins
+    assert first[2] - first[1] == pytest.approx(0.8 * measure, abs=1.0)
+
+
 def test_contents_and_outline_nest_the_chapters_of_each_part(parts: Built) -> None:
     reader = open_pdf(parts.pdf)
     items = [(i.title, i.depth) for i in outline(reader)]
@@ -155,6 +170,8 @@ def test_papers_and_presets_follow_the_published_figures() -> None:
     kdp = PRESETS["kdp-6x9"]
     assert (kdp.page_size, kdp.bleed, kdp.bleed_at_spine) == ("6in 9in", "0.125in", False)
     assert [inches for _, inches in kdp.inside_margins] == [0.375, 0.5, 0.625, 0.75, 0.875]
+    # IngramSpark publishes one minimum margin, 0.5 in, whatever the page count (manual: "Print production").
+    assert PRESETS["ingramspark-6x9"].inside_margins == ((1200, 0.5),)
 
 
 # --- Image resolution --------------------------------------------------------------------------------------

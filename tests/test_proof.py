@@ -342,3 +342,54 @@ def test_sheet_and_page_options_do_not_mix(sample: Built) -> None:
     assert result.exit_code == 2 and "give --pages too" in result.output
     result = run(str(sample.root), "--pages", "1", "--no-spreads")
     assert result.exit_code == 2 and "--pages writes single pages" in result.output
+
+
+# --- a title in another script -------------------------------------------------------------------------------
+
+ARABIC_TITLE = "كتاب الاختبار"
+
+
+def _titled_pdf(path: Path, title: str) -> Path:
+    with pikepdf.new() as document:
+        document.add_blank_page(page_size=A5)
+        document.docinfo["/Title"] = title
+        document.save(path)
+    return path
+
+
+def _ink_box(image: Image.Image) -> tuple[int, int, int, int] | None:
+    """The bounding box of what is darker than the sheet's background."""
+    return image.convert("L").point(lambda v: 255 if v < 200 else 0).getbbox()
+
+
+def test_an_arabic_title_is_drawn_in_a_font_that_has_it(tmp_path: Path) -> None:
+    """Issue 12: the sheet's title line used the theme's Latin font, so an Arabic title came out as boxes."""
+    from fontTools.ttLib import TTFont
+    from PIL import ImageDraw, ImageFont, features
+
+    from essaybook.commands.proof import title_font_file
+
+    font_file = title_font_file(ARABIC_TITLE)
+    if font_file is None:
+        pytest.skip("no font on this machine has Arabic")
+    with TTFont(font_file, lazy=True) as font:
+        assert {ord(ch) for ch in ARABIC_TITLE if not ch.isspace()} <= set(font.getBestCmap())
+    sheet = tmp_path / "sheet.png"
+    ok(run("--pdf", str(_titled_pdf(tmp_path / "arabic.pdf", ARABIC_TITLE)), "-o", str(sheet)))
+    with Image.open(sheet) as image:
+        band = image.convert("RGB").crop((0, 0, image.width, 85))  # the title line, above the details
+    drawn = _ink_box(band)
+    assert drawn is not None
+    # Right-aligned, as the book's pages run: the title ends at the sheet's right margin (40 px).
+    assert abs(band.width - 40 - drawn[2]) <= 3 and drawn[0] > band.width / 2
+
+    def draw(font: ImageFont.FreeTypeFont) -> Image.Image:
+        picture = Image.new("RGB", band.size, BACKGROUND)
+        ImageDraw.Draw(picture).text((band.width - 40, 40), ARABIC_TITLE, (34, 34, 34), font, anchor="ra")
+        return picture
+
+    tofu = draw(ImageFont.truetype(str(title_font_file("Latin")), 36))  # the theme's serif: .notdef boxes
+    assert band.tobytes() != tofu.tobytes()
+    if features.check("raqm"):  # shaped: the letters join, so the word is as narrow as the shaped word
+        shaped = draw(ImageFont.truetype(str(font_file), 36, layout_engine=ImageFont.Layout.RAQM))
+        assert band.tobytes() == shaped.tobytes()

@@ -127,3 +127,50 @@ def test_the_epub_marks_code_left_to_right(arabic: Built) -> None:
     [pre] = chapter.iter(f"{{{NS['x']}}}pre")
     assert chapter.get("dir") == "rtl" and pre.get("dir") == "ltr"
     assert epubcheck_messages(arabic.epub) == []
+
+
+def test_the_copyright_block_starts_at_the_right(arabic: Built) -> None:
+    """The copyright page's block is as wide as the text block, so its lines start at its right edge (an absolute
+    box without left and right sat at the left, its right-aligned lines ending half-way across)."""
+    reader = open_pdf(arabic.pdf)
+    index = next(i for i in range(len(reader.pages)) if "essaybook" in page_text(reader, i))
+    width = float(reader.pages[index].mediabox.width)
+    margin = OUTSIDE if index % 2 else INSIDE
+    lines = page_lines(arabic.pdf, index)
+    assert len(lines) >= 3
+    for text, _, right, _ in lines:
+        assert width - right == pytest.approx(margin, abs=1.5), text
+
+
+def test_contents_entries_start_under_the_contents_title(arabic: Built) -> None:
+    """The chapters' lines of the contents start at the text block's right edge, like its title (the right-to-left
+    list indent of common.css once pushed them 1.6 em in)."""
+    reader = open_pdf(arabic.pdf)
+    index = next(i for i in range(len(reader.pages)) if "المحتويات" in page_text(reader, i))
+    title, *entries = [line for line in _body_lines(arabic.pdf, reader, index)]
+    assert len(entries) == 2
+    for _, _, right, _ in entries:
+        assert right == pytest.approx(title[2], abs=1.0)
+
+
+@pytest.fixture(scope="module")
+def arabic_classic(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    root = tmp_path_factory.mktemp("rtl-classic")
+    (root / "manuscript").mkdir()
+    toml = TOML.replace('name = "modern"', 'name = "classic"')
+    for name, text in {"book.toml": toml, **CHAPTERS}.items():
+        (root / "manuscript" / name).write_text(text, encoding="utf-8")
+    return build_once(root)
+
+
+def test_classic_sets_arabic_flush_right_with_indents_on_the_right(arabic_classic: Built) -> None:
+    """Justified, WeasyPrint left the lines of an Arabic paragraph short of both edges (its letters come from a
+    fallback font) and put the first-line indent at the left, where it hid: the classic theme sets right-to-left
+    text flush right, ragged left, each paragraph after the first indented 1.2 em from the right."""
+    reader = open_pdf(arabic_classic.pdf)
+    index = reader.page_labels.index("1") + 1  # a verso full of paragraphs, bound at its left edge
+    width = float(reader.pages[index].mediabox.width)
+    edge, indent = width - OUTSIDE, 1.2 * 10.5
+    rights = [round(right - edge, 1) for _, _, right, _ in _body_lines(arabic_classic.pdf, reader, index)]
+    assert rights and all(r == pytest.approx(0, abs=1.0) or r == pytest.approx(-indent, abs=1.0) for r in rights)
+    assert sum(r == pytest.approx(-indent, abs=1.0) for r in rights) >= 2, rights  # paragraphs begin here

@@ -608,6 +608,13 @@ def _code_lines(pre: etree._Element, short: int = 0) -> None:
         else:
             indent = len(expanded) - len(expanded.lstrip(" ")) if source.strip() else 0
             indent = min(indent, CODE_HANG_LIMIT)
+            # The indentation goes into the first token's own span: WeasyPrint (70), when a token's span
+            # overflows the line and its first part ends where a preserved space would overhang, gives up on
+            # splitting the span and breaks before it, after the bare indentation, leaving an empty line and
+            # the whole token on a continuation line (found on the modern theme's proof sheet).
+            while len(line) > 1 and not line[0][0].strip() and line[1][1]:
+                (space, _), (text, chain) = line[0], line[1]
+                line[:2] = [(space + text, chain)]
             span = etree.SubElement(
                 holder,
                 "span",

@@ -1,7 +1,8 @@
 """Print production: the print-on-demand services' trims and papers, and the interior's bleed at the three outer edges.
 
-The figures are those the services publish for their paperbacks (see the user manual's "Print production"
-chapter for which documents); a service may change them, and its own cover calculator has the last word.
+The figures are those the services publish for their paperbacks; the user manual's "Print production" chapter
+names the document for each, and says where a figure (a paper's thickness at IngramSpark) is KDP's applied to
+another service. A service may change them, and its own cover calculator has the last word.
 """
 
 from __future__ import annotations
@@ -59,7 +60,9 @@ class Preset:
 
 
 _KDP_INSIDE = ((150, 0.375), (300, 0.5), (500, 0.625), (700, 0.75), (828, 0.875))
-_INGRAM_INSIDE = ((150, 0.5), (400, 0.625), (600, 0.75), (1200, 0.875))
+# IngramSpark publishes one minimum, 0.5 in on every side, whatever the page count (its file requirements);
+# the steps by page count this table once had were not in any IngramSpark document we could find.
+_INGRAM_INSIDE = ((1200, 0.5),)
 _LULU_INSIDE = ((1200, 0.5),)  # Lulu's safety margin, 0.5 in on every side whatever the page count
 
 

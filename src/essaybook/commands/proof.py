@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 import os
 import re
+import shutil
+import subprocess
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pypdfium2 as pdfium
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from fontTools.ttLib import TTFont, TTLibError
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, features
 
 from essaybook import log
 from essaybook.errors import EssaybookError
@@ -399,6 +403,86 @@ def _font(bold: bool, size: int) -> Any:
     return ImageFont.truetype(str(themes_dir() / BASE_THEME / "fonts" / name), size)
 
 
+def _drawn(text: str) -> frozenset[int]:
+    """The code points of ``text`` a font must have: every character but spaces and controls."""
+    return frozenset(ord(ch) for ch in text if not ch.isspace() and unicodedata.category(ch)[0] != "C")
+
+
+def _cmap(path: Path) -> frozenset[int]:
+    try:
+        with TTFont(path, lazy=True, fontNumber=0) as font:
+            return frozenset(font.getBestCmap() or {})
+    except (OSError, TTLibError):
+        return frozenset()
+
+
+def _machine_fonts(needed: frozenset[int]) -> list[Path]:
+    """Font files fontconfig says have every code point of ``needed``, bold ones first; [] without fc-list."""
+    if shutil.which("fc-list") is None:
+        return []
+    query = ":charset=" + " ".join(f"{point:x}" for point in sorted(needed))
+    try:
+        listing = subprocess.run(
+            ["fc-list", "--format", "%{file}\t%{style[0]}\n", query],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    found = sorted([*line.split("\t", 1), ""][:2] for line in listing.splitlines() if line.strip())
+    # Bold first (the title line is bold), then upright regular, then the rest; by file name within each.
+    rank = {"bold": 0, "regular": 1, "book": 1}
+    found.sort(key=lambda item: (rank.get(item[1].strip().lower(), 2), item[0]))
+    return [Path(file) for file, _ in found]
+
+
+def title_font_file(text: str) -> Path | None:
+    """A font file with a glyph for every character of ``text`` (checked in its cmap), or None when no font
+    on this machine has them all.
+
+    The theme's bold serif comes first, then every font shipped with the themes, then the machine's fonts
+    that fontconfig finds for those characters (an Arabic or Chinese title usually needs one of these).
+    """
+    needed = _drawn(text) | {ord("…")}
+    shipped = themes_dir() / BASE_THEME / "fonts" / "LinLibertine_RB.otf"
+    candidates = [shipped, *sorted(p for p in themes_dir().glob("*/fonts/*") if p.suffix in (".otf", ".ttf"))]
+    for path in [*candidates, *_machine_fonts(needed)]:
+        if needed <= _cmap(path):
+            return path
+    return None
+
+
+def _is_rtl(text: str) -> bool:
+    """Whether ``text`` reads from right to left: its first strong character is Arabic or Hebrew."""
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind in ("R", "AL"):
+            return True
+        if kind == "L":
+            return False
+    return False
+
+
+def _title_font(text: str, size: int) -> Any:
+    """The sheet's title font for ``text`` (see :func:`title_font_file`), laid out with Raqm when Pillow has
+    it, so that Arabic is joined and right-to-left text runs from the right.
+
+    Without Raqm (Pillow built without libraqm), Pillow's basic layout draws each character's own glyph in
+    the order stored: a right-to-left title then comes out unjoined and backwards; the log says so.
+    """
+    path = title_font_file(text)
+    if path is None:
+        log.LOGGER.info("No font on this machine draws every character of the title %r; the sheet shows boxes", text)
+        return _font(True, size)
+    raqm = features.check("raqm")
+    if not raqm and _is_rtl(text):
+        log.LOGGER.info("Pillow has no Raqm layout here: the sheet's right-to-left title is not shaped")
+    engine = ImageFont.Layout.RAQM if raqm else ImageFont.Layout.BASIC
+    return ImageFont.truetype(str(path), size, layout_engine=engine)
+
+
 def _fit(draw: ImageDraw.ImageDraw, text: str, font: Any, width: float) -> str:
     """``text``, cut with an ellipsis to fit ``width`` pixels."""
     if draw.textlength(text, font=font) <= width:
@@ -419,8 +503,12 @@ def draw_sheet(document: pdfium.PdfDocument, pages: PdfPages, plan: SheetPlan, s
     draw = ImageDraw.Draw(sheet)
     margin = px(_MARGIN)
 
-    title_font, detail_font = _font(True, px(36)), _font(False, px(22))
-    draw.text((margin, margin), _fit(draw, pages.title, title_font, plan.width - 2 * margin), _INK, title_font)
+    title_font, detail_font = _title_font(pages.title, px(36)), _font(False, px(22))
+    title = _fit(draw, pages.title, title_font, plan.width - 2 * margin)
+    if _is_rtl(pages.title):  # set from the right, as the pages of a right-to-left book run
+        draw.text((plan.width - margin, margin), title, _INK, title_font, anchor="ra")
+    else:
+        draw.text((margin, margin), title, _INK, title_font)
     count = len(pages.labels)
     sizes = sorted(set(pages.sizes), key=pages.sizes.index)
     details = [
@@ -432,7 +520,10 @@ def draw_sheet(document: pdfium.PdfDocument, pages: PdfPages, plan: SheetPlan, s
     if plan.shown < count:
         details.insert(1, f"pages {pages.labels[0]}{_DASH}{pages.labels[plan.shown - 1]} shown")
     detail = _fit(draw, "  ·  ".join(details), detail_font, plan.width - 2 * margin)
-    draw.text((margin, margin + px(48)), detail, _MUTED, detail_font)
+    if _is_rtl(pages.title):
+        draw.text((plan.width - margin, margin + px(48)), detail, _MUTED, detail_font, anchor="ra")
+    else:
+        draw.text((margin, margin + px(48)), detail, _MUTED, detail_font)
 
     shadow = Image.new("L", sheet.size, 0)
     shadow_draw = ImageDraw.Draw(shadow)
@@ -531,9 +622,10 @@ def proof(
             target = target / f"{stem}-proof.png"
         _save(draw_sheet(document, info, plan, use_spreads), target)
     log.LOGGER.info(
-        "Wrote %s (%d pages%s, %d x %d px)",
+        "Wrote %s (%d page%s%s, %d x %d px)",
         _shown(target),
         plan.shown,
+        "s" * (plan.shown != 1),
         f" in {len(spread_units(plan.shown, True))} spreads" if use_spreads else "",
         plan.width,
         plan.height,
