@@ -44,6 +44,7 @@ import html as htmlmod
 import io
 import json
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -135,11 +136,15 @@ class Library:
     """The bibliography or the style could not be read (an error said so): citations stay as written."""
     lang: str = "en-US"
     """The book's language: the locale (terms, dates, quotation marks) of a style that sets none, as in Pandoc."""
+    nocite: tuple[str, ...] = ()
+    """Keys of sources listed in the reference list though nothing cites them (``[book] nocite``)."""
 
     @classmethod
-    def of(cls, items: list[Item], style: bytes, title: str, lang: str = "en-US") -> Library:
+    def of(
+        cls, items: list[Item], style: bytes, title: str, lang: str = "en-US", nocite: tuple[str, ...] = ()
+    ) -> Library:
         root = etree.fromstring(style, _SAFE)
-        return cls(items, style, title, note=root.get("class") == "note", lang=lang)
+        return cls(items, style, title, note=root.get("class") == "note", lang=lang, nocite=nocite)
 
 
 def csl_locale(style: etree._Element, lang: str) -> str:
@@ -213,7 +218,16 @@ def load_library(config: Config, toml: Path, title: str) -> Library | None:
     is set). A bibliography that does not parse, or a .csl file that is no style, is a :class:`ManuscriptError`;
     a style name no package knows is a warning, and the default style is used."""
     book = config.book
+    display = f"{toml.parent.name}/{toml.name}"
     if not book.bibliography:
+        if book.nocite:
+            log.warn(
+                "nocite lists sources, but no bibliography is set",
+                kind="citation",
+                file=display,
+                line=key_line(toml, "book", "nocite"),
+                hint='name the sources in book.toml: [book] bibliography = "references.bib"',
+            )
         return None
     items: list[Item] = []
     for name in book.bibliography:
@@ -221,6 +235,7 @@ def load_library(config: Config, toml: Path, title: str) -> Library | None:
         if path is None:  # reported with the settings
             continue
         items.extend(bibliography.load(path, f"{toml.parent.name}/{name}"))
+    nocite = nocite_keys(book.nocite, items, display, key_line(toml, "book", "nocite"))
     csl = book.csl or DEFAULT_STYLE
     if csl.lower().endswith(".csl"):
         path = project_file(toml, csl)
@@ -230,19 +245,57 @@ def load_library(config: Config, toml: Path, title: str) -> Library | None:
         problem = style_problem(xml)
         if problem is not None:
             raise ManuscriptError(f"cannot use the citation style: {problem}", file=f"{toml.parent.name}/{csl}")
-        return Library.of(items, xml, title, book.lang or "en-US")
+        return Library.of(items, xml, title, book.lang or "en-US", nocite)
     found = style_path(csl)
     if found is None:
         log.warn(
             f"unknown citation style {csl!r}; {DEFAULT_STYLE} is used",
             kind="citation-style",
-            file=f"{toml.parent.name}/{toml.name}",
+            file=display,
             line=key_line(toml, "book", "csl"),
             hint="name a style such as 'apa', 'ieee', 'chicago-notes-bibliography', or a .csl file in the project",
         )
         found = style_path(DEFAULT_STYLE)
         assert found is not None
-    return Library.of(items, read_regular(found), title, book.lang or "en-US")
+    return Library.of(items, read_regular(found), title, book.lang or "en-US", nocite)
+
+
+_NOCITE_RE = re.compile(r"@\*|@\{[^{}]+\}|@[^\s,;]+|[^\s,;]+")
+
+
+def nocite_keys(entries: tuple[str, ...], items: list[Item], file: str, line: int | None) -> tuple[str, ...]:
+    """The keys ``[book] nocite`` names, as Pandoc reads its ``nocite`` metadata: ``@key`` (``@{key}``), several
+    in one string, ``@*`` for every source; in the bibliography files' order. A key that is in no bibliography
+    file, or a word that is no ``@key``, is a warning naming ``file`` and ``line``; it is left out."""
+    known = list(dict.fromkeys(item["id"] for item in items))
+    keys: list[str] = []
+    for entry in entries:
+        for found in _NOCITE_RE.finditer(entry):
+            word = found.group()
+            if word == "@*":
+                keys.extend(known)
+                continue
+            key = word[2:-1] if word.startswith("@{") else word[1:]
+            if not word.startswith("@"):
+                log.warn(
+                    f"nocite: {word!r} is not a citation key",
+                    kind="citation-key",
+                    file=file,
+                    line=line,
+                    hint=f"write '@{word}' (or '@*' for every source)",
+                )
+            elif key not in known:
+                log.warn(
+                    f"nocite: citation key '{key}' is not in the bibliography",
+                    kind="citation-key",
+                    file=file,
+                    line=line,
+                    hint=_close(key, known),
+                )
+            else:
+                keys.append(key)
+    wanted = set(keys)
+    return tuple(key for key in known if key in wanted)  # Pandoc lists (and numbers) them in the files' order
 
 
 _PLACED_RE = re.compile(r"^ {0,3}:{3,}[ \t]*\{[^}]*#refs[\s}]", re.M)
@@ -557,6 +610,97 @@ def _punctuation_in_quote(text: str) -> str:
     return re.sub(r"([.?!])[.,]([\u201d\u2019])", r"\1\2", text)
 
 
+_SUFFIX, _SUFFIX_OF, _SUFFIX_END = "\ue001", "\ue002", "\ue003"
+_SUFFIX_RE = re.compile(f"{_SUFFIX}([A-Za-z]+){_SUFFIX_OF}(\\d+){_SUFFIX_END}")
+_ET_AL = ("et-al-min", "et-al-use-first")
+_NAME_ROLES = ("author", "editor", "translator", "container-author", "collection-editor", "director")
+
+
+def _letters(number: int) -> str:
+    """The year suffix of the ``number``-th alike source: a … z, aa, ab, …"""
+    head, last = divmod(number, 26)
+    return (_letters(head - 1) if head else "") + chr(ord("a") + last)
+
+
+def _first_suffixes(text: str) -> str:
+    """A rendering with each source's implicit year suffix kept at its first place only (the style printed it after
+    every issued date: CSL puts it after the first)."""
+    if _SUFFIX not in text:
+        return text
+    placed: set[str] = set()
+
+    def first(found: re.Match[str]) -> str:
+        if found.group(2) in placed:
+            return ""
+        placed.add(found.group(2))
+        return found.group(1)
+
+    return _SUFFIX_RE.sub(first, text)
+
+
+def _implicit_year_suffix(root: etree._Element) -> bool:
+    """When the style prints no ``year-suffix`` variable, make each issued date print it after itself (CSL 1.0.2,
+    Disambiguation: the suffix follows the first year rendered; :func:`_first_suffixes` keeps the first). Returns
+    whether there was such a date. citeproc-py 0.11 prints no implicit year suffix."""
+    if any(text.get("variable") == "year-suffix" for text in root.iter(f"{_C}text")):
+        return False
+    dates = [date for date in root.iter(f"{_C}date") if date.get("variable") == "issued"]
+    for date in dates:
+        group = etree.Element(f"{_C}group")
+        for name in ("prefix", "suffix", "display"):
+            if name in date.attrib:
+                group.set(name, str(date.attrib.pop(name)))
+        date.addprevious(group)
+        group.append(date)
+        etree.SubElement(group, f"{_C}text", {"variable": "year-suffix"})
+    return bool(dates)
+
+
+def _sort(bib: Any) -> None:
+    """Sort the bibliography's items by the style's keys, compared as Pandoc's citeproc compares them: as text,
+    ignoring case, accents and punctuation. citeproc-py 0.11 compares its rendered HTML, so an italic title
+    ("<i>Zebras</i>") came before a quoted one ("“Antelopes”"), and year suffixes followed that order."""
+    from functools import cmp_to_key
+
+    bibliography = bib.style.root.bibliography
+    sort = bibliography.find(f"{_C}sort") if bibliography is not None else None
+    if sort is None:
+        return
+    columns = []
+    for key in sort.iterfind(f"{_C}key"):
+        values = [_collation(value) for value in key.sort_keys(bib.items, bibliography.layout)]
+        columns.append((key.get("sort", "ascending").lower() == "descending", values))
+
+    def compare(left: int, right: int) -> int:
+        for descending, values in columns:
+            a, b = values[left], values[right]
+            if a is None or b is None:
+                if a is not b:
+                    return -1 if b is None else 1  # an empty key last, as citeproc-py and CSL put it
+                continue
+            result = (a > b) - (a < b)
+            if result:
+                return -result if descending else result
+        return 0
+
+    order = sorted(range(len(bib.items)), key=cmp_to_key(compare))
+    bib.items = [bib.items[index] for index in order]
+    bib.keys = [item.key for item in bib.items]
+
+
+def _collation(value: Any) -> tuple[str, str] | None:
+    """A sort key's value as compared: by its letters and digits, ignoring case and accents, numbers by their value
+    ("2020a" before "2021", 9 before 10); then as written."""
+    if value is None:
+        return None
+    text = htmlmod.unescape(re.sub(r"<[^>]+>", "", str(value)))
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+    words = " ".join(re.sub(r"[\W_]+", " ", plain).split())
+    if not words:
+        return None
+    return re.sub(r"\d+", lambda m: m.group().zfill(12), words), text
+
+
 @dataclass
 class Citation:
     """One placeholder of the book, read."""
@@ -620,7 +764,7 @@ class _Source:
             self.seen.update(item.key for item in citation.cites)
             return self.memo[signature]
         try:
-            text = str(self.bib.cite(citation, lambda item: None))
+            text = _first_suffixes(str(self.bib.cite(citation, lambda item: None)))
         finally:
             for reference in placed:
                 reference.pop("locator", None)
@@ -661,7 +805,17 @@ class Processor:
             if isinstance(title, str) and ": " in title and "title-short" not in item:
                 item["title-short"] = title.split(": ", 1)[0]  # as Pandoc's citeproc does (CSL 1.0.2, 2.3.2)
             items.append(item)
+        self.items = {item["id"]: item for item in items}
+        """Internal id -> item."""
         root = _fixed_style(library.style)
+        citation = root.find(f"{_C}citation")
+        options = citation.attrib if citation is not None else {}
+        self.suffixes = options.get("disambiguate-add-year-suffix") == "true"
+        """The style tells alike citations apart by year suffixes ("Smith 2020a")."""
+        self.options = dict(options)
+        """The citation's options (disambiguation, et-al)."""
+        self.implicit = self.suffixes and _implicit_year_suffix(root)
+        """The style prints no year suffix of its own: it follows the first issued date of a cite or entry."""
         locale = csl_locale(root, library.lang)
         self.us_quotes = self._punctuation_in_quote(root, locale)
         bare, self.layout = _bare_style(root)
@@ -697,15 +851,78 @@ class Processor:
                 return bool(options.get("punctuation-in-quote") == "true")
         return False
 
+    def _sources(self) -> list[_Source]:
+        return list({id(s): s for s in (self.full, self.bare, self.masked, self.masked_full)}.values())
+
     def register(self, citations: list[Citation]) -> None:
-        """Give the processors every citation (numbering and sorting need all of them), then sort."""
+        """Give the processors every citation (numbering and sorting need all of them) and then the sources
+        ``nocite`` lists, sort, and give alike citations their year suffixes."""
+        uncited = [(self.ids[key], Cite(key)) for key in self.library.nocite if key in self.ids]
         for source in (self.full, self.bare, self.masked):
             for citation in citations:
                 known = [(self.ids[c.key], c) for c in citation.cites if c.key in self.ids]
                 if known:
                     source.bib.register(source.citation(known))
+            if uncited:
+                source.bib.register(source.citation(uncited))
             if self.library.items:
-                source.bib.sort()
+                _sort(source.bib)
+        if self.suffixes:
+            self._year_suffixes()
+
+    def _year_suffixes(self) -> None:
+        """Year suffixes for the sources whose citations print alike ("Smith 2020a", "Smith 2020b"), lettered in
+        the reference list's order, as CSL and Pandoc's citeproc give them (citeproc-py 0.11 disambiguates
+        nothing). Uncited sources of the list count too. Where the style would first add names or given names
+        (not done here), sources whose names differ there are left alike: Pandoc tells them apart by the names."""
+        groups: dict[tuple[str, str], list[str]] = {}
+        for item in self.full.bib.items:
+            groups.setdefault((self._alone(item.key), self._telling_names(item.key)), []).append(item.key)
+        lettered: set[str] = set()
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            for number, internal in enumerate(members):
+                letters = _letters(number)
+                value = f"{_SUFFIX}{letters}{_SUFFIX_OF}{internal[1:]}{_SUFFIX_END}" if self.implicit else letters
+                for source in self._sources():
+                    source.bib.source[internal]["year_suffix"] = value
+                lettered.add(internal)
+        for source in self._sources():
+            for signature in list(source.memo or ()):
+                if signature[0] in lettered:
+                    del source.memo[signature]  # type: ignore[union-attr]
+
+    def _telling_names(self, internal: str) -> str:
+        """The names by which the style would tell the item's citation apart from another's before it gives year
+        suffixes (CSL's add-names: all of them; add-givenname: the names printed, or the first), as text."""
+        options = self.options
+        data = self.items[internal]
+        names: list[Any] = next((data[role] for role in _NAME_ROLES if data.get(role)), [])
+        if options.get("disambiguate-add-names") == "true":
+            shown = names
+        elif options.get("disambiguate-add-givenname") == "true":
+            rule = options.get("givenname-disambiguation-rule", "by-cite")
+            least, first = (int(options.get(o, "0")) if options.get(o, "").isdigit() else 0 for o in _ET_AL)
+            shown = names[:1] if rule.startswith("primary-name") else names
+            if least and first and len(shown) >= least:
+                shown = shown[:first]
+        else:
+            return ""
+        return json.dumps(shown, sort_keys=True)
+
+    def _alone(self, internal: str) -> str:
+        """The item cited alone, first time, with no locator: what tells whether two citations print alike. The
+        record of cites is put back after it."""
+        source = self.bare
+        history, seen = source.bib._cites, source.seen
+        length, before = len(history), set(seen)
+        try:
+            return source.render(source.citation([(internal, Cite(""))]))
+        finally:
+            del history[length:]
+            seen.clear()
+            seen.update(before)
 
     def entries(self) -> list[tuple[str, str]]:
         """(key, entry HTML) of every cited source, in the style's order. Rendered from items without locators:
@@ -719,7 +936,8 @@ class Processor:
         bib.items = list(fresh.cites)
         keys = {internal: key for key, internal in self.ids.items()}
         return [
-            (keys[item.key], self._fix(str(text))) for item, text in zip(bib.items, bib.bibliography(), strict=True)
+            (keys[item.key], self._fix(_first_suffixes(str(text))))
+            for item, text in zip(bib.items, bib.bibliography(), strict=True)
         ]
 
     def _fix(self, text: str) -> str:
@@ -831,8 +1049,8 @@ def cite_chapter(library: Library | None, chapter: Any, root: Any, ctx: Any) -> 
 
 def cite_book(library: Library | None, chapters: list[tuple[Any, Any, Any]], fill: bool = True) -> bool:
     """Render every citation of the book and fill the reference list. ``chapters`` is (chapter, tree, context)
-    in book order. Returns False when the generated references chapter has nothing to hold (no citation): the
-    caller leaves it out of the book."""
+    in book order. Returns False when the generated references chapter has nothing to hold (no citation and no
+    ``nocite``): the caller leaves it out of the book."""
     found: list[Citation] = []
     for index, (_, root, _ctx) in enumerate(chapters):
         found.extend(_reading_order(root, index))
@@ -864,8 +1082,9 @@ def cite_book(library: Library | None, chapters: list[tuple[Any, Any, Any]], fil
     processor.register(found)
     holder = _reference_list(library, chapters) if fill else None
     links = library.links
+    listed = bool(found) or bool(library.nocite)
     if holder is not None:
-        entries = processor.entries() if found else []
+        entries = processor.entries() if listed else []
         chapter, element, ctx = holder
         links.clear()
         for key, _ in entries:
@@ -873,7 +1092,7 @@ def cite_book(library: Library | None, chapters: list[tuple[Any, Any, Any]], fil
             chapter.anchors.setdefault("ref-" + key, links[key])
         _fill(element, entries, links, chapter.role != "bibliography")
         library.references_id = element.get("id")
-    elif fill and found:
+    elif fill and listed:
         ctx = chapters[0][2]
         ctx.warn("the reference list has no place: no ::: {#refs} div was found", kind="citation")
 
@@ -895,7 +1114,7 @@ def cite_book(library: Library | None, chapters: list[tuple[Any, Any, Any]], fil
         if citation.own_note:
             text = re.sub(r"^((?:<[^>]+>)*)(\w)", lambda m: m.group(1) + m.group(2).upper(), text, count=1)
         _replace(citation.element, text)
-    return bool(found) or not library.generated
+    return listed or not library.generated
 
 
 def _close(key: str, keys: list[str]) -> str | None:
