@@ -30,16 +30,21 @@ citeproc-py 0.11 needs these work-arounds, all made here around it (the library 
 - ``is-numeric="locator"`` was never true (so "ch. 2" lost its label): the locator is lent to the reference;
 - a label printed with its variable empty (Chicago's notes said "edition"): each label is made conditional on it;
 - text from the bibliography went into its HTML unescaped: it is escaped before, CSL's rich-text tags kept;
-- it is slow with big styles (70 ms a citation with Chicago's): one-item renderings are kept by what they depend on.
+- it is slow with big styles (70 ms a citation with Chicago's): one-item renderings are kept by what they depend on;
+- it disambiguates nothing: year suffixes ("Smith 2020a") are given here (:meth:`Processor._year_suffixes`), and
+  printed after the first issued date where the style names no ``year-suffix`` (:func:`_implicit_year_suffix`);
+- its bibliography sort compared the rendered HTML ("<i>Zebras</i>" before "“Antelopes”"): sorted here (:func:`_sort`).
 
-Known differences from Pandoc's citeproc (tested in tests/test_citations.py): locale terms come from citeproc-py's
-older CSL locales ("chap." for "ch."), a Chicago short note keeps the edition, no disambiguation ("1984a") and no
-collapsing of one author's years ("Knuth 1984, 1986").
+Known differences from Pandoc's citeproc (tested in tests/test_citations.py and test_citations_disambiguation.py):
+locale terms come from citeproc-py's older CSL locales ("chap." for "ch."), a Chicago short note keeps the edition,
+no disambiguation by added names or given names ("Doe, Roe, et al. 2019", "J. Brown 2018") and no collapsing of one
+author's years ("Knuth 1984, 1986").
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import html as htmlmod
 import io
 import json
@@ -613,7 +618,51 @@ def _punctuation_in_quote(text: str) -> str:
 _SUFFIX, _SUFFIX_OF, _SUFFIX_END = "\ue001", "\ue002", "\ue003"
 _SUFFIX_RE = re.compile(f"{_SUFFIX}([A-Za-z]+){_SUFFIX_OF}(\\d+){_SUFFIX_END}")
 _ET_AL = ("et-al-min", "et-al-use-first")
+"""The citation options that shorten a list of names."""
 _NAME_ROLES = ("author", "editor", "translator", "container-author", "collection-editor", "director")
+
+
+@dataclass(frozen=True)
+class _NameState:
+    """How an item's citation prints its names: ``shown`` names before "et al." (None: as the style says); the
+    name at each index of ``levels`` with initials (1) or its given name in full (2)."""
+
+    shown: int | None = None
+    levels: dict[int, int] = field(default_factory=dict)
+
+    def changed(self) -> bool:
+        return self.shown is not None or any(self.levels.values())
+
+    def but(self, **changes: Any) -> _NameState:
+        return dataclasses.replace(self, **changes)
+
+
+def _family(name: dict[str, Any]) -> str:
+    return " ".join(str(name.get(p) or "") for p in ("non-dropping-particle", "family", "literal")).strip().casefold()
+
+
+def _initials(given: str, mark: str) -> str:
+    return "".join(part[0] + mark for part in given.split() if part).strip()
+
+
+def _spelled(name: dict[str, Any], level: int, mark: str) -> str:
+    """A name as a citation prints it with initials (``level`` 1) or its given name (2): "J. Brown"."""
+    given = str(name.get("given", ""))
+    first = _initials(given, mark) if level == 1 else given
+    parts = (first, name.get("dropping-particle"), name.get("non-dropping-particle"), name.get("family"))
+    return " ".join(str(p) for p in parts if p)
+
+
+def _alike(renders: dict[str, str]) -> list[list[str]]:
+    """The groups (of two or more keys) whose renderings are the same."""
+    groups: dict[str, list[str]] = {}
+    for key, text in renders.items():
+        groups.setdefault(text, []).append(key)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def _collisions(texts: list[str]) -> int:
+    return sum(1 for text in texts if texts.count(text) > 1)
 
 
 def _letters(number: int) -> str:
@@ -656,19 +705,22 @@ def _implicit_year_suffix(root: etree._Element) -> bool:
     return bool(dates)
 
 
-def _sort(bib: Any) -> None:
-    """Sort the bibliography's items by the style's keys, compared as Pandoc's citeproc compares them: as text,
-    ignoring case, accents and punctuation. citeproc-py 0.11 compares its rendered HTML, so an italic title
-    ("<i>Zebras</i>") came before a quoted one ("“Antelopes”"), and year suffixes followed that order."""
+def _sort(bib: Any, keys: _Source) -> None:
+    """Sort the bibliography's items by the style's keys (rendered by ``keys``, a processor of the same items),
+    compared as Pandoc's citeproc compares them: as text, ignoring case, accents and punctuation. citeproc-py 0.11
+    compares its rendered HTML, so an italic title ("<i>Zebras</i>") came before a quoted one ("“Antelopes”"),
+    and year suffixes followed that order."""
     from functools import cmp_to_key
 
-    bibliography = bib.style.root.bibliography
+    bibliography = keys.bib.style.root.bibliography
     sort = bibliography.find(f"{_C}sort") if bibliography is not None else None
-    if sort is None:
+    if sort is None or not bib.items:
         return
+    items = keys.citation([(item.key, Cite("")) for item in bib.items])
+    items.bibliography = keys.bib
     columns = []
     for key in sort.iterfind(f"{_C}key"):
-        values = [_collation(value) for value in key.sort_keys(bib.items, bibliography.layout)]
+        values = [_collation(value) for value in key.sort_keys(items.cites, bibliography.layout)]
         columns.append((key.get("sort", "ascending").lower() == "descending", values))
 
     def compare(left: int, right: int) -> int:
@@ -819,6 +871,9 @@ class Processor:
         locale = csl_locale(root, library.lang)
         self.us_quotes = self._punctuation_in_quote(root, locale)
         bare, self.layout = _bare_style(root)
+        self._style = (root, bare, locale)
+        self._variants: dict[int, _Source] = {}
+        self._sort_source: _Source | None = None
         masked = [self._masked(item) for item in items]
         self.full = _Source(root, items, locale)
         self.bare = _Source(bare, items, locale)
@@ -830,6 +885,9 @@ class Processor:
             if pair[1] is not pair[0]:
                 pair[1].bib._cites = pair[0].bib._cites
                 pair[1].seen = pair[0].seen
+        self.cited_full = self.full
+        """What a style that sorts a citation's items renders them with (the names of citations may differ from
+        the reference list's, see :meth:`_names`)."""
 
     @staticmethod
     def _masked(item: Item) -> Item:
@@ -852,7 +910,8 @@ class Processor:
         return False
 
     def _sources(self) -> list[_Source]:
-        return list({id(s): s for s in (self.full, self.bare, self.masked, self.masked_full)}.values())
+        sources = (self.full, self.cited_full, self.bare, self.masked, self.masked_full)
+        return list({id(s): s for s in sources}.values())
 
     def register(self, citations: list[Citation]) -> None:
         """Give the processors every citation (numbering and sorting need all of them) and then the sources
@@ -865,19 +924,41 @@ class Processor:
                     source.bib.register(source.citation(known))
             if uncited:
                 source.bib.register(source.citation(uncited))
-            if self.library.items:
-                _sort(source.bib)
+            if source is self.full and self.library.items:
+                _sort(source.bib, self._sorting())
+            elif self.library.items:  # the same items: in the same order
+                place = {key: number for number, key in enumerate(self.full.bib.keys)}
+                source.bib.items.sort(key=lambda item: place[item.key])
+                source.bib.keys = [item.key for item in source.bib.items]
+        renders: dict[str, str] = {}
+        if "true" in (self.options.get("disambiguate-add-names"), self.options.get("disambiguate-add-givenname")):
+            renders = self._names(citations, uncited)
         if self.suffixes:
-            self._year_suffixes()
+            self._year_suffixes(renders)
 
-    def _year_suffixes(self) -> None:
-        """Year suffixes for the sources whose citations print alike ("Smith 2020a", "Smith 2020b"), lettered in
-        the reference list's order, as CSL and Pandoc's citeproc give them (citeproc-py 0.11 disambiguates
-        nothing). Uncited sources of the list count too. Where the style would first add names or given names
-        (not done here), sources whose names differ there are left alike: Pandoc tells them apart by the names."""
-        groups: dict[tuple[str, str], list[str]] = {}
+    def _sorting(self) -> _Source:
+        """The processor the reference list's sort keys are rendered with: the style without the initials its
+        names only inherit (from ``<style>``), as Pandoc's citeproc sorts: APA's "Park, Jane" comes before "Park,
+        John" though both print "Park, J."; Harvard's names, which initialize themselves, sort as printed."""
+        if self._sort_source is None:
+            root, _, locale = self._style
+            plain = copy.deepcopy(root)
+            written = etree.fromstring(self.library.style, _SAFE).iter(f"{_C}name")
+            for name, original in zip(plain.iter(f"{_C}name"), written, strict=False):
+                if original.get("initialize-with") is None:
+                    name.attrib.pop("initialize-with", None)
+            self._sort_source = _Source(plain, list(self.items.values()), locale)
+        return self._sort_source
+
+    def _year_suffixes(self, renders: dict[str, str]) -> None:
+        """Year suffixes for the sources whose citations still print alike ("Smith 2020a", "Smith 2020b"),
+        lettered in the reference list's order, as CSL and Pandoc's citeproc give them (citeproc-py 0.11
+        disambiguates nothing). Uncited sources of the list count too. ``renders``: the items' citations as
+        :meth:`_names` left them, where it did."""
+        groups: dict[str, list[str]] = {}
         for item in self.full.bib.items:
-            groups.setdefault((self._alone(item.key), self._telling_names(item.key)), []).append(item.key)
+            text = renders[item.key] if item.key in renders else self._alone(item.key)
+            groups.setdefault(text, []).append(item.key)
         lettered: set[str] = set()
         for members in groups.values():
             if len(members) < 2:
@@ -888,28 +969,208 @@ class Processor:
                 for source in self._sources():
                     source.bib.source[internal]["year_suffix"] = value
                 lettered.add(internal)
+        self._forget(lettered)
+
+    def _forget(self, changed: set[str]) -> None:
+        """Drop the kept renderings of items whose data changed."""
         for source in self._sources():
             for signature in list(source.memo or ()):
-                if signature[0] in lettered:
+                if signature[0] in changed:
                     del source.memo[signature]  # type: ignore[union-attr]
 
-    def _telling_names(self, internal: str) -> str:
-        """The names by which the style would tell the item's citation apart from another's before it gives year
-        suffixes (CSL's add-names: all of them; add-givenname: the names printed, or the first), as text."""
+    # CSL's name disambiguation (add-givenname, add-names), which citeproc-py 0.11 does not do. Each item of the
+    # reference list gets a state (how many names its citation shows, which names are spelled with initials or in
+    # full); its citations are tried in each state with the item's names changed for the time of the rendering,
+    # and the names of the state chosen are then given to the citations' renderings as one literal name.
+
+    def _names(self, citations: list[Citation], uncited: list[tuple[str, Cite]]) -> dict[str, str]:
+        """Tell alike citations apart by their names, as Pandoc's citeproc does (CSL 1.0.2, Disambiguation): with
+        a global ``givenname-disambiguation-rule``, every name printed alike for different people gets initials
+        ("J. Brown", "A. Brown") or its given name in full; then citations that print alike get more names
+        ("Doe, Roe, et al.") and, by the ``by-cite`` rule, given names. Returns each item's citation as it now
+        prints (cited alone, first time, with no locator)."""
         options = self.options
-        data = self.items[internal]
-        names: list[Any] = next((data[role] for role in _NAME_ROLES if data.get(role)), [])
-        if options.get("disambiguate-add-names") == "true":
-            shown = names
-        elif options.get("disambiguate-add-givenname") == "true":
-            rule = options.get("givenname-disambiguation-rule", "by-cite")
-            least, first = (int(options.get(o, "0")) if options.get(o, "").isdigit() else 0 for o in _ET_AL)
-            shown = names[:1] if rule.startswith("primary-name") else names
-            if least and first and len(shown) >= least:
-                shown = shown[:first]
-        else:
-            return ""
-        return json.dumps(shown, sort_keys=True)
+        add_given = options.get("disambiguate-add-givenname") == "true"
+        rule = options.get("givenname-disambiguation-rule", "by-cite")
+        keys = [item.key for item in self.full.bib.items]
+        states: dict[str, _NameState] = {key: _NameState() for key in keys}
+        if add_given and rule != "by-cite":
+            self._global_givennames(keys, states, rule)
+        renders = {key: self._trial(key, states[key]) if states[key].changed() else self._alone(key) for key in keys}
+        for group in _alike(renders):
+            if options.get("disambiguate-add-names") == "true":
+                self._add_names(group, states, renders)
+            if add_given and rule == "by-cite" and len(set(renders[key] for key in group)) < len(group):
+                self._by_cite_givennames(group, states, renders)
+        changed = {key for key, state in states.items() if state.changed()}
+        if not changed:
+            return renders
+        texts = {key: self._names_text(key, states[key], renders[key]) for key in sorted(changed)}
+        if self.layout.whole and self.cited_full is self.full:
+            root, _, locale = self._style
+            self.cited_full = _Source(root, list(self.items.values()), locale)
+            for citation in citations:
+                known = [(self.ids[c.key], c) for c in citation.cites if c.key in self.ids]
+                if known:
+                    self.cited_full.bib.register(self.cited_full.citation(known))
+            if uncited:
+                self.cited_full.bib.register(self.cited_full.citation(uncited))
+            _sort(self.cited_full.bib, self._sorting())
+            if self.masked_full is not self.full:
+                self.masked_full.bib._cites = self.cited_full.bib._cites
+                self.masked_full.seen = self.cited_full.seen
+        from citeproc.source import Name
+
+        for key, text in texts.items():
+            if text is None:
+                continue
+            role = self._role(key)
+            for source in (self.bare, self.cited_full) if self.cited_full is not self.full else (self.bare,):
+                source.bib.source[key][role.replace("-", "_")] = [Name(literal=text)]
+        self._forget(changed)
+        for key, text in texts.items():
+            if text is None:  # left as the style prints it
+                renders[key] = self._alone(key)
+        return renders
+
+    def _role(self, internal: str) -> str:
+        """The names variable a citation of the item prints (the first there is, as CSL's substitute goes)."""
+        return next((role for role in _NAME_ROLES if self.items[internal].get(role)), "author")
+
+    def _person_names(self, internal: str) -> list[dict[str, Any]]:
+        names = self.items[internal].get(self._role(internal)) or []
+        return [name for name in names if isinstance(name, dict)]
+
+    def _shown(self, count: int) -> int:
+        """How many of ``count`` names a citation shows (et-al)."""
+        least, first = (int(self.options.get(o, "0")) if self.options.get(o, "").isdigit() else 0 for o in _ET_AL)
+        return first if least and first and count >= least else count
+
+    def _global_givennames(self, keys: list[str], states: dict[str, _NameState], rule: str) -> None:
+        people: dict[str, set[str]] = {}
+        positions: dict[str, list[int]] = {}
+        for key in keys:
+            names = self._person_names(key)
+            positions[key] = [0] if rule.startswith("primary-name") else list(range(self._shown(len(names))))
+            for index in positions[key]:
+                if index < len(names) and names[index].get("family"):
+                    people.setdefault(_family(names[index]), set()).add(str(names[index].get("given", "")))
+        for key in keys:
+            names = self._person_names(key)
+            for index in positions[key]:
+                if index >= len(names) or not names[index].get("family") or not names[index].get("given"):
+                    continue
+                given = str(names[index]["given"])
+                others = people[_family(names[index])] - {given}
+                if not others:
+                    continue
+                if _initials(given, ".") not in {_initials(other, ".") for other in others}:
+                    states[key].levels[index] = 1
+                elif not rule.endswith("with-initials"):
+                    states[key].levels[index] = 2
+
+    def _add_names(self, group: list[str], states: dict[str, _NameState], renders: dict[str, str]) -> None:
+        first = self._shown(10**6)
+        longest = max(len(self._person_names(key)) for key in group)
+        if first >= longest:
+            return
+        best = _collisions([renders[key] for key in group])
+        for count in range(first + 1, longest + 1):
+            tried = {key: self._trial(key, states[key].but(shown=count)) for key in group}
+            found = _collisions(list(tried.values()))
+            if found < best:
+                best = found
+                for key in group:
+                    states[key] = states[key].but(shown=count)
+                    renders[key] = tried[key]
+            if not found:
+                return
+
+    def _by_cite_givennames(self, group: list[str], states: dict[str, _NameState], renders: dict[str, str]) -> None:
+        lists = {key: self._person_names(key) for key in group}
+        shown = min(states[key].shown or self._shown(len(lists[key])) for key in group)
+        differing = []
+        for index in range(shown):
+            at = [lists[key][index] for key in group if index < len(lists[key])]
+            if len({_family(n) for n in at}) == 1 and len({str(n.get("given", "")) for n in at}) > 1:
+                differing.append(index)
+        best = _collisions([renders[key] for key in group])
+        for level in (1, 2):
+            tried_states = {
+                key: states[key].but(levels={**states[key].levels, **dict.fromkeys(differing, level)}) for key in group
+            }
+            tried = {key: self._trial(key, tried_states[key]) for key in group}
+            found = _collisions(list(tried.values()))
+            if found < best:
+                best = found
+                states.update(tried_states)
+                renders.update(tried)
+            if not found:
+                return
+
+    def _variant(self, shown: int | None) -> _Source:
+        """The citations' processor, showing ``shown`` names before "et al." (None: as the style says)."""
+        if shown is None:
+            return self.bare
+        if shown not in self._variants:
+            _, bare, locale = self._style
+            root = copy.deepcopy(bare)
+            citation = root.find(f"{_C}citation")
+            assert citation is not None
+            citation.set("et-al-use-first", str(shown))
+            for element in citation.iter(f"{_C}name", f"{_C}names"):
+                if element.get("et-al-use-first") is not None:
+                    element.set("et-al-use-first", str(shown))
+            self._variants[shown] = _Source(root, list(self.items.values()), locale)
+        return self._variants[shown]
+
+    def _trial(self, internal: str, state: _NameState, marked: bool = False) -> str:
+        """The item cited alone in ``state`` (its names all one marker when ``marked``); nothing is kept of it."""
+        from citeproc.source import Name
+
+        source = self._variant(state.shown)
+        reference = source.bib.source[internal]
+        role = self._role(internal).replace("-", "_")
+        saved = reference.get(role)
+        if marked:
+            reference[role] = [Name(literal=_MARK)]
+        elif state.levels:
+            reference[role] = [
+                Name(family=_spelled(name, state.levels[index], self._initialize))
+                if state.levels.get(index) and name.get("family") and name.get("given")
+                else Name(**name)
+                for index, name in enumerate(self._person_names(internal))
+            ]
+        history, seen, memo = source.bib._cites, source.seen, source.memo
+        length, before = len(history), set(seen)
+        source.memo = None
+        try:
+            return source.render(source.citation([(internal, Cite(""))]))
+        finally:
+            source.memo = memo
+            del history[length:]
+            seen.clear()
+            seen.update(before)
+            if saved is not None:
+                reference[role] = saved
+
+    @property
+    def _initialize(self) -> str:
+        name = self._style[1].find(f"{_C}citation//{_C}name")
+        found = name.get("initialize-with") if name is not None else None
+        return found if found else ". "
+
+    def _names_text(self, internal: str, state: _NameState, full: str) -> str | None:
+        """What the item's names print as in ``state``, where its citation prints as ``full`` (None when that
+        cannot be told)."""
+        masked = self._trial(internal, state, marked=True)
+        at = masked.find(_MARK)
+        if at < 0:
+            return None
+        after = len(masked) - at - 1
+        if full[:at] != masked[:at] or full[len(full) - after :] != masked[at + 1 :]:
+            return None
+        return full[at : len(full) - after] or None
 
     def _alone(self, internal: str) -> str:
         """The item cited alone, first time, with no locator: what tells whether two citations print alike. The
@@ -959,7 +1220,7 @@ class Processor:
     def _join(self, citation: Citation, link: Callable[[str], str], suppress: bool) -> str:
         layout = self.layout
         if layout.whole and all(c.key in self.ids for c in citation.cites):
-            source = self.masked_full if suppress else self.full
+            source = self.masked_full if suppress else self.cited_full
             text = source.render(source.citation([(self.ids[c.key], c) for c in citation.cites], affixes=True))
             return self._anchor(link, citation.cites, self._fix(_unmark(text)))
         parts = []
