@@ -201,3 +201,10 @@ def test_nocite_without_bibliography_warns(tmp_path: Path) -> None:
     result = build(root, *NO_PDF)
     assert_success(result)
     assert_warned(result, "book.toml:4", "nocite lists sources, but no bibliography is set")
+
+
+def test_nocite_of_the_wrong_type_is_a_settings_error(tmp_path: Path) -> None:
+    root = _book(tmp_path, 'bibliography = "same.bib"\nnocite = 3\n', "# One\n")
+    result = build(root, *NO_PDF)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "book.nocite" in result.output and "a string or a list of strings" in result.output, result.output

@@ -29,16 +29,21 @@ citeproc-py 0.11 needs these work-arounds, all made here around it (the library 
   the text where the marker stands is what the author's name prints as;
 - ``is-numeric="locator"`` was never true (so "ch. 2" lost its label): the locator is lent to the reference;
 - a label printed with its variable empty (Chicago's notes said "edition"): each label is made conditional on it;
+- ``disambiguate="true"`` in a condition was ignored, so the branch was always taken (Chicago's short notes printed
+  the edition): it is false (:func:`_fixed_style`);
 - text from the bibliography went into its HTML unescaped: it is escaped before, CSL's rich-text tags kept;
 - it is slow with big styles (70 ms a citation with Chicago's): one-item renderings are kept by what they depend on;
 - it disambiguates nothing: year suffixes ("Smith 2020a") are given here (:meth:`Processor._year_suffixes`), and
   printed after the first issued date where the style names no ``year-suffix`` (:func:`_implicit_year_suffix`);
-- its bibliography sort compared the rendered HTML ("<i>Zebras</i>" before "“Antelopes”"): sorted here (:func:`_sort`).
+- it disambiguates no names either: names are added ("Doe, Roe, et al. 2019") and given names spelled out ("J. Brown")
+  here, and the citations' renderings get them as one literal name (:meth:`Processor._names`);
+- its bibliography sort compared the rendered HTML ("<i>Zebras</i>" before "“Antelopes”"), and names with the
+  initials they inherit: sorted here as Pandoc's citeproc sorts (:func:`_sort`, :meth:`Processor._sorting`).
 
 Known differences from Pandoc's citeproc (tested in tests/test_citations.py and test_citations_disambiguation.py):
-locale terms come from citeproc-py's older CSL locales ("chap." for "ch."), a Chicago short note keeps the edition,
-no disambiguation by added names or given names ("Doe, Roe, et al. 2019", "J. Brown 2018") and no collapsing of one
-author's years ("Knuth 1984, 1986").
+locale terms come from citeproc-py's older CSL locales ("chap." for "ch."), names added to citations are not added to reference list entries that shorten names too (Harvard's), a style's
+``disambiguate="true"`` condition is never true (CSL makes it true for citations left alike after all else), and no
+collapsing of one author's years ("Knuth 1984, 1986").
 """
 
 from __future__ import annotations
@@ -515,6 +520,18 @@ def _fixed_style(xml: bytes) -> etree._Element:
             name.set("initialize-with", inherited)
     for element in (root, *sections):
         element.attrib.pop("initialize-with", None)
+    # citeproc-py ignores disambiguate="true" in a condition, so that a branch testing it alone was always taken
+    # (Chicago's short notes printed the edition, its interviews the interviewer). The test is false here: a branch
+    # CSL takes only for citations left alike after all else is not taken.
+    for test in root.iter(f"{_C}if", f"{_C}else-if"):
+        found = test.attrib.pop("disambiguate", None)
+        if found != "true":
+            continue
+        match = test.get("match", "all")
+        if match == "all" or (match == "any" and not any(test.get(name) for name in _CONDITIONS)):
+            for name in _CONDITIONS:
+                test.attrib.pop(name, None)
+            test.set("type", _NO_TYPE)
     # citeproc-py prints a variable's label when the variable is empty (Chicago's notes said "edition" for every
     # book without one); CSL prints a label only with its variable, which is what the condition says.
     for label in list(root.iter(f"{_C}label")):
@@ -527,6 +544,11 @@ def _fixed_style(xml: bytes) -> etree._Element:
         parent.replace(label, choose)
         test.append(label)
     return root
+
+
+_CONDITIONS = ("type", "variable", "is-numeric", "is-uncertain-date", "locator", "position")
+_NO_TYPE = "essaybook-no-type"
+"""A type no item has: a condition that is never true."""
 
 
 def _ancestor(element: etree._Element, names: tuple[str, ...]) -> etree._Element | None:
@@ -1134,12 +1156,12 @@ class Processor:
         saved = reference.get(role)
         if marked:
             reference[role] = [Name(literal=_MARK)]
-        elif state.levels:
+        elif state.levels and saved is not None:
             reference[role] = [
                 Name(family=_spelled(name, state.levels[index], self._initialize))
                 if state.levels.get(index) and name.get("family") and name.get("given")
-                else Name(**name)
-                for index, name in enumerate(self._person_names(internal))
+                else saved[index]
+                for index, name in enumerate(self._person_names(internal)[: len(saved)])
             ]
         history, seen, memo = source.bib._cites, source.seen, source.memo
         length, before = len(history), set(seen)
