@@ -41,9 +41,10 @@ citeproc-py 0.11 needs these work-arounds, all made here around it (the library 
   initials they inherit: sorted here as Pandoc's citeproc sorts (:func:`_sort`, :meth:`Processor._sorting`).
 
 Known differences from Pandoc's citeproc (tested in tests/test_citations.py and test_citations_disambiguation.py):
-locale terms come from citeproc-py's older CSL locales ("chap." for "ch."), names added to citations are not added to reference list entries that shorten names too (Harvard's), a style's
-``disambiguate="true"`` condition is never true (CSL makes it true for citations left alike after all else), and no
-collapsing of one author's years ("Knuth 1984, 1986").
+locale terms come from citeproc-py's older CSL locales ("chap." for "ch."); names added to citations are not added
+to reference list entries that shorten names too (Harvard's); a style's ``disambiguate="true"`` condition is never
+true (CSL makes it true for citations left alike after all else); no collapsing of one author's years ("Knuth 1984,
+1986"); a citation's own sort (APA's) is citeproc-py's, which sorts names by their initials.
 """
 
 from __future__ import annotations
@@ -740,6 +741,7 @@ def _sort(bib: Any, keys: _Source) -> None:
         return
     items = keys.citation([(item.key, Cite("")) for item in bib.items])
     items.bibliography = keys.bib
+    keys.bib.keys = [item.key for item in bib.items]  # a citation-number key: the order of first citation
     columns = []
     for key in sort.iterfind(f"{_C}key"):
         values = [_collation(value) for value in key.sort_keys(items.cites, bibliography.layout)]
