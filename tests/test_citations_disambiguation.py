@@ -119,6 +119,7 @@ def _ours(style: Path, nocite: str) -> list[str]:
         ("elsevier-harvard", ""),  # the style names no year-suffix: it follows the first issued date
         ("american-political-science-association", "@*"),
         ("american-physiological-society", "@SmithBees"),  # numeric, its list sorted by citation-number
+        ("wirtschaftsuniversitat-wien-health-care-management", ""),  # no initials: "James Brown", "Alice Brown"
     ],
 )
 def test_year_suffixes_match_pandoc_citeproc(tmp_path: Path, style: str, nocite: str) -> None:

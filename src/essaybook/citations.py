@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import html as htmlmod
 import io
 import json
@@ -508,12 +509,13 @@ def _fixed_style(xml: bytes) -> etree._Element:
     sections = [s for s in (root.find(f"{_C}citation"), root.find(f"{_C}bibliography")) if s is not None]
     default = root.get("initialize-with")
     for name in root.iter(f"{_C}name"):
-        if name.get("initialize") == "false":
+        holder = _ancestor(name, ("citation", "bibliography"))
+        initialize = name.get("initialize") or (holder.get("initialize") if holder is not None else None)
+        if (initialize or root.get("initialize")) == "false":  # inherited too (a style's initialize="false")
             name.attrib.pop("initialize-with", None)
             continue
         if name.get("initialize-with") is not None:
             continue
-        holder = _ancestor(name, ("citation", "bibliography"))
         inherited = holder.get("initialize-with") if holder is not None else None
         if inherited is None:
             inherited = default
@@ -1086,9 +1088,9 @@ class Processor:
                     continue
                 given = str(names[index]["given"])
                 others = people[_family(names[index])] - {given}
-                if not others:
-                    continue
-                if _initials(given, ".") not in {_initials(other, ".") for other in others}:
+                if not others or f"{given} " in self._alone(key):
+                    continue  # one person of the name, or the style prints given names in full already
+                if self._initialize is not None and _initials(given, ".") not in {_initials(o, ".") for o in others}:
                     states[key].levels[index] = 1
                 elif not rule.endswith("with-initials"):
                     states[key].levels[index] = 2
@@ -1119,7 +1121,7 @@ class Processor:
             if len({_family(n) for n in at}) == 1 and len({str(n.get("given", "")) for n in at}) > 1:
                 differing.append(index)
         best = _collisions([renders[key] for key in group])
-        for level in (1, 2):
+        for level in (1, 2) if self._initialize is not None else (2,):
             tried_states = {
                 key: states[key].but(levels={**states[key].levels, **dict.fromkeys(differing, level)}) for key in group
             }
@@ -1160,7 +1162,7 @@ class Processor:
             reference[role] = [Name(literal=_MARK)]
         elif state.levels and saved is not None:
             reference[role] = [
-                Name(family=_spelled(name, state.levels[index], self._initialize))
+                Name(family=_spelled(name, state.levels[index], self._initialize or ". "))
                 if state.levels.get(index) and name.get("family") and name.get("given")
                 else saved[index]
                 for index, name in enumerate(self._person_names(internal)[: len(saved)])
@@ -1178,11 +1180,27 @@ class Processor:
             if saved is not None:
                 reference[role] = saved
 
-    @property
-    def _initialize(self) -> str:
-        name = self._style[1].find(f"{_C}citation//{_C}name")
-        found = name.get("initialize-with") if name is not None else None
-        return found if found else ". "
+    @functools.cached_property
+    def _initialize(self) -> str | None:
+        """What the citation's first name initializes with (None: it prints no initials, and spells given names
+        out in full when they tell people apart)."""
+        root = self._style[1]
+        macros = {m.get("name"): m for m in root.iterfind(f"{_C}macro")}
+        todo = [root.find(f"{_C}citation/{_C}layout")]
+        seen: set[str] = set()
+        while todo:
+            element = todo.pop(0)
+            if element is None:
+                continue
+            for child in element.iter():
+                if child.tag == f"{_C}name":
+                    found = child.get("initialize-with")
+                    return str(found) if found is not None else None
+                macro = child.get("macro") if isinstance(child.tag, str) else None
+                if macro and macro not in seen:
+                    seen.add(macro)
+                    todo.append(macros.get(macro))
+        return None
 
     def _names_text(self, internal: str, state: _NameState, full: str) -> str | None:
         """What the item's names print as in ``state``, where its citation prints as ``full`` (None when that
