@@ -713,12 +713,13 @@ def _first_suffixes(text: str) -> str:
 
 
 def _implicit_year_suffix(root: etree._Element) -> bool:
-    """When the style prints no ``year-suffix`` variable, make each issued date print it after itself (CSL 1.0.2,
-    Disambiguation: the suffix follows the first year rendered; :func:`_first_suffixes` keeps the first). Returns
-    whether there was such a date. citeproc-py 0.11 prints no implicit year suffix."""
+    """When the style prints no ``year-suffix`` variable, make each issued date (and "n.d.") print it after itself
+    (CSL 1.0.2, Disambiguation: the suffix follows the first year rendered; :func:`_first_suffixes` keeps the
+    first). Returns whether there was such a date. citeproc-py 0.11 prints no implicit year suffix."""
     if any(text.get("variable") == "year-suffix" for text in root.iter(f"{_C}text")):
         return False
     dates = [date for date in root.iter(f"{_C}date") if date.get("variable") == "issued"]
+    dates += [text for text in root.iter(f"{_C}text") if text.get("term") == "no date"]  # "n.d.a", as Pandoc's
     for date in dates:
         group = etree.Element(f"{_C}group")
         for name in ("prefix", "suffix", "display"):
