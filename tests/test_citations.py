@@ -387,7 +387,6 @@ Again [@knuth1984, 40]. And [-@lamport1994]. And @knuth1984 [p. 5] too.
 
 ACCEPTED_NOTES = {
     "ch. 2": "chap. 2",  # the locale's terms, as above
-    "LaTeX.": "LaTeX, 2nd ed.",  # citeproc-py prints the edition in Chicago's short note, Pandoc leaves it out
 }
 
 

@@ -191,12 +191,26 @@ def _plain(value: Any) -> Any:
 
 
 def from_bibtex(text: str, display: str) -> list[Item]:
-    """The entries of a BibTeX or BibLaTeX database as CSL JSON items."""
+    """The entries of a BibTeX or BibLaTeX database as CSL JSON items, their keys as written (case-sensitive, as
+    in Pandoc)."""
     from citeproc.source.bibtex.bibparse import BibTeXParser
+
+    class Parser(BibTeXParser):  # type: ignore[misc]
+        # citeproc-py 0.11 lower-cases every key, so that [@Knuth1984] found no "Knuth1984" (Pandoc's keys keep
+        # their case): the key is read again, as it is written.
+        def _parse_key(self, file: Any) -> str:
+            key = ""
+            char = file.read(1)
+            while char != ",":
+                key += char
+                char = file.read(1)
+                if not char:
+                    raise ValueError("End of file while parsing key")
+            return key.strip()
 
     stream = io.StringIO(text)
     try:
-        database = BibTeXParser(stream)
+        database = Parser(stream)
     except Exception as exc:  # citeproc-py's parser raises what the bad input trips (ValueError, EOFError, ...)
         line = text[: stream.tell()].count("\n") + 1 if not stream.closed else None
         reason = str(exc) or "unexpected end of file"

@@ -29,21 +29,34 @@ citeproc-py 0.11 needs these work-arounds, all made here around it (the library 
   the text where the marker stands is what the author's name prints as;
 - ``is-numeric="locator"`` was never true (so "ch. 2" lost its label): the locator is lent to the reference;
 - a label printed with its variable empty (Chicago's notes said "edition"): each label is made conditional on it;
+- ``disambiguate="true"`` in a condition was ignored, so the branch was always taken (Chicago's short notes printed
+  the edition): it is false (:func:`_fixed_style`);
 - text from the bibliography went into its HTML unescaped: it is escaped before, CSL's rich-text tags kept;
-- it is slow with big styles (70 ms a citation with Chicago's): one-item renderings are kept by what they depend on.
+- it is slow with big styles (70 ms a citation with Chicago's): one-item renderings are kept by what they depend on;
+- it disambiguates nothing: year suffixes ("Smith 2020a") are given here (:meth:`Processor._year_suffixes`), and
+  printed after the first issued date where the style names no ``year-suffix`` (:func:`_implicit_year_suffix`);
+- it disambiguates no names either: names are added ("Doe, Roe, et al. 2019") and given names spelled out ("J. Brown")
+  here, and the citations' renderings get them as one literal name (:meth:`Processor._names`);
+- its bibliography sort compared the rendered HTML ("<i>Zebras</i>" before "“Antelopes”"), and names with the
+  initials they inherit: sorted here as Pandoc's citeproc sorts (:func:`_sort`, :meth:`Processor._sorting`).
 
-Known differences from Pandoc's citeproc (tested in tests/test_citations.py): locale terms come from citeproc-py's
-older CSL locales ("chap." for "ch."), a Chicago short note keeps the edition, no disambiguation ("1984a") and no
-collapsing of one author's years ("Knuth 1984, 1986").
+Known differences from Pandoc's citeproc (tested in tests/test_citations.py and test_citations_disambiguation.py):
+locale terms come from citeproc-py's older CSL locales ("chap." for "ch."); names added to citations are not added
+to reference list entries that shorten names too (Harvard's); a style's ``disambiguate="true"`` condition is never
+true (CSL makes it true for citations left alike after all else); no collapsing of one author's years ("Knuth 1984,
+1986"); a citation's own sort (APA's) is citeproc-py's, which sorts names by their initials.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import functools
 import html as htmlmod
 import io
 import json
 import re
+import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -135,11 +148,15 @@ class Library:
     """The bibliography or the style could not be read (an error said so): citations stay as written."""
     lang: str = "en-US"
     """The book's language: the locale (terms, dates, quotation marks) of a style that sets none, as in Pandoc."""
+    nocite: tuple[str, ...] = ()
+    """Keys of sources listed in the reference list though nothing cites them (``[book] nocite``)."""
 
     @classmethod
-    def of(cls, items: list[Item], style: bytes, title: str, lang: str = "en-US") -> Library:
+    def of(
+        cls, items: list[Item], style: bytes, title: str, lang: str = "en-US", nocite: tuple[str, ...] = ()
+    ) -> Library:
         root = etree.fromstring(style, _SAFE)
-        return cls(items, style, title, note=root.get("class") == "note", lang=lang)
+        return cls(items, style, title, note=root.get("class") == "note", lang=lang, nocite=nocite)
 
 
 def csl_locale(style: etree._Element, lang: str) -> str:
@@ -213,7 +230,16 @@ def load_library(config: Config, toml: Path, title: str) -> Library | None:
     is set). A bibliography that does not parse, or a .csl file that is no style, is a :class:`ManuscriptError`;
     a style name no package knows is a warning, and the default style is used."""
     book = config.book
+    display = f"{toml.parent.name}/{toml.name}"
     if not book.bibliography:
+        if book.nocite:
+            log.warn(
+                "nocite lists sources, but no bibliography is set",
+                kind="citation",
+                file=display,
+                line=key_line(toml, "book", "nocite"),
+                hint='name the sources in book.toml: [book] bibliography = "references.bib"',
+            )
         return None
     items: list[Item] = []
     for name in book.bibliography:
@@ -221,6 +247,7 @@ def load_library(config: Config, toml: Path, title: str) -> Library | None:
         if path is None:  # reported with the settings
             continue
         items.extend(bibliography.load(path, f"{toml.parent.name}/{name}"))
+    nocite = nocite_keys(book.nocite, items, display, key_line(toml, "book", "nocite"))
     csl = book.csl or DEFAULT_STYLE
     if csl.lower().endswith(".csl"):
         path = project_file(toml, csl)
@@ -230,19 +257,57 @@ def load_library(config: Config, toml: Path, title: str) -> Library | None:
         problem = style_problem(xml)
         if problem is not None:
             raise ManuscriptError(f"cannot use the citation style: {problem}", file=f"{toml.parent.name}/{csl}")
-        return Library.of(items, xml, title, book.lang or "en-US")
+        return Library.of(items, xml, title, book.lang or "en-US", nocite)
     found = style_path(csl)
     if found is None:
         log.warn(
             f"unknown citation style {csl!r}; {DEFAULT_STYLE} is used",
             kind="citation-style",
-            file=f"{toml.parent.name}/{toml.name}",
+            file=display,
             line=key_line(toml, "book", "csl"),
             hint="name a style such as 'apa', 'ieee', 'chicago-notes-bibliography', or a .csl file in the project",
         )
         found = style_path(DEFAULT_STYLE)
         assert found is not None
-    return Library.of(items, read_regular(found), title, book.lang or "en-US")
+    return Library.of(items, read_regular(found), title, book.lang or "en-US", nocite)
+
+
+_NOCITE_RE = re.compile(r"@\*|@\{[^{}]+\}|@[^\s,;]+|[^\s,;]+")
+
+
+def nocite_keys(entries: tuple[str, ...], items: list[Item], file: str, line: int | None) -> tuple[str, ...]:
+    """The keys ``[book] nocite`` names, as Pandoc reads its ``nocite`` metadata: ``@key`` (``@{key}``), several
+    in one string, ``@*`` for every source; in the bibliography files' order. A key that is in no bibliography
+    file, or a word that is no ``@key``, is a warning naming ``file`` and ``line``; it is left out."""
+    known = list(dict.fromkeys(item["id"] for item in items))
+    keys: list[str] = []
+    for entry in entries:
+        for found in _NOCITE_RE.finditer(entry):
+            word = found.group()
+            if word == "@*":
+                keys.extend(known)
+                continue
+            key = word[2:-1] if word.startswith("@{") else word[1:]
+            if not word.startswith("@"):
+                log.warn(
+                    f"nocite: {word!r} is not a citation key",
+                    kind="citation-key",
+                    file=file,
+                    line=line,
+                    hint=f"write '@{word}' (or '@*' for every source)",
+                )
+            elif key not in known:
+                log.warn(
+                    f"nocite: citation key '{key}' is not in the bibliography",
+                    kind="citation-key",
+                    file=file,
+                    line=line,
+                    hint=_close(key, known),
+                )
+            else:
+                keys.append(key)
+    wanted = set(keys)
+    return tuple(key for key in known if key in wanted)  # Pandoc lists (and numbers) them in the files' order
 
 
 _PLACED_RE = re.compile(r"^ {0,3}:{3,}[ \t]*\{[^}]*#refs[\s}]", re.M)
@@ -444,12 +509,13 @@ def _fixed_style(xml: bytes) -> etree._Element:
     sections = [s for s in (root.find(f"{_C}citation"), root.find(f"{_C}bibliography")) if s is not None]
     default = root.get("initialize-with")
     for name in root.iter(f"{_C}name"):
-        if name.get("initialize") == "false":
+        holder = _ancestor(name, ("citation", "bibliography"))
+        initialize = name.get("initialize") or (holder.get("initialize") if holder is not None else None)
+        if (initialize or root.get("initialize")) == "false":  # inherited too (a style's initialize="false")
             name.attrib.pop("initialize-with", None)
             continue
         if name.get("initialize-with") is not None:
             continue
-        holder = _ancestor(name, ("citation", "bibliography"))
         inherited = holder.get("initialize-with") if holder is not None else None
         if inherited is None:
             inherited = default
@@ -457,6 +523,18 @@ def _fixed_style(xml: bytes) -> etree._Element:
             name.set("initialize-with", inherited)
     for element in (root, *sections):
         element.attrib.pop("initialize-with", None)
+    # citeproc-py ignores disambiguate="true" in a condition, so that a branch testing it alone was always taken
+    # (Chicago's short notes printed the edition, its interviews the interviewer). The test is false here: a branch
+    # CSL takes only for citations left alike after all else is not taken.
+    for test in root.iter(f"{_C}if", f"{_C}else-if"):
+        found = test.attrib.pop("disambiguate", None)
+        if found != "true":
+            continue
+        match = test.get("match", "all")
+        if match == "all" or (match == "any" and not any(test.get(name) for name in _CONDITIONS)):
+            for name in _CONDITIONS:
+                test.attrib.pop(name, None)
+            test.set("type", _NO_TYPE)
     # citeproc-py prints a variable's label when the variable is empty (Chicago's notes said "edition" for every
     # book without one); CSL prints a label only with its variable, which is what the condition says.
     for label in list(root.iter(f"{_C}label")):
@@ -469,6 +547,11 @@ def _fixed_style(xml: bytes) -> etree._Element:
         parent.replace(label, choose)
         test.append(label)
     return root
+
+
+_CONDITIONS = ("type", "variable", "is-numeric", "is-uncertain-date", "locator", "position")
+_NO_TYPE = "essaybook-no-type"
+"""A type no item has: a condition that is never true."""
 
 
 def _ancestor(element: etree._Element, names: tuple[str, ...]) -> etree._Element | None:
@@ -557,6 +640,146 @@ def _punctuation_in_quote(text: str) -> str:
     return re.sub(r"([.?!])[.,]([\u201d\u2019])", r"\1\2", text)
 
 
+_SUFFIX, _SUFFIX_OF, _SUFFIX_END = "\ue001", "\ue002", "\ue003"
+_SUFFIX_RE = re.compile(f"{_SUFFIX}([A-Za-z]+){_SUFFIX_OF}(\\d+){_SUFFIX_END}")
+_ET_AL = ("et-al-min", "et-al-use-first")
+"""The citation options that shorten a list of names."""
+_NAME_ROLES = ("author", "editor", "translator", "container-author", "collection-editor", "director")
+
+
+@dataclass(frozen=True)
+class _NameState:
+    """How an item's citation prints its names: ``shown`` names before "et al." (None: as the style says); the
+    name at each index of ``levels`` with initials (1) or its given name in full (2)."""
+
+    shown: int | None = None
+    levels: dict[int, int] = field(default_factory=dict)
+
+    def changed(self) -> bool:
+        return self.shown is not None or any(self.levels.values())
+
+    def but(self, **changes: Any) -> _NameState:
+        return dataclasses.replace(self, **changes)
+
+
+def _family(name: dict[str, Any]) -> str:
+    return " ".join(str(name.get(p) or "") for p in ("non-dropping-particle", "family", "literal")).strip().casefold()
+
+
+def _initials(given: str, mark: str) -> str:
+    return "".join(part[0] + mark for part in given.split() if part).strip()
+
+
+def _spelled(name: dict[str, Any], level: int, mark: str) -> str:
+    """A name as a citation prints it with initials (``level`` 1) or its given name (2): "J. Brown"."""
+    given = str(name.get("given", ""))
+    first = _initials(given, mark) if level == 1 else given
+    parts = (first, name.get("dropping-particle"), name.get("non-dropping-particle"), name.get("family"))
+    return " ".join(str(p) for p in parts if p)
+
+
+def _alike(renders: dict[str, str]) -> list[list[str]]:
+    """The groups (of two or more keys) whose renderings are the same."""
+    groups: dict[str, list[str]] = {}
+    for key, text in renders.items():
+        groups.setdefault(text, []).append(key)
+    return [group for group in groups.values() if len(group) > 1]
+
+
+def _collisions(texts: list[str]) -> int:
+    return sum(1 for text in texts if texts.count(text) > 1)
+
+
+def _letters(number: int) -> str:
+    """The year suffix of the ``number``-th alike source: a … z, aa, ab, …"""
+    head, last = divmod(number, 26)
+    return (_letters(head - 1) if head else "") + chr(ord("a") + last)
+
+
+def _first_suffixes(text: str) -> str:
+    """A rendering with each source's implicit year suffix kept at its first place only (the style printed it after
+    every issued date: CSL puts it after the first)."""
+    if _SUFFIX not in text:
+        return text
+    placed: set[str] = set()
+
+    def first(found: re.Match[str]) -> str:
+        if found.group(2) in placed:
+            return ""
+        placed.add(found.group(2))
+        return found.group(1)
+
+    return _SUFFIX_RE.sub(first, text)
+
+
+def _implicit_year_suffix(root: etree._Element) -> bool:
+    """When the style prints no ``year-suffix`` variable, make each issued date (and "n.d.") print it after itself
+    (CSL 1.0.2, Disambiguation: the suffix follows the first year rendered; :func:`_first_suffixes` keeps the
+    first). Returns whether there was such a date. citeproc-py 0.11 prints no implicit year suffix."""
+    if any(text.get("variable") == "year-suffix" for text in root.iter(f"{_C}text")):
+        return False
+    dates = [date for date in root.iter(f"{_C}date") if date.get("variable") == "issued"]
+    dates += [text for text in root.iter(f"{_C}text") if text.get("term") == "no date"]  # "n.d.a", as Pandoc's
+    for date in dates:
+        group = etree.Element(f"{_C}group")
+        for name in ("prefix", "suffix", "display"):
+            if name in date.attrib:
+                group.set(name, str(date.attrib.pop(name)))
+        date.addprevious(group)
+        group.append(date)
+        etree.SubElement(group, f"{_C}text", {"variable": "year-suffix"})
+    return bool(dates)
+
+
+def _sort(bib: Any, keys: _Source) -> None:
+    """Sort the bibliography's items by the style's keys (rendered by ``keys``, a processor of the same items),
+    compared as Pandoc's citeproc compares them: as text, ignoring case, accents and punctuation. citeproc-py 0.11
+    compares its rendered HTML, so an italic title ("<i>Zebras</i>") came before a quoted one ("“Antelopes”"),
+    and year suffixes followed that order."""
+    from functools import cmp_to_key
+
+    bibliography = keys.bib.style.root.bibliography
+    sort = bibliography.find(f"{_C}sort") if bibliography is not None else None
+    if sort is None or not bib.items:
+        return
+    items = keys.citation([(item.key, Cite("")) for item in bib.items])
+    items.bibliography = keys.bib
+    keys.bib.keys = [item.key for item in bib.items]  # a citation-number key: the order of first citation
+    columns = []
+    for key in sort.iterfind(f"{_C}key"):
+        values = [_collation(value) for value in key.sort_keys(items.cites, bibliography.layout)]
+        columns.append((key.get("sort", "ascending").lower() == "descending", values))
+
+    def compare(left: int, right: int) -> int:
+        for descending, values in columns:
+            a, b = values[left], values[right]
+            if a is None or b is None:
+                if a is not b:
+                    return -1 if b is None else 1  # an empty key last, as citeproc-py and CSL put it
+                continue
+            result = (a > b) - (a < b)
+            if result:
+                return -result if descending else result
+        return 0
+
+    order = sorted(range(len(bib.items)), key=cmp_to_key(compare))
+    bib.items = [bib.items[index] for index in order]
+    bib.keys = [item.key for item in bib.items]
+
+
+def _collation(value: Any) -> tuple[str, str] | None:
+    """A sort key's value as compared: by its letters and digits, ignoring case and accents, numbers by their value
+    ("2020a" before "2021", 9 before 10); then as written."""
+    if value is None:
+        return None
+    text = htmlmod.unescape(re.sub(r"<[^>]+>", "", str(value)))
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+    words = " ".join(re.sub(r"[\W_]+", " ", plain).split())
+    if not words:
+        return None
+    return re.sub(r"\d+", lambda m: m.group().zfill(12), words), text
+
+
 @dataclass
 class Citation:
     """One placeholder of the book, read."""
@@ -620,7 +843,7 @@ class _Source:
             self.seen.update(item.key for item in citation.cites)
             return self.memo[signature]
         try:
-            text = str(self.bib.cite(citation, lambda item: None))
+            text = _first_suffixes(str(self.bib.cite(citation, lambda item: None)))
         finally:
             for reference in placed:
                 reference.pop("locator", None)
@@ -661,10 +884,23 @@ class Processor:
             if isinstance(title, str) and ": " in title and "title-short" not in item:
                 item["title-short"] = title.split(": ", 1)[0]  # as Pandoc's citeproc does (CSL 1.0.2, 2.3.2)
             items.append(item)
+        self.items = {item["id"]: item for item in items}
+        """Internal id -> item."""
         root = _fixed_style(library.style)
+        citation = root.find(f"{_C}citation")
+        options = citation.attrib if citation is not None else {}
+        self.suffixes = options.get("disambiguate-add-year-suffix") == "true"
+        """The style tells alike citations apart by year suffixes ("Smith 2020a")."""
+        self.options = dict(options)
+        """The citation's options (disambiguation, et-al)."""
+        self.implicit = self.suffixes and _implicit_year_suffix(root)
+        """The style prints no year suffix of its own: it follows the first issued date of a cite or entry."""
         locale = csl_locale(root, library.lang)
         self.us_quotes = self._punctuation_in_quote(root, locale)
         bare, self.layout = _bare_style(root)
+        self._style = (root, bare, locale)
+        self._variants: dict[int, _Source] = {}
+        self._sort_source: _Source | None = None
         masked = [self._masked(item) for item in items]
         self.full = _Source(root, items, locale)
         self.bare = _Source(bare, items, locale)
@@ -676,6 +912,9 @@ class Processor:
             if pair[1] is not pair[0]:
                 pair[1].bib._cites = pair[0].bib._cites
                 pair[1].seen = pair[0].seen
+        self.cited_full = self.full
+        """What a style that sorts a citation's items renders them with (the names of citations may differ from
+        the reference list's, see :meth:`_names`)."""
 
     @staticmethod
     def _masked(item: Item) -> Item:
@@ -697,15 +936,297 @@ class Processor:
                 return bool(options.get("punctuation-in-quote") == "true")
         return False
 
+    def _sources(self) -> list[_Source]:
+        sources = (self.full, self.cited_full, self.bare, self.masked, self.masked_full)
+        return list({id(s): s for s in sources}.values())
+
     def register(self, citations: list[Citation]) -> None:
-        """Give the processors every citation (numbering and sorting need all of them), then sort."""
+        """Give the processors every citation (numbering and sorting need all of them) and then the sources
+        ``nocite`` lists, sort, and give alike citations their year suffixes."""
+        uncited = [(self.ids[key], Cite(key)) for key in self.library.nocite if key in self.ids]
         for source in (self.full, self.bare, self.masked):
             for citation in citations:
                 known = [(self.ids[c.key], c) for c in citation.cites if c.key in self.ids]
                 if known:
                     source.bib.register(source.citation(known))
-            if self.library.items:
-                source.bib.sort()
+            if uncited:
+                source.bib.register(source.citation(uncited))
+            if source is self.full and self.library.items:
+                _sort(source.bib, self._sorting())
+            elif self.library.items:  # the same items: in the same order
+                place = {key: number for number, key in enumerate(self.full.bib.keys)}
+                source.bib.items.sort(key=lambda item: place[item.key])
+                source.bib.keys = [item.key for item in source.bib.items]
+        renders: dict[str, str] = {}
+        if "true" in (self.options.get("disambiguate-add-names"), self.options.get("disambiguate-add-givenname")):
+            renders = self._names(citations, uncited)
+        if self.suffixes:
+            self._year_suffixes(renders)
+
+    def _sorting(self) -> _Source:
+        """The processor the reference list's sort keys are rendered with: the style without the initials its
+        names only inherit (from ``<style>``), as Pandoc's citeproc sorts: APA's "Park, Jane" comes before "Park,
+        John" though both print "Park, J."; Harvard's names, which initialize themselves, sort as printed."""
+        if self._sort_source is None:
+            root, _, locale = self._style
+            plain = copy.deepcopy(root)
+            written = etree.fromstring(self.library.style, _SAFE).iter(f"{_C}name")
+            for name, original in zip(plain.iter(f"{_C}name"), written, strict=False):
+                if original.get("initialize-with") is None:
+                    name.attrib.pop("initialize-with", None)
+            self._sort_source = _Source(plain, list(self.items.values()), locale)
+        return self._sort_source
+
+    def _year_suffixes(self, renders: dict[str, str]) -> None:
+        """Year suffixes for the sources whose citations still print alike ("Smith 2020a", "Smith 2020b"),
+        lettered in the reference list's order, as CSL and Pandoc's citeproc give them (citeproc-py 0.11
+        disambiguates nothing). Uncited sources of the list count too. ``renders``: the items' citations as
+        :meth:`_names` left them, where it did."""
+        groups: dict[str, list[str]] = {}
+        for item in self.full.bib.items:
+            text = renders[item.key] if item.key in renders else self._alone(item.key)
+            groups.setdefault(text, []).append(item.key)
+        lettered: set[str] = set()
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            for number, internal in enumerate(members):
+                letters = _letters(number)
+                value = f"{_SUFFIX}{letters}{_SUFFIX_OF}{internal[1:]}{_SUFFIX_END}" if self.implicit else letters
+                for source in self._sources():
+                    source.bib.source[internal]["year_suffix"] = value
+                lettered.add(internal)
+        self._forget(lettered)
+
+    def _forget(self, changed: set[str]) -> None:
+        """Drop the kept renderings of items whose data changed."""
+        for source in self._sources():
+            for signature in list(source.memo or ()):
+                if signature[0] in changed:
+                    del source.memo[signature]  # type: ignore[union-attr]
+
+    # CSL's name disambiguation (add-givenname, add-names), which citeproc-py 0.11 does not do. Each item of the
+    # reference list gets a state (how many names its citation shows, which names are spelled with initials or in
+    # full); its citations are tried in each state with the item's names changed for the time of the rendering,
+    # and the names of the state chosen are then given to the citations' renderings as one literal name.
+
+    def _names(self, citations: list[Citation], uncited: list[tuple[str, Cite]]) -> dict[str, str]:
+        """Tell alike citations apart by their names, as Pandoc's citeproc does (CSL 1.0.2, Disambiguation): with
+        a global ``givenname-disambiguation-rule``, every name printed alike for different people gets initials
+        ("J. Brown", "A. Brown") or its given name in full; then citations that print alike get more names
+        ("Doe, Roe, et al.") and, by the ``by-cite`` rule, given names. Returns each item's citation as it now
+        prints (cited alone, first time, with no locator)."""
+        options = self.options
+        add_given = options.get("disambiguate-add-givenname") == "true"
+        rule = options.get("givenname-disambiguation-rule", "by-cite")
+        keys = [item.key for item in self.full.bib.items]
+        states: dict[str, _NameState] = {key: _NameState() for key in keys}
+        if add_given and rule != "by-cite":
+            self._global_givennames(keys, states, rule)
+        renders = {key: self._trial(key, states[key]) if states[key].changed() else self._alone(key) for key in keys}
+        for group in _alike(renders):
+            if options.get("disambiguate-add-names") == "true":
+                self._add_names(group, states, renders)
+            if add_given and rule == "by-cite" and len(set(renders[key] for key in group)) < len(group):
+                self._by_cite_givennames(group, states, renders)
+        changed = {key for key, state in states.items() if state.changed()}
+        if not changed:
+            return renders
+        texts = {key: self._names_text(key, states[key], renders[key]) for key in sorted(changed)}
+        if self.layout.whole and self.cited_full is self.full:
+            root, _, locale = self._style
+            self.cited_full = _Source(root, list(self.items.values()), locale)
+            for citation in citations:
+                known = [(self.ids[c.key], c) for c in citation.cites if c.key in self.ids]
+                if known:
+                    self.cited_full.bib.register(self.cited_full.citation(known))
+            if uncited:
+                self.cited_full.bib.register(self.cited_full.citation(uncited))
+            _sort(self.cited_full.bib, self._sorting())
+            if self.masked_full is not self.full:
+                self.masked_full.bib._cites = self.cited_full.bib._cites
+                self.masked_full.seen = self.cited_full.seen
+        from citeproc.source import Name
+
+        for key, text in texts.items():
+            if text is None:
+                continue
+            role = self._role(key)
+            for source in (self.bare, self.cited_full) if self.cited_full is not self.full else (self.bare,):
+                source.bib.source[key][role.replace("-", "_")] = [Name(literal=text)]
+        self._forget(changed)
+        for key, text in texts.items():
+            if text is None:  # left as the style prints it
+                renders[key] = self._alone(key)
+        return renders
+
+    def _role(self, internal: str) -> str:
+        """The names variable a citation of the item prints (the first there is, as CSL's substitute goes)."""
+        return next((role for role in _NAME_ROLES if self.items[internal].get(role)), "author")
+
+    def _person_names(self, internal: str) -> list[dict[str, Any]]:
+        names = self.items[internal].get(self._role(internal)) or []
+        return [name for name in names if isinstance(name, dict)]
+
+    def _shown(self, count: int) -> int:
+        """How many of ``count`` names a citation shows (et-al)."""
+        least, first = (int(self.options.get(o, "0")) if self.options.get(o, "").isdigit() else 0 for o in _ET_AL)
+        return first if least and first and count >= least else count
+
+    def _global_givennames(self, keys: list[str], states: dict[str, _NameState], rule: str) -> None:
+        people: dict[str, set[str]] = {}
+        positions: dict[str, list[int]] = {}
+        for key in keys:
+            names = self._person_names(key)
+            positions[key] = [0] if rule.startswith("primary-name") else list(range(self._shown(len(names))))
+            for index in positions[key]:
+                if index < len(names) and names[index].get("family"):
+                    people.setdefault(_family(names[index]), set()).add(str(names[index].get("given", "")))
+        for key in keys:
+            names = self._person_names(key)
+            for index in positions[key]:
+                if index >= len(names) or not names[index].get("family") or not names[index].get("given"):
+                    continue
+                given = str(names[index]["given"])
+                others = people[_family(names[index])] - {given}
+                if not others or f"{given} " in self._alone(key):
+                    continue  # one person of the name, or the style prints given names in full already
+                if self._initialize is not None and _initials(given, ".") not in {_initials(o, ".") for o in others}:
+                    states[key].levels[index] = 1
+                elif not rule.endswith("with-initials"):
+                    states[key].levels[index] = 2
+
+    def _add_names(self, group: list[str], states: dict[str, _NameState], renders: dict[str, str]) -> None:
+        first = self._shown(10**6)
+        longest = max(len(self._person_names(key)) for key in group)
+        if first >= longest:
+            return
+        best = _collisions([renders[key] for key in group])
+        for count in range(first + 1, longest + 1):
+            tried = {key: self._trial(key, states[key].but(shown=count)) for key in group}
+            found = _collisions(list(tried.values()))
+            if found < best:
+                best = found
+                for key in group:
+                    states[key] = states[key].but(shown=count)
+                    renders[key] = tried[key]
+            if not found:
+                return
+
+    def _by_cite_givennames(self, group: list[str], states: dict[str, _NameState], renders: dict[str, str]) -> None:
+        lists = {key: self._person_names(key) for key in group}
+        shown = min(states[key].shown or self._shown(len(lists[key])) for key in group)
+        differing = []
+        for index in range(shown):
+            at = [lists[key][index] for key in group if index < len(lists[key])]
+            if len({_family(n) for n in at}) == 1 and len({str(n.get("given", "")) for n in at}) > 1:
+                differing.append(index)
+        best = _collisions([renders[key] for key in group])
+        for level in (1, 2) if self._initialize is not None else (2,):
+            tried_states = {
+                key: states[key].but(levels={**states[key].levels, **dict.fromkeys(differing, level)}) for key in group
+            }
+            tried = {key: self._trial(key, tried_states[key]) for key in group}
+            found = _collisions(list(tried.values()))
+            if found < best:
+                best = found
+                states.update(tried_states)
+                renders.update(tried)
+            if not found:
+                return
+
+    def _variant(self, shown: int | None) -> _Source:
+        """The citations' processor, showing ``shown`` names before "et al." (None: as the style says)."""
+        if shown is None:
+            return self.bare
+        if shown not in self._variants:
+            _, bare, locale = self._style
+            root = copy.deepcopy(bare)
+            citation = root.find(f"{_C}citation")
+            assert citation is not None
+            citation.set("et-al-use-first", str(shown))
+            for element in citation.iter(f"{_C}name", f"{_C}names"):
+                if element.get("et-al-use-first") is not None:
+                    element.set("et-al-use-first", str(shown))
+            self._variants[shown] = _Source(root, list(self.items.values()), locale)
+        return self._variants[shown]
+
+    def _trial(self, internal: str, state: _NameState, marked: bool = False) -> str:
+        """The item cited alone in ``state`` (its names all one marker when ``marked``); nothing is kept of it."""
+        from citeproc.source import Name
+
+        source = self._variant(state.shown)
+        reference = source.bib.source[internal]
+        role = self._role(internal).replace("-", "_")
+        saved = reference.get(role)
+        if marked:
+            reference[role] = [Name(literal=_MARK)]
+        elif state.levels and saved is not None:
+            reference[role] = [
+                Name(family=_spelled(name, state.levels[index], self._initialize or ". "))
+                if state.levels.get(index) and name.get("family") and name.get("given")
+                else saved[index]
+                for index, name in enumerate(self._person_names(internal)[: len(saved)])
+            ]
+        history, seen, memo = source.bib._cites, source.seen, source.memo
+        length, before = len(history), set(seen)
+        source.memo = None
+        try:
+            return source.render(source.citation([(internal, Cite(""))]))
+        finally:
+            source.memo = memo
+            del history[length:]
+            seen.clear()
+            seen.update(before)
+            if saved is not None:
+                reference[role] = saved
+
+    @functools.cached_property
+    def _initialize(self) -> str | None:
+        """What the citation's first name initializes with (None: it prints no initials, and spells given names
+        out in full when they tell people apart)."""
+        root = self._style[1]
+        macros = {m.get("name"): m for m in root.iterfind(f"{_C}macro")}
+        todo = [root.find(f"{_C}citation/{_C}layout")]
+        seen: set[str] = set()
+        while todo:
+            element = todo.pop(0)
+            if element is None:
+                continue
+            for child in element.iter():
+                if child.tag == f"{_C}name":
+                    found = child.get("initialize-with")
+                    return str(found) if found is not None else None
+                macro = child.get("macro") if isinstance(child.tag, str) else None
+                if macro and macro not in seen:
+                    seen.add(macro)
+                    todo.append(macros.get(macro))
+        return None
+
+    def _names_text(self, internal: str, state: _NameState, full: str) -> str | None:
+        """What the item's names print as in ``state``, where its citation prints as ``full`` (None when that
+        cannot be told)."""
+        masked = self._trial(internal, state, marked=True)
+        at = masked.find(_MARK)
+        if at < 0:
+            return None
+        after = len(masked) - at - 1
+        if full[:at] != masked[:at] or full[len(full) - after :] != masked[at + 1 :]:
+            return None
+        return full[at : len(full) - after] or None
+
+    def _alone(self, internal: str) -> str:
+        """The item cited alone, first time, with no locator: what tells whether two citations print alike. The
+        record of cites is put back after it."""
+        source = self.bare
+        history, seen = source.bib._cites, source.seen
+        length, before = len(history), set(seen)
+        try:
+            return source.render(source.citation([(internal, Cite(""))]))
+        finally:
+            del history[length:]
+            seen.clear()
+            seen.update(before)
 
     def entries(self) -> list[tuple[str, str]]:
         """(key, entry HTML) of every cited source, in the style's order. Rendered from items without locators:
@@ -719,7 +1240,8 @@ class Processor:
         bib.items = list(fresh.cites)
         keys = {internal: key for key, internal in self.ids.items()}
         return [
-            (keys[item.key], self._fix(str(text))) for item, text in zip(bib.items, bib.bibliography(), strict=True)
+            (keys[item.key], self._fix(_first_suffixes(str(text))))
+            for item, text in zip(bib.items, bib.bibliography(), strict=True)
         ]
 
     def _fix(self, text: str) -> str:
@@ -741,7 +1263,7 @@ class Processor:
     def _join(self, citation: Citation, link: Callable[[str], str], suppress: bool) -> str:
         layout = self.layout
         if layout.whole and all(c.key in self.ids for c in citation.cites):
-            source = self.masked_full if suppress else self.full
+            source = self.masked_full if suppress else self.cited_full
             text = source.render(source.citation([(self.ids[c.key], c) for c in citation.cites], affixes=True))
             return self._anchor(link, citation.cites, self._fix(_unmark(text)))
         parts = []
@@ -831,8 +1353,8 @@ def cite_chapter(library: Library | None, chapter: Any, root: Any, ctx: Any) -> 
 
 def cite_book(library: Library | None, chapters: list[tuple[Any, Any, Any]], fill: bool = True) -> bool:
     """Render every citation of the book and fill the reference list. ``chapters`` is (chapter, tree, context)
-    in book order. Returns False when the generated references chapter has nothing to hold (no citation): the
-    caller leaves it out of the book."""
+    in book order. Returns False when the generated references chapter has nothing to hold (no citation and no
+    ``nocite``): the caller leaves it out of the book."""
     found: list[Citation] = []
     for index, (_, root, _ctx) in enumerate(chapters):
         found.extend(_reading_order(root, index))
@@ -864,8 +1386,9 @@ def cite_book(library: Library | None, chapters: list[tuple[Any, Any, Any]], fil
     processor.register(found)
     holder = _reference_list(library, chapters) if fill else None
     links = library.links
+    listed = bool(found) or bool(library.nocite)
     if holder is not None:
-        entries = processor.entries() if found else []
+        entries = processor.entries() if listed else []
         chapter, element, ctx = holder
         links.clear()
         for key, _ in entries:
@@ -873,7 +1396,7 @@ def cite_book(library: Library | None, chapters: list[tuple[Any, Any, Any]], fil
             chapter.anchors.setdefault("ref-" + key, links[key])
         _fill(element, entries, links, chapter.role != "bibliography")
         library.references_id = element.get("id")
-    elif fill and found:
+    elif fill and listed:
         ctx = chapters[0][2]
         ctx.warn("the reference list has no place: no ::: {#refs} div was found", kind="citation")
 
@@ -895,7 +1418,7 @@ def cite_book(library: Library | None, chapters: list[tuple[Any, Any, Any]], fil
         if citation.own_note:
             text = re.sub(r"^((?:<[^>]+>)*)(\w)", lambda m: m.group(1) + m.group(2).upper(), text, count=1)
         _replace(citation.element, text)
-    return bool(found) or not library.generated
+    return listed or not library.generated
 
 
 def _close(key: str, keys: list[str]) -> str | None:

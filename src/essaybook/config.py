@@ -122,6 +122,11 @@ class BookSettings:
         "'chicago-notes-bibliography'; default Chicago author-date.",
         default=None,
     )
+    nocite: tuple[str, ...] = _doc(
+        "Sources listed in the reference list though no chapter cites them, as Pandoc's nocite: '@key' "
+        "(or several in one string, '@a, @b'), or '@*' for every source of the bibliography; one or a list.",
+        default=(),
+    )
 
 
 @dataclass(frozen=True)
