@@ -211,3 +211,46 @@ def passes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(Conversion, "_first_pass", counted)
     return seen
+
+
+@pytest.fixture(scope="session", autouse=True)
+def parsed_as_weasyprint_parses() -> Iterator[None]:
+    """Every document a test lays out is parsed by layout/parse.py into the tree WeasyPrint's own parser
+    (tinyhtml5) gives, or left to WeasyPrint's: checked on each, in the test process and in the layout
+    workers it forks (a difference fails the build that met it)."""
+    import tinyhtml5
+
+    from essaybook.layout import parse
+
+    fast = parse.tree
+
+    def checked(text: str) -> Any:
+        parsed = fast(text)
+        if parsed is not None:
+            expected = tinyhtml5.parse(text, namespace_html_elements=False)
+            difference = tree_difference(expected, parsed)
+            assert difference is None, f"layout/parse.py reads this document otherwise than tinyhtml5: {difference}"
+        return parsed
+
+    parse.tree = checked
+    yield
+    parse.tree = fast
+
+
+def tree_difference(expected: Any, got: Any, path: str = "") -> str | None:
+    """Where two ElementTree trees first differ (tag, attributes, text, tail, children), or None."""
+    where = f"{path}/{expected.tag}"
+    if expected.tag != got.tag:
+        return f"{path}: {got.tag!r} instead of {expected.tag!r}"
+    if dict(expected.attrib) != dict(got.attrib):
+        return f"{where}: attributes {dict(got.attrib)} instead of {dict(expected.attrib)}"
+    for part in ("text", "tail"):
+        if (getattr(expected, part) or "") != (getattr(got, part) or ""):
+            return f"{where}: {part} {getattr(got, part)!r} instead of {getattr(expected, part)!r}"
+    if len(expected) != len(got):
+        return f"{where}: children {[c.tag for c in got]} instead of {[c.tag for c in expected]}"
+    for index, (a, b) in enumerate(zip(expected, got, strict=True)):
+        difference = tree_difference(a, b, f"{where}[{index}]")
+        if difference is not None:
+            return difference
+    return None

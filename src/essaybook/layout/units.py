@@ -1,10 +1,10 @@
 """The print document cut into layout units: one WeasyPrint document per chapter or display page.
 
-The frame (the templated print HTML with each chapter's content left out as a placeholder comment) is
-parsed with the HTML parser WeasyPrint itself uses. Every element of ``<body>`` that holds a chapter's
-placeholder is a chapter unit; every other element beside the chapters (cover, title pages, the printed
-contents) is a unit of its own; the wrappers around them (front and body matter, which name their pages)
-are kept around each unit. Units begin on a new page in the book layout (pages.css breaks before every
+The frame (the templated print HTML with each chapter's content left out as a placeholder comment) is parsed
+as the HTML parser WeasyPrint itself uses parses it (layout/parse.py). Every element of ``<body>`` that holds
+a chapter's placeholder is a chapter unit; every other element beside the chapters (cover, title pages, the
+printed contents) is a unit of its own; the wrappers around them (front and body matter, which name their
+pages) are kept around each unit. Units begin on a new page in the book layout (pages.css breaks before every
 chapter and after every display page); :mod:`essaybook.layout.skeleton` checks that this holds.
 """
 
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import tinyhtml5
 
 from essaybook.compose import ANCHOR_SCHEME, PAGE_PLACEHOLDER, PLACEHOLDER
+from essaybook.layout import parse
 
 _VOID = frozenset(
     "area base br col embed hr img input link meta param source track wbr basefont bgsound frame keygen".split()
@@ -157,7 +158,9 @@ def split(
     """Parse the frame and find its units (see the module docstring); ``chapter_ids`` are the ids in each
     chapter's content (compose.PrintDocument.ids), ``referred`` the ids whose page numbers each chapter's
     cross-references print (compose.PrintDocument.referred): those chapters are numbered units too."""
-    html = tinyhtml5.parse(frame_html, namespace_html_elements=False)
+    html = parse.tree(frame_html)
+    if html is None:
+        html = tinyhtml5.parse(frame_html, namespace_html_elements=False)
     head, body = html.find("head"), html.find("body")
     if head is None or body is None:
         raise ValueError("the print template produced no <head> or <body>")

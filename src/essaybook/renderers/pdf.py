@@ -85,17 +85,17 @@ def layout_with_notes(
     the end of its chapter, and last start the citing paragraph (with the heading just before it) on a
     new page.
     """
-    from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
 
     from essaybook.layout.filling import defer_figures
+    from essaybook.layout.parse import weasyprint_html
 
     level: dict[str, int] = {}
     html = document
     extra: list[str] = []
     fill_passes = 3 if blocks else 0  # a moved figure may still leave space: it moves on, at most three times
     while True:
-        page = HTML(string=html, base_url=base_url, url_fetcher=fetcher, media_type="print")
+        page = weasyprint_html(html, base_url, fetcher)
         if styles is None:
             rendered = page.render(font_config=FontConfiguration())
         else:
