@@ -169,6 +169,27 @@ def warn(
     report(problem)
 
 
+@contextmanager
+def withheld() -> Iterator[list[Diagnostic]]:
+    """The warnings and errors logged while the block runs, kept in the list yielded instead of shown (and no
+    progress drawn): for work in a forked process, whose parent reports them (essaybook.forked)."""
+    global _live
+    kept: list[Diagnostic] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            kept.append(diagnostic_of(record))
+
+    handlers, live = list(LOGGER.handlers), _live
+    LOGGER.handlers[:] = [_Keep(logging.WARNING)]
+    _live = False
+    try:
+        yield kept
+    finally:
+        LOGGER.handlers[:] = handlers
+        _live = live
+
+
 @dataclass
 class Collected:
     """What :func:`collecting` gathered: the warnings, and the recoverable errors with their kinds."""

@@ -47,6 +47,11 @@ def tracking() -> Iterator[set[str]]:
         _read = previous
 
 
+def tracked() -> set[str] | None:
+    """The set :func:`tracking` is collecting into, or None outside it."""
+    return _read
+
+
 def read_regular(path: Path | str, within: list[Path] | None = None, limit: int | None = None) -> bytes:
     """The bytes of ``path``, checked to be a regular file when it is opened, so that a named pipe or a
     device put in place of a stylesheet, chapter or image is refused instead of blocking the build.

@@ -94,6 +94,7 @@ def build(
         if previous is not None:
             return _unchanged(previous, pdf, epub, start)
     # The pipeline (and WeasyPrint behind it) is imported only when there is something to build.
+    from essaybook.forked import Forked
     from essaybook.pipeline import Pipeline
     from essaybook.renderers import remove_stale_temporaries, staged
 
@@ -122,12 +123,21 @@ def build(
         pdf_result = epub_result = None
         targets = [out / f"{slug}.{suffix}" for suffix, wanted in (("pdf", pdf), ("epub", epub)) if wanted]
         with staged(targets) as temps:  # dist/ changes only once every output is written
-            if pdf:
-                with log.step(5, total, "Writing PDF"):
-                    pdf_result = dataclasses.replace(pipeline.write_pdf(temps[0]), path=targets[0])
-            if epub:
-                with log.step(5 + pdf, total, "Packaging EPUB (ebooklib)"):
-                    epub_result = dataclasses.replace(pipeline.package_epub(temps[-1]), path=targets[-1])
+            # The EPUB is packaged in a forked process while this one assembles the PDF (essaybook.forked).
+            beside = Forked.start(lambda: pipeline.package_epub(temps[-1])) if pdf and epub else None
+            try:
+                if pdf:
+                    with log.step(5, total, "Writing PDF"):
+                        pdf_result = dataclasses.replace(pipeline.write_pdf(temps[0]), path=targets[0])
+                if epub:
+                    with log.step(5 + pdf, total, "Packaging EPUB (ebooklib)"):
+                        packaged = beside.result() if beside is not None else None
+                        if packaged is None:
+                            packaged = pipeline.package_epub(temps[-1])
+                        epub_result = dataclasses.replace(packaged, path=targets[-1])
+            finally:
+                if beside is not None:
+                    beside.stop()
             written = BuildRecord.output_digests(dict(zip(targets, temps, strict=True))) if record else None
     result = BuildResult(
         pdf=pdf_result,
