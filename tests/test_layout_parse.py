@@ -65,3 +65,8 @@ def test_weasyprint_lays_out_the_tree_it_is_given() -> None:
     document = page.render()
     assert len(document.pages) == 1
     assert "x" in document.pages[0].anchors
+
+
+def test_a_document_nested_past_libxml2s_limit_goes_to_weasyprint() -> None:
+    assert parse.tree(_PAGE.format("<div>" * 300 + "x" + "</div>" * 300)) is None
+    assert parse.tree(_PAGE.format("<div>" * 100 + "x" + "</div>" * 100)) is not None

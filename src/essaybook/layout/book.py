@@ -582,10 +582,12 @@ def _chunks(
     side_of: Callable[[int], str] | None,
     jobs: int,
 ) -> list[_Chunk]:
-    """The book's furniture in parts of about equal length, cut before body chapters (where the page counter
-    runs on from the body's first page), so that the parts are laid out side by side and a part is laid out
-    again only when its pages move. One part for a right-to-left book (its first page is a verso), which
-    ``side_of`` (see :func:`_sides_of`) is None for."""
+    """The book's furniture in parts cut before body chapters (where the page counter runs on from the body's
+    first page), so that the parts are laid out side by side and a part is laid out again only when its pages
+    move. The first part ends at the first cut the counter allows (the front matter and the first chapter):
+    its pagination is the one the book's first build has to wait for (see :func:`_lay_out`), so it is kept
+    short; the others are of about equal length. One part for a right-to-left book (its first page is a
+    verso), which ``side_of`` (see :func:`_sides_of`) is None for."""
     count = len(plan)
     body = next((start for start, style in labels if style == "/D"), None)
     parts = max(1, min(2 * jobs, count // CHUNK_PAGES))
@@ -593,7 +595,7 @@ def _chunks(
         return [_Chunk(range(len(frame.units)), 0, 0, count, 0)]
     first_page = {p.unit: i for i, p in reversed(list(enumerate(plan))) if p.unit is not None}
     last_page = {p.unit: i for i, p in enumerate(plan) if p.unit is not None}
-    starts = [0]
+    starts, share = [0], float(count)
     for unit in frame.units[1:]:
         index = unit.index
         previous = index - 1
@@ -605,8 +607,11 @@ def _chunks(
             or first_page[previous] <= body
         ):
             continue
-        begun = first_page[starts[-1]] if starts[-1] else 0
-        if first_page[index] - begun >= count / parts:
+        if len(starts) == 1:
+            starts.append(index)
+            share = (count - first_page[index]) / (parts - 1)
+            continue
+        if first_page[index] - first_page[starts[-1]] >= share:
             starts.append(index)
     chunks = []
     for number, start in enumerate(starts):

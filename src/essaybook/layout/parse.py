@@ -73,8 +73,14 @@ def _html_level(html: ET.Element, trailing: str) -> ET.Element | None:
 _PARSER = lxml_html.HTMLParser(remove_comments=False, remove_pis=False, recover=True)
 
 
-def _convert(source: Any) -> ET.Element:
+_DEPTH = 240
+"""Deeper documents go to WeasyPrint's parser: libxml2 flattens everything nested past 255 levels."""
+
+
+def _convert(source: Any, depth: int = 0) -> ET.Element:
     """An lxml element as an ElementTree one, with HTML5's row groups and dropped newlines."""
+    if depth > _DEPTH:
+        raise ValueError("nested too deeply for libxml2")
     tag = source.tag
     if tag is etree.Comment:
         element = ET.Comment(source.text)
@@ -85,7 +91,7 @@ def _convert(source: Any) -> ET.Element:
             text = text[1:] or None
         element.text = text
         for child in source:
-            element.append(_convert(child))
+            element.append(_convert(child, depth + 1))
         if tag in _TABLE_PARTS and (
             (element.text or "").strip() or any((child.tail or "").strip() for child in element)
         ):
