@@ -82,6 +82,7 @@ def _convert(source: Any, depth: int = 0) -> ET.Element:
     if depth > _DEPTH:
         raise ValueError("nested too deeply for libxml2")
     tag = source.tag
+    element: Any
     if tag is etree.Comment:
         element = ET.Comment(source.text)
     elif isinstance(tag, str):
@@ -101,7 +102,7 @@ def _convert(source: Any, depth: int = 0) -> ET.Element:
     else:  # a processing instruction or an entity: not in essaybook's own documents
         raise ValueError(f"unexpected node {tag!r}")
     element.tail = source.tail
-    return element
+    return element  # type: ignore[no-any-return]
 
 
 def _row_groups(table: ET.Element) -> None:
@@ -113,7 +114,7 @@ def _row_groups(table: ET.Element) -> None:
         table.remove(child)
     group: ET.Element | None = None
     for child in children:
-        if child.tag == "tr" or (group is not None and child.tag is ET.Comment):
+        if child.tag == "tr" or (group is not None and not isinstance(child.tag, str)):  # a comment in the group
             if group is None:
                 group = ET.SubElement(table, "tbody")
             group.append(child)
