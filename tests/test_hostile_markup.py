@@ -45,6 +45,12 @@ class Case:
 
 CASES = [
     Case(
+        "table-cell-outside-a-table",  # property run: the <span> a stray <td> became kept its rowspan (EPUBCheck)
+        '<em><td rowspan="2" colspan="3" headers="h">the cell</td></em>',
+        "<td> outside a <tr>; kept as <span>",
+        ('<span class="td">the cell</span>',),
+    ),
+    Case(
         "inline-svg-inside-a-list",  # property run: <svg> kept as inline SVG straight inside <ul> failed EPUBCheck
         '<ul><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><circle r="5"/>'
         "<text>Drawn</text></svg></ul>",

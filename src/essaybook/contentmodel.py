@@ -267,6 +267,13 @@ def _new(like: etree._Element, name: str, attrib: dict[str, str] | None = None) 
 
 
 def _retag(element: etree._Element, name: str) -> None:
+    """``element`` renamed ``name``, without the attributes only its old name allowed (a ``rowspan`` kept on
+    a stray ``<td>`` turned ``<span>`` fails EPUBCheck: found by the raw-HTML property test)."""
+    old = SPECS.get(name_of(element) or "")
+    if old is not None and old.attributes:
+        kept = SPECS[name].attributes if name in SPECS else frozenset()
+        for attribute in old.attributes - kept:
+            element.attrib.pop(attribute, None)
     element.tag = _qualified(element, name)
 
 
