@@ -14,10 +14,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from essaybook.media import sniff
 from essaybook.paths import OutsideFile, inside, read_regular
 from essaybook.svg import BadSvg, clean_svg, without_doctype
-
-ASSET_SCHEME = "essaybook"
-"""Images are addressed as ``essaybook:<href>`` in the print HTML: WeasyPrint names image objects after a hash
-of their URL, so a URL that does not contain the project's absolute path keeps the PDF identical across folders."""
+from essaybook.urls import ASSET_SCHEME
 
 
 class RestrictedFetcher(URLFetcher):  # type: ignore[misc]

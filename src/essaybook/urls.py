@@ -11,6 +11,10 @@ import re
 import string
 from urllib.parse import unquote
 
+ASSET_SCHEME = "essaybook"
+"""Images are addressed as ``essaybook:<href>`` in the print HTML: WeasyPrint names image objects after a hash
+of their URL, so a URL that does not contain the project's absolute path keeps the PDF identical across folders."""
+
 _HEX = frozenset(string.hexdigits)
 _CODE_POINTS = frozenset(string.ascii_letters + string.digits + "!$&'()*+,-./:;=?@_~")
 """ASCII URL code points: every other character is percent-encoded (non-ASCII ones as UTF-8)."""

@@ -15,7 +15,6 @@ from pathlib import Path
 from essaybook import log
 from essaybook.config import Config, key_line, points
 from essaybook.errors import ConfigError, EssaybookError, RenderError
-from essaybook.fetcher import ASSET_SCHEME
 from essaybook.model import Meta
 from essaybook.paths import inside
 from essaybook.production import (
@@ -31,6 +30,7 @@ from essaybook.production import (
 )
 from essaybook.renderers import atomic_output
 from essaybook.themes import Theme
+from essaybook.urls import ASSET_SCHEME
 
 DEFAULT_BLEED = 0.125 * POINTS_PER_INCH
 """The cover's bleed when neither the preset nor ``[pdf] bleed`` gives one: the services' 0.125 in."""

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from essaybook import log
-from essaybook.fetcher import ASSET_SCHEME
+from essaybook.urls import ASSET_SCHEME
 
 MIN_PPI = 300
 """Pixels per inch below which a printed image looks soft: the figure printers and the services ask for."""

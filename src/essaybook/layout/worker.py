@@ -21,7 +21,7 @@ from urllib.request import url2pathname
 
 from weasyprint.urls import URLFetcherResponse
 
-from essaybook.fetcher import ASSET_SCHEME, RestrictedFetcher
+from essaybook.fetcher import RestrictedFetcher
 from essaybook.layout import styles
 from essaybook.layout.images import printed_images
 from essaybook.layout.jobs import Job, Result
@@ -29,6 +29,7 @@ from essaybook.layout.units import rewrite_target_counters
 from essaybook.limits import deadline
 from essaybook.renderers import atomic_output
 from essaybook.renderers.pdf import MessageCollector, add_xmp_language, layout_with_notes, metadata_finisher
+from essaybook.urls import ASSET_SCHEME
 
 
 class _Fetcher(RestrictedFetcher):
