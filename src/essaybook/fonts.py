@@ -7,7 +7,6 @@ show empty boxes, so the build names the script and what to install instead.
 
 from __future__ import annotations
 
-import functools
 import shutil
 import subprocess
 import unicodedata
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from fontTools.ttLib import TTFont
+from fontTools.ttLib import TTFont, TTLibError
 
 from essaybook import log
 from essaybook.errors import RenderError
@@ -89,27 +88,30 @@ def script_of_language(lang: str) -> str | None:
 
 
 @cache
-def _cmap(path: Path) -> frozenset[int]:
-    with TTFont(path, lazy=True) as font:
-        return frozenset(font.getBestCmap() or {})
+def code_points(path: Path) -> frozenset[int]:
+    """The code points the font file at ``path`` has glyphs for (the first font of a collection); none for a
+    file fontTools cannot read."""
+    try:
+        with TTFont(path, lazy=True, fontNumber=0) as font:
+            return frozenset(font.getBestCmap() or {})
+    except (OSError, TTLibError):
+        return frozenset()
+
+
+def fc_list(*arguments: str) -> str:
+    """What fontconfig's ``fc-list`` prints with ``arguments``; "" where it is missing or fails."""
+    if shutil.which("fc-list") is None:
+        return ""
+    try:
+        return subprocess.run(["fc-list", *arguments], capture_output=True, text=True, timeout=30, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
 
 
 @cache
-@functools.lru_cache(maxsize=1)
 def _system_fonts() -> tuple[tuple[str, tuple[tuple[int, int], ...]], ...]:
     """(family, code point ranges) of every font fontconfig knows, from one ``fc-list`` call."""
-    if shutil.which("fc-list") is None:
-        return ()
-    try:
-        listing = subprocess.run(
-            ["fc-list", "--format", "%{family[0]}\t%{charset}\n"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return ()
+    listing = fc_list("--format", "%{family[0]}\t%{charset}\n")
     fonts = []
     for line in listing.splitlines():
         family, _, charset = line.partition("\t")
@@ -191,7 +193,7 @@ def find_missing(
     """
     covered: set[int] = set()
     for path in fonts:
-        covered |= _cmap(path)
+        covered |= code_points(path)
     missing: dict[str, Missing] = {}
     drawn_by: dict[str, str] = {}
     visible = 0

@@ -9,8 +9,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import shutil
-import subprocess
 import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pypdfium2 as pdfium
-from fontTools.ttLib import TTFont, TTLibError
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, features
 
 from essaybook import log
 from essaybook.errors import EssaybookError
+from essaybook.fonts import code_points, fc_list
 from essaybook.renderers import atomic_output
 from essaybook.themes import BASE_THEME, themes_dir
 
@@ -408,29 +406,10 @@ def _drawn(text: str) -> frozenset[int]:
     return frozenset(ord(ch) for ch in text if not ch.isspace() and unicodedata.category(ch)[0] != "C")
 
 
-def _cmap(path: Path) -> frozenset[int]:
-    try:
-        with TTFont(path, lazy=True, fontNumber=0) as font:
-            return frozenset(font.getBestCmap() or {})
-    except (OSError, TTLibError):
-        return frozenset()
-
-
 def _machine_fonts(needed: frozenset[int]) -> list[Path]:
     """Font files fontconfig says have every code point of ``needed``, bold ones first; [] without fc-list."""
-    if shutil.which("fc-list") is None:
-        return []
     query = ":charset=" + " ".join(f"{point:x}" for point in sorted(needed))
-    try:
-        listing = subprocess.run(
-            ["fc-list", "--format", "%{file}\t%{style[0]}\n", query],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return []
+    listing = fc_list("--format", "%{file}\t%{style[0]}\n", query)
     found = sorted([*line.split("\t", 1), ""][:2] for line in listing.splitlines() if line.strip())
     # Bold first (the title line is bold), then upright regular, then the rest; by file name within each.
     rank = {"bold": 0, "regular": 1, "book": 1}
@@ -449,7 +428,7 @@ def title_font_file(text: str) -> Path | None:
     shipped = themes_dir() / BASE_THEME / "fonts" / "LinLibertine_RB.otf"
     candidates = [shipped, *sorted(p for p in themes_dir().glob("*/fonts/*") if p.suffix in (".otf", ".ttf"))]
     for path in [*candidates, *_machine_fonts(needed)]:
-        if needed <= _cmap(path):
+        if needed <= code_points(path):
             return path
     return None
 
