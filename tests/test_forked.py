@@ -61,3 +61,17 @@ def test_stop_ends_the_child_at_once(tmp_path: Path) -> None:
     assert time.monotonic() - started < 5
     time.sleep(0.2)
     assert not marker.exists()
+
+
+def test_stop_after_the_result_closes_no_other_file(tmp_path: Path) -> None:
+    """The pipe's descriptor is closed once: stop() after result() must not close a file that took its number
+    (that file then failed as it was collected, an unraisable exception in the test suite)."""
+    other = tmp_path / "other"
+    other.write_bytes(b"kept")
+    child = Forked.start(lambda: 1)
+    assert child is not None
+    reader = child.reader
+    assert child.result() == 1
+    with open(os.open(other, os.O_RDONLY), "rb") as opened:  # likely given the pipe's old number
+        child.stop()
+        assert opened.read() == b"kept", reader

@@ -59,7 +59,8 @@ class Forked(Generic[T]):
     def result(self) -> T | None:
         """Wait for the child: its result, with its warnings reported and its reads tracked here; None when it
         failed."""
-        with os.fdopen(self.reader, "rb") as source:
+        reader, self.reader = self.reader, -1  # the file object below owns and closes it
+        with os.fdopen(reader, "rb") as source:
             data = source.read()
         self._reap()
         try:
@@ -82,8 +83,10 @@ class Forked(Generic[T]):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
             self._reap()
-        with contextlib.suppress(OSError):
-            os.close(self.reader)
+        if self.reader >= 0:  # not read: closing a number already closed could close another file's
+            with contextlib.suppress(OSError):
+                os.close(self.reader)
+            self.reader = -1
 
     def _reap(self) -> None:
         if self.pid:
