@@ -34,7 +34,7 @@ class Forked(Generic[T]):
     def start(cls, work: Callable[[], T]) -> Forked[T] | None:
         """The child started, or None where a fork is not worth it or not safe (one core, no fork, other
         threads running, whose locks a fork would copy held)."""
-        if not hasattr(os, "fork") or (os.cpu_count() or 1) < 2 or threading.active_count() > 1:
+        if not worth_forking():
             return None
         reader, writer = os.pipe()
         pid = os.fork()
@@ -42,7 +42,7 @@ class Forked(Generic[T]):
             os.close(reader)
             payload = pickle.dumps(None)
             try:
-                _end_with_parent()
+                end_with_parent(signal.SIGKILL)
                 before = set(paths.tracked() or ())
                 with log.withheld() as withheld:
                     result = work()
@@ -95,10 +95,17 @@ class Forked(Generic[T]):
             self.pid = 0
 
 
-def _end_with_parent() -> None:
-    """The child gets SIGKILL when the build's process dies (Linux), so nothing writes after a killed build."""
+def worth_forking() -> bool:
+    """Whether a second process can help here and may be forked safely: fork exists, there is a second core,
+    and no other thread runs (a fork copies no other thread, so no lock one holds would ever be freed)."""
+    return hasattr(os, "fork") and (os.cpu_count() or 1) >= 2 and threading.active_count() == 1
+
+
+def end_with_parent(signum: int) -> None:
+    """In a forked child: have Linux send ``signum`` when the parent dies (PR_SET_PDEATHSIG), so nothing goes
+    on writing after a build killed outright; exit at once if the parent is already gone."""
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if os.getppid() == 1:
+        libc.prctl(1, signum)  # PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent died before the call took effect
             os._exit(1)

@@ -7,12 +7,12 @@ import contextlib
 import os
 import re
 import signal
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from essaybook import log
 from essaybook.convert.ids import slugify
+from essaybook.forked import worth_forking
 from essaybook.model import Book, Chapter
 
 if TYPE_CHECKING:
@@ -41,13 +41,7 @@ class Ahead:
     @classmethod
     def start(cls, conversion: Conversion) -> Ahead | None:
         store = conversion.cache
-        if (
-            store is None
-            or getattr(store, "read_only", True)
-            or not hasattr(os, "fork")
-            or (os.cpu_count() or 1) < 2
-            or threading.active_count() > 1  # a fork copies no other thread, so no lock they hold is freed
-        ):
+        if store is None or getattr(store, "read_only", True) or not worth_forking():
             return None
         chapters = conversion.book.chapters
         todo = [c.index for c in chapters if store.load(conversion.inputs(c)) is None]

@@ -7,7 +7,6 @@ plain data only, and never logs; WeasyPrint's messages go back with the result.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import os
 import shutil
@@ -22,6 +21,7 @@ from urllib.request import url2pathname
 from weasyprint.urls import URLFetcherResponse
 
 from essaybook.fetcher import RestrictedFetcher
+from essaybook.forked import end_with_parent
 from essaybook.layout import styles
 from essaybook.layout.images import printed_images
 from essaybook.layout.jobs import Job, Result
@@ -207,11 +207,7 @@ def _deflating(finisher: Callable[[Any, Any], None]) -> Callable[[Any, Any], Non
 def quiet_worker() -> None:
     """Pool initializer: WeasyPrint's log stays in the worker (each job collects its own messages), and the
     worker ends with the build that started it, even when that build is killed outright."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG (Linux): a signal when the parent dies
-        if os.getppid() == 1:  # the parent died before the call took effect
-            os._exit(1)
+    end_with_parent(signal.SIGTERM)
     weasy_log = logging.getLogger("weasyprint")
     weasy_log.handlers.clear()
     weasy_log.addHandler(logging.NullHandler())
