@@ -209,3 +209,65 @@ def test_a_lines_indentation_goes_into_its_first_token(indent: str) -> None:
     assert line is not None and not line.text and len(line) == 1
     assert (line[0].get("class"), line[0].text) == ("c1", f"        {comment}")
     assert "".join(line.itertext()) == f"        {comment}\n"
+
+
+def test_plain_tokens_are_those_that_print_in_the_codes_own_colour() -> None:
+    """Token spans that change nothing on paper are left out of the print document (a sixth of the Rust book's
+    layout time): those with no rule, or only the code's own colour, and no stylesheet naming their class."""
+    from pygments.formatters import HtmlFormatter
+
+    from essaybook.compose import PlainTokens, plain_tokens
+
+    xcode = HtmlFormatter(style="xcode").get_style_defs(".codehilite")
+    for css in (xcode, grey_code_css(xcode)):
+        plain = plain_tokens(css, "")
+        assert {"n", "o", "p", "w"} <= plain.always  # names and operators in black, no rule for the others
+        assert not {"k", "c1", "s", "mi", "nb"} & plain.always  # keywords, comments, strings, numbers, builtins
+        assert {"k", "c1"} <= plain.blank  # only a colour: plain where they hold nothing but white space
+    # A style with its own text colour on .codehilite: its tokens in that colour are plain, others are not.
+    monokai = plain_tokens(HtmlFormatter(style="monokai").get_style_defs(".codehilite"), "")
+    assert "n" in monokai.always and "o" not in monokai.always
+    # A style that also makes a token bold, underlines it or gives it a background keeps its spans.
+    assert "n" not in plain_tokens(".codehilite .n { color: #000; font-weight: bold }", "").blank
+    assert "err" not in plain_tokens(HtmlFormatter(style="default").get_style_defs(".codehilite"), "").blank
+    # A stylesheet that names the class keeps its spans; one that imports another keeps every span.
+    assert "n" not in plain_tokens(xcode, "pre .n, .x { color: red }").always
+    assert "o" in plain_tokens(xcode, "pre .n, .x { color: red }").always
+    assert "n" in plain_tokens(xcode, "/* .n in a comment */").always
+    assert plain_tokens(xcode, '@IMPORT "more.css";') == PlainTokens()
+
+
+def test_plain_token_spans_are_left_out_of_printed_code() -> None:
+    from lxml import html as lxml_html
+
+    from essaybook.compose import PlainTokens, _code_lines
+
+    pre = lxml_html.fragment_fromstring(
+        '<pre><code><span class="w">    </span><span class="k">fn</span><span class="k"> </span>'
+        '<span class="n">main</span><span class="p">()</span> <span class="n" id="kept">x</span>'
+        '<span class="s">"a\nb"</span><span class="o">;</span>\n</code></pre>'
+    )
+    _code_lines(pre, 0, PlainTokens(frozenset({"n", "o", "p", "w"}), frozenset({"n", "o", "p", "w", "k", "s"})))
+    lines = pre.findall("code/span[@class='code-line']")
+    assert ["".join(line.itertext()) for line in lines] == ['    fn main() x"a\n', 'b";\n']
+    first, second = ([(child.get("class"), child.get("id"), child.text) for child in line] for line in lines)
+    # The indentation joins the first kept token; a blank span of a colour-only class goes; one with an id stays.
+    assert first == [("k", None, "    fn"), ("n", "kept", "x"), ("s", None, '"a')]
+    assert lines[0][0].tail == " main() " and not lines[0].text
+    assert second == [("s", None, 'b"')] and lines[1][0].tail == ";\n"
+
+
+def test_the_print_document_leaves_plain_token_spans_out(tmp_path: Path) -> None:
+    from essaybook.pipeline import Pipeline
+
+    root = tmp_path / "book"
+    (root / "manuscript").mkdir(parents=True)
+    (root / "manuscript" / "01.md").write_text(
+        "# One\n\n```python\ndef greet(name):\n    return name\n```\n", encoding="utf-8"
+    )
+    html = Pipeline(root, cache=False).compose_print().html
+    assert '<span class="k">def</span>' in html and 'class="n"' not in html and "greet(name):" in html
+    (root / "styles").mkdir()
+    (root / "styles" / "code.css").write_text(".codehilite .n { color: #0a0a0a; }\n", encoding="utf-8")
+    html = Pipeline(root, cache=False).compose_print().html
+    assert '<span class="k">return</span> <span class="n">name</span>' in html

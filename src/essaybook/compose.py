@@ -27,7 +27,7 @@ from essaybook.manuscript import direction_of
 from essaybook.model import BACK_ROLES, FRONT_ROLES, ROLES, Book, Chapter, Meta
 from essaybook.renderers.pdf import roman
 from essaybook.stylesheets import map_style
-from essaybook.themes import Theme
+from essaybook.themes import Theme, read_stylesheet
 
 EPUB_NS = "http://www.idpf.org/2007/ops"
 GENERATED_COVER = "cover/cover.png"
@@ -408,7 +408,7 @@ def print_fragment(
     xrefs: dict[str, str] | None = None,
     labels: Labels | None = None,
     referred: list[str] | None = None,
-    code_wrap: int = 0,
+    code: CodeOptions | None = None,
     section_file: bool = False,
 ) -> Markup:
     """Reshape one chapter for paper: notes float to the page foot (or gather at its end), images by path.
@@ -453,7 +453,7 @@ def print_fragment(
             img.set("src", "essaybook:" + img.get("src", ""))
     _style_urls(root, "essaybook:")
     _keep_short_blocks(root)
-    _print_code_and_urls(root, code_wrap)
+    _print_code_and_urls(root, code or CodeOptions())
     _links_on_paper(root, links, notes, chapter)
     if notes == "footnotes":
         section = root.find("section[@class='footnotes']")
@@ -565,14 +565,93 @@ _BREAK_AFTER = re.compile(r"(?<=[/.\-_?&=#])(?=[^\s\u200b])")
 """Where a URL or a long code span may break (after these, with no hyphen)."""
 
 
-def _code_lines(pre: etree._Element, short: int = 0) -> None:
+@dataclass(frozen=True)
+class PlainTokens:
+    """Pygments token classes whose spans add nothing to the printed page (see :func:`plain_tokens`)."""
+
+    always: frozenset[str] = frozenset()
+    """Classes no rule styles, or styled only in the code's own colour."""
+    blank: frozenset[str] = frozenset()
+    """Classes styled only by a colour: plain on white space, which has no ink."""
+
+    def covers(self, element: etree._Element) -> bool:
+        """``element`` is a bare token span of a plain class (its text then goes on as the code's own)."""
+        if element.tag != "span" or list(element.attrib) != ["class"]:
+            return False
+        name = element.get("class", "")
+        if name in self.always:
+            return True
+        return name in self.blank and not len(element) and not (element.text or "").strip()
+
+
+_CODE_RULE = re.compile(r"(?P<selector>[^{}]*)\{(?P<body>[^{}]*)\}")
+_CODE_TOKEN = re.compile(r"^\.codehilite\s+\.(?P<name>[\w-]+)$")
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+
+
+def plain_tokens(code_css: str, other_css: str) -> PlainTokens:
+    """The token classes of Pygments' highlighting that the print document can leave as plain text.
+
+    A code block is a span per token (Pygments), and WeasyPrint styles, lays out, draws and tags every span:
+    for the Rust book's code, where most tokens are names and operators in the code's own colour, that was a
+    sixth of its layout time. A token's span is left out where it changes nothing: its class has no rule in
+    ``code_css`` (the Pygments rules as printed), or one that only sets the code's own colour: the colour the
+    style gives ``.codehilite``, or black for a style that gives none (Pygments draws those on black text). A
+    class named anywhere in ``other_css`` (the theme's and the project's stylesheets, the book template) keeps
+    its spans: a stylesheet may style it; every class does where one of them imports another.
+    """
+    from pygments.token import STANDARD_TYPES
+
+    rules: dict[str, list[tuple[str, str]]] = {}
+    base = "#000000"
+    for match in _CODE_RULE.finditer(_CSS_COMMENT.sub("", code_css)):
+        declarations = [
+            (name.strip().lower(), value.strip().lower())
+            for name, _, value in (d.partition(":") for d in match.group("body").split(";"))
+            if name.strip()
+        ]
+        for selector in (s.strip() for s in match.group("selector").split(",")):
+            if selector == ".codehilite":
+                base = _hex_colour(dict(declarations).get("color", "")) or base
+            token = _CODE_TOKEN.match(selector)
+            if token is not None:
+                rules.setdefault(token.group("name"), []).extend(declarations)
+            elif "." in selector:  # another rule (a line-number or highlighted-line rule) styles its classes
+                for name in re.findall(r"\.([\w-]+)", selector):
+                    rules.setdefault(name, []).append(("", ""))
+    other_css = _CSS_COMMENT.sub("", other_css)
+    if "@import" in other_css.lower():  # a stylesheet this cannot see might style any class
+        return PlainTokens()
+    mentioned = set(re.findall(r"\.([\w-]+)", other_css))
+    always, blank = set(), set()
+    for name in set(STANDARD_TYPES.values()) - mentioned - {""}:
+        declarations = rules.get(name, [])
+        if not all(prop == "color" and _hex_colour(value) is not None for prop, value in declarations):
+            continue
+        blank.add(name)
+        if all(_hex_colour(value) == base for _, value in declarations):
+            always.add(name)
+    return PlainTokens(frozenset(always), frozenset(blank))
+
+
+def _hex_colour(value: str) -> str | None:
+    """``#rgb`` or ``#rrggbb`` as lower-case ``#rrggbb``; None for any other value."""
+    match = re.fullmatch(r"#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})", value.strip())
+    if match is None:
+        return None
+    digits = match.group(1).lower()
+    return "#" + ("".join(c * 2 for c in digits) if len(digits) == 3 else digits)
+
+
+def _code_lines(pre: etree._Element, short: int = 0, plain: PlainTokens = PlainTokens()) -> None:
     """Each source line of ``pre`` -> a block ``span.code-line`` whose wrapped continuation lines hang under it;
     a line of fewer than ``short`` characters, which cannot wrap, stays text as it was.
 
     The line keeps its leading spaces (so copying the code keeps them); its padding is its indentation plus
     :data:`CODE_HANG` and its text indent the negative of that, so a line that wraps goes on at its own
     indentation plus the hang, where the theme draws a continuation mark (``--indent`` gives the mark its
-    place). Token spans that cross a line end (a multi-line string) are cut into one per line.
+    place). Token spans that cross a line end (a multi-line string) are cut into one per line; those of
+    ``plain`` classes are left out.
     """
     code = pre.find("code")
     holder = code if code is not None else pre
@@ -583,7 +662,7 @@ def _code_lines(pre: etree._Element, short: int = 0) -> None:
             segments.append((element.text, chain))
         for child in element:
             if isinstance(child.tag, str):
-                walk(child, [*chain, child])
+                walk(child, chain if plain.covers(child) else [*chain, child])
             if child.tail:
                 segments.append((child.tail, chain))
 
@@ -719,15 +798,27 @@ LONG_CODE = 10
 """Lines from which a code block may break across pages (class ``code-long``, see pages.css)."""
 
 
-def _print_code_and_urls(root: etree._Element, code_wrap: int = 0) -> None:
+@dataclass(frozen=True)
+class CodeOptions:
+    """How the print document sets code blocks."""
+
+    wrap: int = 0
+    """Lines shorter than this stay as they are (see :func:`code_wrap_length`)."""
+    plain: PlainTokens = PlainTokens()
+    """Highlighting spans left out (see :func:`plain_tokens`)."""
+
+
+def _print_code_and_urls(root: etree._Element, code: CodeOptions) -> None:
     """Code blocks wrap with a hanging indent; code spans and URLs break without hyphens (issue 12, item 2).
 
     A code block of more than :data:`LONG_CODE` lines, and the highlighting box or figure (an mdBook listing)
     around it, get class ``code-long``: it may break across pages."""
     for pre in list(root.iter("pre")):
-        if any(a.tag == "section" and "footnotes" in (a.get("class") or "") for a in pre.iterancestors()):
+        ancestors = list(pre.iterancestors())
+        if any(a.tag == "section" and "footnotes" in (a.get("class") or "") for a in ancestors):
             continue
-        _code_lines(pre, code_wrap)
+        highlighted = any("codehilite" in (a.get("class") or "").split() for a in ancestors)
+        _code_lines(pre, code.wrap, code.plain if highlighted else PlainTokens())
         if "".join(pre.itertext()).rstrip("\n").count("\n") >= LONG_CODE:
             for holder in [pre, *pre.iterancestors()]:
                 classes = (holder.get("class") or "").split()
@@ -735,10 +826,10 @@ def _print_code_and_urls(root: etree._Element, code_wrap: int = 0) -> None:
                     holder.set("class", " ".join([*classes, "code-long"]))
                 if holder.getparent() is root:
                     break
-    for code in list(root.iter("code", "kbd", "samp")):
-        if any(a.tag == "pre" for a in code.iterancestors()):
+    for inline in list(root.iter("code", "kbd", "samp")):
+        if any(a.tag == "pre" for a in inline.iterancestors()):
             continue
-        _breakable(code)
+        _breakable(inline)
     for a in list(root.iter("a")):
         text = "".join(a.itertext())
         if _URL_TEXT.match(text):
@@ -1023,7 +1114,37 @@ def compose_print(
             for target in [c.id, *ids[c.id]]
         }
     referred: dict[str, list[str]] = {}
-    code_wrap = code_wrap_length(config)
+    for chapter in book.chapters:
+        if chapter.id not in hosts:
+            running[chapter.id] = _running_title(chapter)
+            placeholder = Markup(f"<!--{PLACEHOLDER}{chapter.id}-->")
+            chapters.append(_chapter_context(chapter, kinds[chapter.id], placeholder, labels, parts))
+    first_body = next((c for c in chapters if c["matter"] != "front"), None)
+    if first_body is not None:
+        first_body["opens_body"] = True
+    # Generated by Pygments, not from the manuscript; in greys unless [pdf] code-colour asks for colour.
+    printed_code_css = code_css if config.pdf.code_colour else grey_code_css(code_css)
+    context = _common(meta, config) | {
+        "layout": layout,
+        "chapters": chapters,
+        # A dedication or epigraph precedes the printed contents and is not listed in them.
+        "toc": [
+            e
+            for e in table_of_contents(book, config.pdf.toc_depth, labels)
+            if e.chapter.role not in ("dedication", "epigraph")
+        ],
+        # The page counter starts at a part's title page when the body opens with one (pages.css).
+        "body_opens_with_part": first_body is not None and bool(first_body["part_label"]),
+        "stylesheets": [p.as_uri() for p in theme.css("print")],
+        "page_size": config.pdf.css_size,
+        "cover_image": f"essaybook:{meta.cover_image.href}" if meta.cover_image and config.pdf.cover else None,
+        "code_css": Markup(printed_code_css),
+        "print_href": lambda entry: f"#{entry.id}",
+        "lists": crossrefs.lists(book, config.book, labels, kinds),
+    }
+    frame = _render(env, "book.html", context)
+    others = _other_print_css(theme, frame.replace(printed_code_css, ""))
+    code = CodeOptions(code_wrap_length(config), plain_tokens(printed_code_css, others))
     for chapter in log.progress(book.chapters):
         anchors: list[str] = []
         host = hosts.get(chapter.id)
@@ -1039,7 +1160,7 @@ def compose_print(
             xrefs=xrefs,
             labels=labels,
             referred=referred.setdefault(owner, []),
-            code_wrap=code_wrap,
+            code=code,
             section_file=host is not None,
         )
         blocks.extend((chapter.index, number, anchor) for number, anchor in enumerate(anchors))
@@ -1051,32 +1172,6 @@ def compose_print(
                 ids[host.id] = ids[host.id] | ids[chapter.id] | {chapter.id}
             continue
         fragments[chapter.id] = str(content)
-        running[chapter.id] = _running_title(chapter)
-        placeholder = Markup(f"<!--{PLACEHOLDER}{chapter.id}-->")
-        chapters.append(_chapter_context(chapter, kinds[chapter.id], placeholder, labels, parts))
-    first_body = next((c for c in chapters if c["matter"] != "front"), None)
-    if first_body is not None:
-        first_body["opens_body"] = True
-    context = _common(meta, config) | {
-        "layout": layout,
-        "chapters": chapters,
-        # A dedication or epigraph precedes the printed contents and is not listed in them.
-        "toc": [
-            e
-            for e in table_of_contents(book, config.pdf.toc_depth, labels)
-            if e.chapter.role not in ("dedication", "epigraph")
-        ],
-        # The page counter starts at a part's title page when the body opens with one (pages.css).
-        "body_opens_with_part": first_body is not None and bool(first_body["part_label"]),
-        "stylesheets": [p.as_uri() for p in theme.css("print")],
-        "page_size": config.pdf.css_size,
-        "cover_image": f"essaybook:{meta.cover_image.href}" if meta.cover_image and config.pdf.cover else None,
-        # Generated by Pygments, not from the manuscript; in greys unless [pdf] code-colour asks for colour.
-        "code_css": Markup(code_css if config.pdf.code_colour else grey_code_css(code_css)),
-        "print_href": lambda entry: f"#{entry.id}",
-        "lists": crossrefs.lists(book, config.book, labels, kinds),
-    }
-    frame = _render(env, "book.html", context)
     html = _PLACEHOLDER_RE.sub(lambda m: fragments.get(m.group(1), m.group(0)), frame)
     if not split:
         return PrintDocument(html=html, blocks=blocks)
@@ -1086,6 +1181,20 @@ def compose_print(
 
 
 _PLACEHOLDER_RE = re.compile(r"<!--" + re.escape(PLACEHOLDER) + r"([^>]*?)-->")
+_STYLE_ELEMENT = re.compile(r"<style\b[^>]*>(.*?)</style\s*>", re.IGNORECASE | re.DOTALL)
+
+
+def _other_print_css(theme: Theme, frame: str) -> str:
+    """The print stylesheets' text, for :func:`plain_tokens`: the theme's and the project's files, and the
+    ``<style>`` elements of the rendered book template (the code's Pygments rules among them)."""
+    texts = [match.group(1) for match in _STYLE_ELEMENT.finditer(frame)]
+    project = theme.project_styles
+    for path in theme.css("print"):
+        if project is not None and path.is_relative_to(project):
+            texts.append(read_stylesheet(path, project.parent))
+        else:
+            texts.append(path.read_text(encoding="utf-8", errors="replace"))
+    return "\n".join(texts)
 
 
 def _running_title(chapter: Chapter) -> str:
