@@ -243,11 +243,12 @@ def test_plain_token_spans_are_left_out_of_printed_code() -> None:
     from essaybook.compose import PlainTokens, _code_lines
 
     pre = lxml_html.fragment_fromstring(
-        '<pre><code><span class="w">    </span><span class="k">fn</span><span class="k"> </span>'
+        '<pre><span></span><code><span class="w">    </span><span class="k">fn</span><span class="k"> </span>'
         '<span class="n">main</span><span class="p">()</span> <span class="n" id="kept">x</span>'
         '<span class="s">"a\nb"</span><span class="o">;</span>\n</code></pre>'
     )
     _code_lines(pre, 0, PlainTokens(frozenset({"n", "o", "p", "w"}), frozenset({"n", "o", "p", "w", "k", "s"})))
+    assert [child.tag for child in pre] == ["code"]  # Pygments' empty span before it is gone too
     lines = pre.findall("code/span[@class='code-line']")
     assert ["".join(line.itertext()) for line in lines] == ['    fn main() x"a\n', 'b";\n']
     first, second = ([(child.get("class"), child.get("id"), child.text) for child in line] for line in lines)

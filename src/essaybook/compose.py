@@ -655,6 +655,9 @@ def _code_lines(pre: etree._Element, short: int = 0, plain: PlainTokens = PlainT
     """
     code = pre.find("code")
     holder = code if code is not None else pre
+    for empty in pre.findall("span"):  # Pygments opens every block with an empty span: one element less each
+        if not (len(empty) or empty.attrib or empty.text or empty.tail):
+            pre.remove(empty)
     segments: list[tuple[str, list[etree._Element]]] = []
 
     def walk(element: etree._Element, chain: list[etree._Element]) -> None:
