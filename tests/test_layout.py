@@ -387,6 +387,40 @@ def test_units_hand_their_stylesheets_to_the_layout_in_document_order() -> None:
     assert "<html:p>x</html:p> tail" in kept
 
 
+def test_units_read_their_stylesheets_without_margin_boxes() -> None:
+    """A chapter's pages are laid out without furniture (the skeleton's is drawn over them), so its sheets are
+    read without margin boxes, which WeasyPrint would style on every page; the rest of each sheet is kept."""
+    import tinycss2
+
+    from essaybook.layout.units import without_margin_boxes
+
+    css = (
+        "/* a comment */ p { orphans: 2 }\n"
+        "@page :left { margin-left: 1cm; @top-left { content: string(title) } size: A5; @footnote { float: bottom } }\n"
+        "@media print { @page chapter { @bottom-center { content: counter(page) } margin: 2cm } h1 { color: red } }\n"
+        '@font-face { font-family: X; src: url("x.otf") }'
+    )
+    bare = without_margin_boxes(css)
+    assert "@top-left" not in bare and "@bottom-center" not in bare
+    assert bare.startswith("/* a comment */ p { orphans: 2 }\n") and bare.endswith(
+        '@font-face { font-family: X; src: url("x.otf") }'
+    )
+    rules = tinycss2.parse_stylesheet(bare, skip_comments=True, skip_whitespace=True)
+    page, media = rules[1], rules[2]
+    items = tinycss2.parse_blocks_contents(page.content, skip_comments=True, skip_whitespace=True)
+    assert [(i.type, getattr(i, "lower_name", None) or i.lower_at_keyword) for i in items] == [
+        ("declaration", "margin-left"),
+        ("declaration", "size"),
+        ("at-rule", "footnote"),
+    ]
+    inner = tinycss2.parse_rule_list(media.content, skip_comments=True, skip_whitespace=True)
+    assert tinycss2.serialize(inner[0].prelude).strip() == "chapter" and "margin: 2cm" in tinycss2.serialize(
+        inner[0].content
+    )
+    assert "h1 { color: red }" in bare
+    assert without_margin_boxes("p { color: red }") == "p { color: red }"
+
+
 def test_shared_fonts_are_subset_with_harfbuzz_or_else_fonttools(monkeypatch: pytest.MonkeyPatch) -> None:
     """The assembled book's one program per font keeps the glyph ids the units address, whichever library
     cuts it (HarfBuzz where it loads, fontTools where not), and draws the glyphs asked for."""

@@ -317,8 +317,13 @@ def test_ctrl_c_stops_cleanly(book: Path, tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    # essaybook run with faulthandler on SIGUSR1: should it ever not stop, the failure shows where each thread was.
+    preview = (
+        "import faulthandler, runpy, signal, sys; faulthandler.register(signal.SIGUSR1, all_threads=True); "
+        "sys.argv = ['essaybook', *sys.argv[1:]]; runpy.run_module('essaybook', run_name='__main__')"
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "essaybook", "preview", str(book), "--port", str(port)],
+        [sys.executable, "-c", preview, "preview", str(book), "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -330,11 +335,18 @@ def test_ctrl_c_stops_cleanly(book: Path, tmp_path: Path) -> None:
         assert line.startswith("Previewing Preview Test at http://127.0.0.1:") and "(Ctrl-C to stop)" in line
         assert any(temp.iterdir())  # the PDF's folder
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
+        try:
+            _, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGUSR1)
+            time.sleep(2)
+            process.kill()
+            _, stderr = process.communicate()  # and the pipes are closed, not left to a later test's collection
+            pytest.fail(f"the preview did not stop within 30 s of Ctrl-C; its threads then:\n{stderr}")
     finally:
         if process.poll() is None:
             process.kill()
-            process.wait()
+            process.communicate()
     assert process.returncode == 0, stderr
     assert "Traceback" not in stderr and stderr.rstrip().endswith("Stopped.")
     assert list(temp.iterdir()) == []

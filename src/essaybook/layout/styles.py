@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from essaybook.layout.units import Sheet
+from essaybook.layout.units import Sheet, without_margin_boxes
 
 if TYPE_CHECKING:
     from weasyprint import HTML
@@ -51,7 +51,7 @@ class _State:
     def __init__(self) -> None:
         self.folder: str | None = None
         self.fonts: FontConfiguration | None = None
-        self.sheets: dict[tuple[Sheet, str, bool], Parsed] = {}
+        self.sheets: dict[tuple[Sheet, str, tuple[bool, bool]], Parsed] = {}
 
 
 _STATE = _State()
@@ -144,20 +144,31 @@ def _counter_styles(parsed: list[Parsed]) -> Any:
     return counters
 
 
-def styles_for(sheets: tuple[Sheet, ...], base_url: str, numbered: bool, fetcher_of: Any, collector_of: Any) -> Styles:
-    """The parsed ``sheets`` of a unit (each parsed on first use in this process).
+def styles_for(
+    sheets: tuple[Sheet, ...], base_url: str, numbered: bool, bare: bool, fetcher_of: Any, collector_of: Any
+) -> Styles:
+    """The parsed ``sheets`` of a unit (each parsed on first use in this process); with ``bare``, without their
+    margin boxes (units.without_margin_boxes: a chapter's pages, which the furniture's are drawn over).
 
-    ``fetcher_of()`` makes the fetcher a sheet is loaded with (it records what it read);
-    ``collector_of()`` a context manager that yields the list WeasyPrint's messages go into.
+    ``fetcher_of()`` makes the fetcher a sheet is loaded with (it records what it read, and takes the margin
+    boxes out of the sheets it loads when ``bare``); ``collector_of()`` a context manager that yields the list
+    WeasyPrint's messages go into.
     """
     fonts = _font_config()
-    return Styles([_parsed(sheet, base_url, numbered, fonts, fetcher_of, collector_of) for sheet in sheets], fonts)
+    return Styles(
+        [_parsed(sheet, base_url, (numbered, bare), fonts, fetcher_of, collector_of) for sheet in sheets], fonts
+    )
 
 
 def _parsed(
-    sheet: Sheet, base_url: str, numbered: bool, fonts: FontConfiguration, fetcher_of: Any, collector_of: Any
+    sheet: Sheet,
+    base_url: str,
+    variant: tuple[bool, bool],
+    fonts: FontConfiguration,
+    fetcher_of: Any,
+    collector_of: Any,
 ) -> Parsed:
-    key = (sheet, base_url, numbered)
+    key = (sheet, base_url, variant)
     found = _STATE.sheets.get(key)
     if found is not None:
         return found
@@ -176,7 +187,7 @@ def _parsed(
             url_fetcher=fetcher, media_type="print", font_config=fonts, counter_style=counters
         )
         if kind == "style":
-            css = CSS(string=value, base_url=base_url, **options)
+            css = CSS(string=without_margin_boxes(value) if variant[1] else value, base_url=base_url, **options)
         else:
             href = parse_url(value, base_url)
             if href is not None:

@@ -5,7 +5,7 @@ as the HTML parser WeasyPrint itself uses parses it (layout/parse.py). Every ele
 a chapter's placeholder is a chapter unit; every other element beside the chapters (cover, title pages, the
 printed contents) is a unit of its own; the wrappers around them (front and body matter, which name their
 pages) are kept around each unit. Units begin on a new page in the book layout (pages.css breaks before every
-chapter and after every display page); :mod:`essaybook.layout.skeleton` checks that this holds.
+chapter and after every display page); :mod:`essaybook.layout.book` checks that this holds.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import copy
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from typing import Any
 
 import tinyhtml5
 
@@ -30,17 +31,54 @@ _NAMESPACES = {
     "http://www.w3.org/2000/xmlns/": "xmlns",
 }
 _UNIT_ID = "essaybook-unit-"
-_MARGIN_BOXES = (
-    "top-left-corner top-left top-center top-right top-right-corner right-top right-middle right-bottom "
-    "bottom-right-corner bottom-right bottom-center bottom-left bottom-left-corner left-bottom left-middle left-top"
-).split()
+_MARGIN_BOXES = frozenset(
+    (
+        "top-left-corner top-left top-center top-right top-right-corner right-top right-middle right-bottom "
+        "bottom-right-corner bottom-right bottom-center bottom-left bottom-left-corner left-bottom left-middle left-top"
+    ).split()
+)
 UNIT_CSS = (
-    "/* essaybook: folios and running heads are drawn once the page numbers are known (layout/skeleton.py). */\n"
-    "@page { marks: none !important; "
-    + " ".join(f"@{box} {{ content: none !important; }}" for box in _MARGIN_BOXES)
-    + " }\n"
+    "/* essaybook: folios and running heads are drawn once the page numbers are known (layout/book.py); the\n"
+    "   units' stylesheets are read without their margin boxes (units.without_margin_boxes). */\n"
+    "@page { marks: none !important; }\n"
 )
 """Injected into every unit: the page furniture is left to the skeleton document."""
+
+
+def without_margin_boxes(css: str) -> str:
+    """``css`` without the margin boxes of its ``@page`` rules (``@top-center { ... }``), also inside
+    ``@media``, ``@supports`` and ``@layer``; everything else as written.
+
+    A unit is laid out without page furniture. WeasyPrint (70) computes the style of every margin box a sheet
+    declares on every page, drawn or not: with none declared, a unit lays out about 3 % faster.
+    """
+    import tinycss2
+
+    def rules(parsed: list[Any]) -> str:
+        out = []
+        for rule in parsed:
+            if rule.type == "at-rule" and rule.content is not None and rule.lower_at_keyword == "page":
+                kept = []
+                for item in tinycss2.parse_blocks_contents(rule.content):
+                    if item.type == "at-rule" and item.lower_at_keyword in _MARGIN_BOXES:
+                        continue
+                    kept.append(item.serialize() + (";" if item.type == "declaration" else ""))
+                out.append(f"@{rule.at_keyword}{tinycss2.serialize(rule.prelude)}{{{''.join(kept)}}}")
+            elif rule.type == "at-rule" and rule.content is not None and rule.lower_at_keyword in _NESTING:
+                inner = rules(tinycss2.parse_rule_list(rule.content))
+                out.append(f"@{rule.at_keyword}{tinycss2.serialize(rule.prelude)}{{{inner}}}")
+            else:
+                out.append(rule.serialize())
+        return "".join(out)
+
+    if "@" not in css:
+        return css
+    return rules(tinycss2.parse_stylesheet(css))
+
+
+_NESTING = frozenset({"media", "supports", "layer", "document"})
+
+
 TARGET_COUNTER = re.compile(r"target-counter\(\s*attr\(\s*href(?:\s+url)?\s*\)\s*,\s*page\s*(?:,\s*([\w-]+)\s*)?\)")
 """``target-counter(attr(href url), page[, style])``: in a unit, replaced by the page number written in."""
 

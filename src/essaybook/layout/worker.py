@@ -25,7 +25,7 @@ from essaybook.forked import end_with_parent
 from essaybook.layout import styles
 from essaybook.layout.images import printed_images
 from essaybook.layout.jobs import Job, Result
-from essaybook.layout.units import rewrite_target_counters
+from essaybook.layout.units import rewrite_target_counters, without_margin_boxes
 from essaybook.limits import deadline
 from essaybook.renderers import atomic_output
 from essaybook.renderers.pdf import MessageCollector, add_xmp_language, layout_with_notes, metadata_finisher
@@ -34,11 +34,13 @@ from essaybook.urls import ASSET_SCHEME
 
 class _Fetcher(RestrictedFetcher):
     """Records every file it reads (the cache checks them before trusting an entry); with ``numbered``,
-    serves stylesheets with their ``target-counter()`` page numbers rewritten (see units.py)."""
+    serves stylesheets with their ``target-counter()`` page numbers rewritten, with ``bare``, without their
+    margin boxes (see units.py)."""
 
-    def __init__(self, roots: list[Path], assets: dict[str, Path], numbered: bool) -> None:
+    def __init__(self, roots: list[Path], assets: dict[str, Path], numbered: bool, bare: bool) -> None:
         super().__init__(roots, assets=assets)
         self.numbered = numbered
+        self.bare = bare
         self.loaded: list[str] = []
 
     def fetch(self, url: str, headers: dict[str, str] | None = None) -> Any:
@@ -48,23 +50,27 @@ class _Fetcher(RestrictedFetcher):
             self.loaded.append(str(self.assets[parts.path]))
         elif parts.scheme.lower() == "file":
             self.loaded.append(url2pathname(parts.path))
-        if not (self.numbered and url.lower().endswith(".css")):
+        if not ((self.numbered or self.bare) and url.lower().endswith(".css")):
             return response
         try:
             text = response.read().decode("utf-8")
         finally:
             if hasattr(response, "close"):
                 response.close()
-        return URLFetcherResponse(
-            url, body=rewrite_target_counters(text).encode("utf-8"), headers={"Content-Type": "text/css; charset=utf-8"}
-        )
+        if self.numbered:
+            text = rewrite_target_counters(text)
+        if self.bare:
+            text = without_margin_boxes(text)
+        return URLFetcherResponse(url, body=text.encode("utf-8"), headers={"Content-Type": "text/css; charset=utf-8"})
 
 
 def run(job: Job) -> Result:
     """Lay out ``job`` and write its pages to ``job.target`` (created atomically)."""
     parsed = None
     if job.sheets:  # parsed once per build and process (before the job's own folder: they outlive it)
-        parsed = styles.styles_for(job.sheets, job.base_url, job.numbered, lambda: _fetcher(job), _collecting)
+        parsed = styles.styles_for(
+            job.sheets, job.base_url, job.numbered, not job.furniture, lambda: _fetcher(job), _collecting
+        )
     # WeasyPrint copies the @font-face fonts into a temporary folder per document and removes it only when
     # its FontConfiguration is collected, which a worker's exit does not wait for: 1.8 MB left in /tmp per
     # chapter. Everything it makes in a temporary folder during the job goes into one removed afterwards.
@@ -80,7 +86,7 @@ def run(job: Job) -> Result:
 
 
 def _fetcher(job: Job) -> _Fetcher:
-    return _Fetcher([Path(r) for r in job.roots], {h: Path(p) for h, p in job.assets}, job.numbered)
+    return _Fetcher([Path(r) for r in job.roots], {h: Path(p) for h, p in job.assets}, job.numbered, not job.furniture)
 
 
 _job_folder: str | None = None
