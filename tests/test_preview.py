@@ -317,9 +317,13 @@ def test_ctrl_c_stops_cleanly(book: Path, tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    # essaybook run with faulthandler on SIGUSR1: should it ever not stop, the failure shows where each thread was.
+    # essaybook as a terminal starts it: Ctrl-C raises KeyboardInterrupt. A test run started in the background
+    # of a non-interactive shell (CI launched with `&`) hands its children SIGINT ignored, and Python then installs
+    # no handler: the preview went on polling for 30 s (the thread dump below showed it). With faulthandler on
+    # SIGUSR1: should it ever not stop, the failure shows where each thread was.
     preview = (
-        "import faulthandler, runpy, signal, sys; faulthandler.register(signal.SIGUSR1, all_threads=True); "
+        "import faulthandler, runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "faulthandler.register(signal.SIGUSR1, all_threads=True); "
         "sys.argv = ['essaybook', *sys.argv[1:]]; runpy.run_module('essaybook', run_name='__main__')"
     )
     process = subprocess.Popen(
