@@ -322,6 +322,25 @@ def test_chapter_not_utf8_names_file_and_line(tmp_path: Path) -> None:
     assert_user_error(result, root, "manuscript/01-one.md:3", "UTF-8")
 
 
+@pytest.mark.parametrize(
+    ("rel", "extra"),
+    [
+        ("manuscript/book.toml", {}),
+        ("manuscript/sources.bib", {"manuscript/book.toml": TOML + 'bibliography = "sources.bib"\n'}),
+        ("styles/print.css", {}),
+        ("styles/templates/book.html", {}),
+    ],
+)
+def test_every_text_file_not_utf8_names_file_line_and_byte(tmp_path: Path, rel: str, extra: dict[str, str]) -> None:
+    """Settings, bibliography, stylesheet and template are read alike (paths.read_text): one message with the
+    file, the line and the byte that is not UTF-8."""
+    files: dict[str, str | bytes] = {"manuscript/book.toml": TOML, "manuscript/01-one.md": CHAPTER, **extra}
+    files[rel] = b"% first line\n\xe9t\xe9\n"
+    root = make_project(tmp_path, files)
+    result = build(root, *NO_PDF)
+    assert_user_error(result, root, f"{rel}:2", "not valid UTF-8 (byte 0xe9 at offset 13)")
+
+
 # --------------------------------------------------------------------------------------------- output
 
 

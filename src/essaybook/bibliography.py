@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from essaybook.errors import ManuscriptError
-from essaybook.paths import read_regular
+from essaybook.paths import read_text
 
 Item = dict[str, Any]
 """One CSL JSON item; its ``id`` is the citation key."""
@@ -90,12 +90,7 @@ SUFFIXES = (".bib", ".bibtex", ".json", ".yaml", ".yml")
 def load(path: Path, display: str) -> list[Item]:
     """The CSL JSON items of one bibliography file, by its suffix; :class:`ManuscriptError` (naming ``display``
     and the line where it can) when the file cannot be read or does not parse."""
-    try:
-        text = read_regular(path).decode("utf-8-sig")
-    except OSError as exc:
-        raise ManuscriptError(f"cannot read the bibliography: {exc.strerror}", file=display) from None
-    except UnicodeDecodeError as exc:
-        raise ManuscriptError(f"not UTF-8 text (byte {exc.start})", file=display) from None
+    text = read_text(path, ManuscriptError, display, "the bibliography")
     suffix = path.suffix.lower()
     if suffix in (".bib", ".bibtex"):
         return from_bibtex(text, display)

@@ -19,7 +19,7 @@ from essaybook.labels import LABELS
 from essaybook.labels import PLACEHOLDERS as LABEL_PLACEHOLDERS
 from essaybook.langtag import is_language_tag
 from essaybook.limits import METADATA_ENTRIES, METADATA_LENGTHS
-from essaybook.paths import inside, read_regular
+from essaybook.paths import inside, read_regular, read_text
 from essaybook.production import PAPERS, PRESETS
 from essaybook.text import unwritable_character
 from essaybook.themes import available as available_themes
@@ -373,12 +373,7 @@ def read_config(path: Path) -> tuple[Config, list[ConfigError]]:
     """
     if not path.is_file():
         return Config(source=None), []
-    try:
-        text = read_regular(path).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not valid UTF-8 (byte {exc.start})", file=path) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", file=path) from None
+    text = read_text(path, ConfigError, path, "the settings")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

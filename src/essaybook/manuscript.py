@@ -22,7 +22,7 @@ from essaybook.langtag import is_language_tag
 from essaybook.limits import METADATA_ENTRIES, YAML_ALIAS_VALUES
 from essaybook.media import IMAGE_SUFFIX, NAMES, sniff_file, suffix_fits
 from essaybook.model import ROLES, Asset, Book, Chapter, Meta
-from essaybook.paths import inside, natural_key, read_regular
+from essaybook.paths import decode_utf8, inside, natural_key, read_bytes
 from essaybook.text import smarten
 
 _FRONT_KEYS = ("title", "author", "lang", "role", "subtitle", "date", "abstract")
@@ -76,20 +76,10 @@ def read_chapter(path: Path, root: Path, index: int) -> Chapter:
     """Read one chapter file and its YAML front matter."""
     rel = path.relative_to(root / "manuscript").as_posix()
     display = f"manuscript/{rel}"
+    raw = read_bytes(path, ManuscriptError, display, "the chapter")
     try:
-        raw = read_regular(path)
-    except OSError as exc:
-        raise ManuscriptError(f"cannot read: {exc.strerror}", file=display) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        error = ManuscriptError(
-            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
-            file=display,
-            line=line,
-            hint="save the file as UTF-8",
-        )
+        text = decode_utf8(raw, ManuscriptError, display)
+    except ManuscriptError as error:
         log.recoverable(error, kind="encoding")
         text = raw.decode("utf-8-sig", errors="replace")
     text = text.replace("\r\n", "\n").replace("\r", "\n")

@@ -9,7 +9,10 @@ import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from essaybook.errors import EssaybookError
 
 
 class NotRegularFile(OSError):
@@ -83,6 +86,59 @@ def read_regular(path: Path | str, within: list[Path] | None = None, limit: int 
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def read_text(
+    path: Path | str,
+    error: type[EssaybookError],
+    file: Path | str,
+    what: str = "the file",
+    *,
+    within: list[Path] | None = None,
+    limit: int | None = None,
+) -> str:
+    """The text of ``path`` as UTF-8 (a leading byte-order mark dropped), read with :func:`read_regular`'s
+    checks. Raises ``error`` naming ``file``: why ``what`` ("the stylesheet") cannot be read, or the line and
+    byte that are not UTF-8."""
+    return decode_utf8(read_bytes(path, error, file, what, within=within, limit=limit), error, file)
+
+
+def read_bytes(
+    path: Path | str,
+    error: type[EssaybookError],
+    file: Path | str,
+    what: str = "the file",
+    *,
+    within: list[Path] | None = None,
+    limit: int | None = None,
+) -> bytes:
+    """:func:`read_regular`, with ``error`` naming ``file`` when ``what`` cannot be read."""
+    try:
+        return read_regular(path, within, limit)
+    except OutsideFile:
+        raise error(
+            f"{what} leads outside the book project (to {Path(path).resolve()})",
+            file=file,
+            hint="copy the file into the project instead of linking to it",
+        ) from None
+    except TooLarge as exc:
+        raise error(f"{what} is too large: {exc.strerror}", file=file) from None
+    except OSError as exc:
+        raise error(f"cannot read {what}: {exc.strerror}", file=file) from None
+
+
+def decode_utf8(raw: bytes, error: type[EssaybookError], file: Path | str) -> str:
+    """``raw`` as UTF-8 text (a leading byte-order mark dropped); ``error`` naming ``file``, the line and the
+    byte where it is not UTF-8."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            file=file,
+            line=raw[: exc.start].count(b"\n") + 1,
+            hint="save it as UTF-8",
+        ) from None
 
 
 def inside(path: Path, root: Path) -> bool:

@@ -24,7 +24,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from essaybook.errors import ConfigError, TemplateError
 from essaybook.limits import STYLESHEET_BYTES
-from essaybook.paths import OutsideFile, TooLarge, inside, read_regular
+from essaybook.paths import inside, read_text
 
 BASE_THEME = "classic"
 SHARED = "base"
@@ -72,7 +72,8 @@ class FontFace:
 def font_faces(fonts_css: Path) -> list[FontFace]:
     """The ``@font-face`` rules of ``fonts_css`` whose ``src`` is a file beside it, in order."""
     faces = []
-    rules = tinycss2.parse_stylesheet(read_regular(fonts_css).decode("utf-8"), skip_comments=True, skip_whitespace=True)
+    text = read_text(fonts_css, ConfigError, fonts_css, "the stylesheet")
+    rules = tinycss2.parse_stylesheet(text, skip_comments=True, skip_whitespace=True)
     for rule in rules:
         if rule.type != "at-rule" or rule.lower_at_keyword != "font-face" or rule.content is None:
             continue
@@ -213,20 +214,7 @@ def project_styles(project: Path) -> Path | None:
 def read_stylesheet(path: Path, project: Path) -> str:
     """The text of the project stylesheet ``path``; :class:`ConfigError` naming it when it cannot be used."""
     shown = path.relative_to(project).as_posix() if path.is_relative_to(project) else str(path)
-    try:
-        return read_regular(path, within=[project], limit=STYLESHEET_BYTES).decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not valid UTF-8 (byte {exc.start})", file=shown, hint="save it as UTF-8") from None
-    except TooLarge as exc:
-        raise ConfigError(f"the stylesheet is too large: {exc.strerror}", file=shown) from None
-    except OutsideFile:
-        raise ConfigError(
-            f"the stylesheet leads outside the book project (to {path.resolve()})",
-            file=shown,
-            hint="copy the file into styles/ instead of linking to it",
-        ) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read the stylesheet: {exc.strerror}", file=shown) from None
+    return read_text(path, ConfigError, shown, "the stylesheet", within=[project], limit=STYLESHEET_BYTES)
 
 
 class _Loader(jinja2.BaseLoader):
@@ -249,12 +237,7 @@ class _Loader(jinja2.BaseLoader):
             raise TemplateError(
                 "a template may not be a symbolic link", file=shown, hint="copy the file into styles/templates/"
             )
-        try:
-            source = read_regular(path, within=[self.folder]).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise TemplateError(f"not valid UTF-8 (byte {exc.start})", file=shown) from None
-        except OSError as exc:
-            raise TemplateError(f"cannot read the template: {exc.strerror}", file=shown) from None
+        source = read_text(path, TemplateError, shown, "the template", within=[self.folder])
         mtime = path.stat().st_mtime
         return source, shown, lambda: path.is_file() and path.stat().st_mtime == mtime
 
