@@ -88,19 +88,11 @@ def read_regular(path: Path | str, within: list[Path] | None = None, limit: int 
         os.close(fd)
 
 
-def read_text(
-    path: Path | str,
-    error: type[EssaybookError],
-    file: Path | str,
-    what: str = "the file",
-    *,
-    within: list[Path] | None = None,
-    limit: int | None = None,
-) -> str:
-    """The text of ``path`` as UTF-8 (a leading byte-order mark dropped), read with :func:`read_regular`'s
-    checks. Raises ``error`` naming ``file``: why ``what`` ("the stylesheet") cannot be read, or the line and
-    byte that are not UTF-8."""
-    return decode_utf8(read_bytes(path, error, file, what, within=within, limit=limit), error, file)
+def read_text(path: Path | str, error: type[EssaybookError], file: Path | str, what: str = "", **where: Any) -> str:
+    """The text of ``path`` as UTF-8 (a leading byte-order mark dropped), read by :func:`read_bytes` (``where``: its
+    ``within`` and ``limit``). Raises ``error`` naming ``file``: why ``what`` ("the stylesheet") cannot be read,
+    or the line and byte that are not UTF-8."""
+    return decode_utf8(read_bytes(path, error, file, what or "the file", **where), error, file)
 
 
 def read_bytes(
