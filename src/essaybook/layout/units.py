@@ -50,16 +50,24 @@ def without_margin_boxes(css: str) -> str:
     ``@media``, ``@supports`` and ``@layer``; everything else as written.
 
     A unit is laid out without page furniture. WeasyPrint (70) computes the style of every margin box a sheet
-    declares on every page, drawn or not: with none declared, a unit lays out about 3 % faster.
+    declares on every page, drawn or not: with none declared, a unit lays out about 2 % faster. A sheet with a
+    parse error where this rewrites it is returned as it is (WeasyPrint then reports the error as always).
     """
     import tinycss2
+
+    class _Unchanged(Exception):
+        pass
 
     def rules(parsed: list[Any]) -> str:
         out = []
         for rule in parsed:
+            if rule.type == "error":
+                raise _Unchanged
             if rule.type == "at-rule" and rule.content is not None and rule.lower_at_keyword == "page":
                 kept = []
                 for item in tinycss2.parse_blocks_contents(rule.content):
+                    if item.type == "error":
+                        raise _Unchanged
                     if item.type == "at-rule" and item.lower_at_keyword in _MARGIN_BOXES:
                         continue
                     kept.append(item.serialize() + (";" if item.type == "declaration" else ""))
@@ -73,7 +81,10 @@ def without_margin_boxes(css: str) -> str:
 
     if "@" not in css:
         return css
-    return rules(tinycss2.parse_stylesheet(css))
+    try:
+        return rules(tinycss2.parse_stylesheet(css))
+    except Exception:  # _Unchanged, or a node tinycss2 cannot serialise: only a saving is lost, never a rule
+        return css
 
 
 _NESTING = frozenset({"media", "supports", "layer", "document"})
