@@ -69,7 +69,7 @@ def run(job: Job) -> Result:
     parsed = None
     if job.sheets:  # parsed once per build and process (before the job's own folder: they outlive it)
         parsed = styles.styles_for(
-            job.sheets, job.base_url, job.numbered, not job.furniture, lambda: _fetcher(job), _collecting
+            job.sheets, job.base_url, job.numbered, _bare(job), lambda: _fetcher(job), _collecting
         )
     # WeasyPrint copies the @font-face fonts into a temporary folder per document and removes it only when
     # its FontConfiguration is collected, which a worker's exit does not wait for: 1.8 MB left in /tmp per
@@ -86,7 +86,13 @@ def run(job: Job) -> Result:
 
 
 def _fetcher(job: Job) -> _Fetcher:
-    return _Fetcher([Path(r) for r in job.roots], {h: Path(p) for h, p in job.assets}, job.numbered, not job.furniture)
+    return _Fetcher([Path(r) for r in job.roots], {h: Path(p) for h, p in job.assets}, job.numbered, _bare(job))
+
+
+def _bare(job: Job) -> bool:
+    """The job's stylesheets are read without margin boxes: it draws no furniture (a chapter, or a skeleton
+    that only measures where pages fall, which margin boxes never change)."""
+    return not job.furniture or job.measure
 
 
 _job_folder: str | None = None
