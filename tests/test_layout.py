@@ -424,6 +424,21 @@ def test_units_read_their_stylesheets_without_margin_boxes() -> None:
         assert without_margin_boxes(broken) == broken
 
 
+def test_a_sheet_the_units_cannot_rewrite_is_served_as_it_is(tmp_path: Path) -> None:
+    """A stylesheet in another encoding (imported by a project sheet, so never checked as UTF-8) reaches a
+    chapter's layout unchanged instead of failing to load; a UTF-8 one loses its margin boxes."""
+    from essaybook.layout.worker import _Fetcher
+
+    latin = tmp_path / "latin.css"
+    latin.write_bytes("h1 { color: red } /* caf\u00e9 */ @page { @top-center { content: 'x' } }".encode("latin-1"))
+    utf8 = tmp_path / "utf8.css"
+    utf8.write_text("@page { margin: 1cm; @top-center { content: 'x' } }", encoding="utf-8")
+    fetcher = _Fetcher([tmp_path], {}, numbered=True, bare=True)
+    assert fetcher.fetch(latin.as_uri()).read() == latin.read_bytes()
+    served = fetcher.fetch(utf8.as_uri()).read().decode("utf-8")
+    assert "margin: 1cm" in served and "@top-center" not in served
+
+
 def test_shared_fonts_are_subset_with_harfbuzz_or_else_fonttools(monkeypatch: pytest.MonkeyPatch) -> None:
     """The assembled book's one program per font keeps the glyph ids the units address, whichever library
     cuts it (HarfBuzz where it loads, fontTools where not), and draws the glyphs asked for."""

@@ -53,10 +53,14 @@ class _Fetcher(RestrictedFetcher):
         if not ((self.numbered or self.bare) and url.lower().endswith(".css")):
             return response
         try:
-            text = response.read().decode("utf-8")
+            body = response.read()
         finally:
             if hasattr(response, "close"):
                 response.close()
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:  # not ours to rewrite (an imported sheet in another encoding): as it is
+            return URLFetcherResponse(url, body=body, headers={"Content-Type": "text/css"})
         if self.numbered:
             text = rewrite_target_counters(text)
         if self.bare:
