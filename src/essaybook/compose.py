@@ -849,9 +849,7 @@ def grey_code_css(css: str) -> str:
     a light tint. Syntax colours are mostly dark, so their lightness is stretched to keep them apart."""
 
     def grey(match: re.Match[str]) -> str:
-        value = match.group("hex")
-        if len(value) == 3:
-            value = "".join(c * 2 for c in value)
+        value = (_hex_colour("#" + match.group("hex")) or "#000000")[1:]
         red, green, blue = (int(value[i : i + 2], 16) / 255 for i in (0, 2, 4))
         lightness = 0.2126 * red + 0.7152 * green + 0.0722 * blue
         background = match.group("property").startswith("background")

@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
 
+import tinycss2
 import tinyhtml5
 
 from essaybook.compose import ANCHOR_SCHEME, PAGE_PLACEHOLDER, PLACEHOLDER
@@ -45,6 +46,10 @@ UNIT_CSS = (
 """Injected into every unit: the page furniture is left to the skeleton document."""
 
 
+_NESTING = frozenset({"media", "supports", "layer", "document"})
+"""At-rules whose block holds rules (and so may hold ``@page`` rules)."""
+
+
 def without_margin_boxes(css: str) -> str:
     """``css`` without the margin boxes of its ``@page`` rules (``@top-center { ... }``), also inside
     ``@media``, ``@supports`` and ``@layer``; everything else as written.
@@ -53,21 +58,17 @@ def without_margin_boxes(css: str) -> str:
     declares on every page, drawn or not: with none declared, a unit lays out about 2 % faster. A sheet with a
     parse error where this rewrites it is returned as it is (WeasyPrint then reports the error as always).
     """
-    import tinycss2
-
-    class _Unchanged(Exception):
-        pass
 
     def rules(parsed: list[Any]) -> str:
         out = []
         for rule in parsed:
             if rule.type == "error":
-                raise _Unchanged
+                raise ValueError(rule.message)
             if rule.type == "at-rule" and rule.content is not None and rule.lower_at_keyword == "page":
                 kept = []
                 for item in tinycss2.parse_blocks_contents(rule.content):
                     if item.type == "error":
-                        raise _Unchanged
+                        raise ValueError(item.message)
                     if item.type == "at-rule" and item.lower_at_keyword in _MARGIN_BOXES:
                         continue
                     kept.append(item.serialize() + (";" if item.type == "declaration" else ""))
@@ -83,11 +84,8 @@ def without_margin_boxes(css: str) -> str:
         return css
     try:
         return rules(tinycss2.parse_stylesheet(css))
-    except Exception:  # _Unchanged, or a node tinycss2 cannot serialise: only a saving is lost, never a rule
+    except Exception:  # a parse error, or a node tinycss2 cannot serialise: only a saving is lost, never a rule
         return css
-
-
-_NESTING = frozenset({"media", "supports", "layer", "document"})
 
 
 TARGET_COUNTER = re.compile(r"target-counter\(\s*attr\(\s*href(?:\s+url)?\s*\)\s*,\s*page\s*(?:,\s*([\w-]+)\s*)?\)")
